@@ -1,0 +1,1 @@
+"""Readers and writers for spatial file formats; no web, DB or job imports."""

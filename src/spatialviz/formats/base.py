@@ -1,0 +1,80 @@
+"""The contract every reader fulfils, shared by ingest, tiling and the CLI.
+
+A reader turns one file into a stream of Arrow record batches in the *canonical column
+convention*:
+
+- ``x``, ``y``, ``z``: float64 positions (already scaled/offset, in the file's CRS units);
+- ``red``, ``green``, ``blue``: colour channels when the file has them (uint8 or uint16;
+  consumers normalise: a channel whose maximum exceeds 255 is 16-bit);
+- any other attribute under its own snake_case name (``intensity``, ``classification``,
+  ``return_number``, ``gps_time``, table columns, ...);
+- ``row_id``: int64, the row's position in the original file (0-based), so a picked point
+  can always be traced back to its source row.
+
+Readers never trust a header: they bound every allocation by the settings they are given and
+say what they found through :class:`FormatError` subclasses with a stable ``code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+POSITION_COLUMNS = ("x", "y", "z")
+COLOR_COLUMNS = ("red", "green", "blue")
+ROW_ID_COLUMN = "row_id"
+
+
+class FormatError(Exception):
+    """A file could not be read. ``code`` is stable and machine-readable; the message is
+    one human sentence saying what was found."""
+
+    code: str = "format_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """Bounds a reader enforces whatever the file claims."""
+
+    max_points: int = 2_000_000_000
+    batch_rows: int = 1_000_000
+    max_decompression_ratio: float = 200.0
+
+
+@dataclass
+class SourceInfo:
+    """What a reader learned from the file before reading its rows."""
+
+    format: str
+    declared_rows: int | None = None
+    crs_wkt: str | None = None
+    crs_epsg: int | None = None
+    bounds: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class PointReader(Protocol):
+    """A file opened for streaming."""
+
+    info: SourceInfo
+
+    def iter_batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield batches of at most ``limits.batch_rows`` rows in the canonical convention."""
+        ...
+
+    def close(self) -> None:
+        """Release file handles."""
+        ...
+
+
+class ReaderFactory(Protocol):
+    def __call__(self, path: Path, limits: ReaderLimits) -> PointReader: ...
