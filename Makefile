@@ -1,19 +1,46 @@
+# Two commands are all the set-up there is: `make run` and `make test`.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: install run test lint typecheck unit clean
+.PHONY: install run test lint typecheck pytest test-services clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-install: $(BIN)/python
-	$(BIN)/pip install -q uv 2>/dev/null || true
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install -q uv
+
+# Installs exactly what requirements.lock pins (reproducible), then the project itself.
+install: $(BIN)/uv
 	$(BIN)/uv pip sync requirements.lock --python $(BIN)/python -q
 	$(BIN)/uv pip install -e . --no-deps --python $(BIN)/python -q
 
-test: install
+run: install
+	$(BIN)/spatialviz migrate
+	@echo "Spatialviz is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
+	$(BIN)/spatialviz serve --host $(HOST) --port $(PORT)
+
+lint: install
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
+
+typecheck: install
 	$(BIN)/mypy
+
+pytest: install
 	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+# The same suite against real PostgreSQL and Redis (what CI runs second).
+test-services:
+	SPATIALVIZ_TEST_SERVICES=1 $(MAKE) test
+
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python $(BIN)/python -q
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

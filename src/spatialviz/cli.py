@@ -1,16 +1,30 @@
-"""The `spatialviz` command line: serve, worker, migrate, demo, upload, tile, version."""
+"""The `spatialviz` command line: serve, migrate, version (and more as domains arrive)."""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
 from spatialviz import __version__
+from spatialviz.config import ConfigError, Settings
 
 app = typer.Typer(
     help="Spatialviz: spatial datasets in, level-of-detail 3D Tiles out.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        settings.validate_for_startup()
+    except ConfigError as exc:
+        typer.echo(f"spatialviz: configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
 @app.callback()
@@ -24,5 +38,40 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision")) -> None:
+    """Apply database migrations up to REVISION."""
+    from spatialviz.kit.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind"),
+    port: int = typer.Option(8000, help="TCP port"),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+) -> None:
+    """Serve the API and web client with uvicorn."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "spatialviz.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        proxy_headers=True,
+        log_config=None,
+    )
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:
+        print(f"spatialviz: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,1 +1,5 @@
-"""models."""
+"""Every SQLAlchemy model, imported here so Alembic and the app see one metadata."""
+
+from spatialviz.kit.db import Base
+
+__all__ = ["Base"]

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints JSON, run side by side with its peer."""

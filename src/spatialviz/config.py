@@ -1,0 +1,108 @@
+"""All configuration, read once from SPATIALVIZ_* environment variables.
+
+Embedded defaults need no configuration at all: SQLite, in-process cache and jobs, blobs in
+``var/``. Production is the same code with real URLs, and refuses to start on unsafe secrets.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_MARKERS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message is one line that says why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPATIALVIZ_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+
+    database_url: str = ""
+    database_echo: bool = False
+    redis_url: str | None = None
+    redis_timeout_seconds: float = 2.0
+    storage_url: str = ""
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+
+    secret_key: SecretStr | None = None
+    log_format: Literal["console", "json"] | None = None
+    log_level: str = "INFO"
+    cors_origins: list[str] = Field(default_factory=list)
+    cors_allow_credentials: bool = True
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'spatialviz.db'}"
+        if not self.storage_url:
+            self.storage_url = f"file://{(self.var_dir / 'storage').resolve()}"
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ConfigError(
+                "SPATIALVIZ_CORS_ORIGINS contains '*' while credentials are allowed; "
+                "list the allowed origins explicitly"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
+
+    @cached_property
+    def secret(self) -> str:
+        """The application secret. Production demands a strong one; development keeps a
+        generated one in var/ so tokens survive restarts."""
+        given = self.secret_key.get_secret_value() if self.secret_key else ""
+        if self.is_production:
+            if given.strip().lower() in DEFAULT_SECRET_MARKERS:
+                raise ConfigError(
+                    "SPATIALVIZ_SECRET_KEY is missing or a default value; production needs "
+                    f"a random secret of at least {MIN_SECRET_LENGTH} characters"
+                )
+            if len(given) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"SPATIALVIZ_SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters"
+                )
+            return given
+        if given:
+            return given
+        return _development_secret(self.var_dir)
+
+    def validate_for_startup(self) -> None:
+        """Fail fast with one line when the configuration is unsafe."""
+        _ = self.secret
+
+
+def _development_secret(var_dir: Path) -> str:
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value

@@ -1,0 +1,211 @@
+"""Typed errors rendered once, as RFC 9457 application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://spatialviz.dev/problems/"
+
+log = structlog.get_logger(__name__)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as documented in the OpenAPI spec."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class SpatialvizError(Exception):
+    """Base for every error a client may see. Subclasses set status, code and title."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+
+    def extra(self) -> dict[str, Any]:
+        return {}
+
+
+class NotFound(SpatialvizError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(SpatialvizError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(SpatialvizError):
+    status = 401
+    code = "unauthorized"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
+
+
+class Forbidden(SpatialvizError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class PayloadTooLarge(SpatialvizError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnprocessableEntity(SpatialvizError):
+    status = 422
+    code = "unprocessable"
+    title = "Unprocessable content"
+
+
+class TooManyRequests(SpatialvizError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(SpatialvizError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    code: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_BASE}{code}" if code else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    if code is not None:
+        body["code"] = code
+    if instance is not None:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append({"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SpatialvizError)
+    async def _domain(request: Request, exc: SpatialvizError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            code=exc.code,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extra(),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(
+            exc.status_code,
+            title,
+            detail,
+            code=title.lower().replace(" ", "_"),
+            instance=request.url.path,
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        fields = ", ".join(e["field"] for e in errors[:5])
+        return problem_response(
+            422,
+            "Unprocessable content",
+            f"Invalid request: {fields}" if fields else "Invalid request",
+            code="validation_error",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The client never sees a stack trace; the log has it, tied to the request id.
+        log.exception("unhandled_error", path=request.url.path)
+        return problem_response(
+            500,
+            "Internal server error",
+            "An unexpected error occurred; it has been logged.",
+            code="internal_error",
+            instance=request.url.path,
+        )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries declaring the problem statuses a route can return."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _STATUS_TITLES.get(status, "Error"),
+            "content": {PROBLEM_JSON: {}},
+        }
+        for status in statuses
+    }

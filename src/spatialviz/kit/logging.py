@@ -1,0 +1,69 @@
+"""Structured logs: JSON with ECS field names in production, readable lines in development."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from structlog.types import EventDict, Processor
+
+_ECS_RENAMES = {
+    "timestamp": "@timestamp",
+    "level": "log.level",
+    "logger": "log.logger",
+    "event": "message",
+    "request_id": "http.request.id",
+    "method": "http.request.method",
+    "path": "url.path",
+    "status": "http.response.status_code",
+    "duration_ms": "event.duration_ms",
+    "exception": "error.stack_trace",
+}
+
+
+def _to_ecs(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    out: EventDict = {"ecs.version": "8.11.0"}
+    for key, value in event.items():
+        out[_ECS_RENAMES.get(key, key)] = value
+    return out
+
+
+def configure_logging(fmt: str, level: str = "INFO") -> None:
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    renderer: list[Processor]
+    if fmt == "json":
+        renderer = [
+            structlog.processors.format_exc_info,
+            _to_ecs,
+            structlog.processors.JSONRenderer(),
+        ]
+    else:
+        renderer = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

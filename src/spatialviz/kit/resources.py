@@ -1,0 +1,70 @@
+"""Everything with a connection or a file handle, created by the app's lifespan (or a
+worker's start-up), never at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from spatialviz.config import Settings
+from spatialviz.kit.cache import (
+    Cache,
+    MemoryCache,
+    MemoryPubSub,
+    PubSub,
+    RedisCache,
+    RedisPubSub,
+    create_redis,
+)
+from spatialviz.kit.db import create_engine, create_session_factory
+from spatialviz.kit.storage import BlobStorage, create_storage
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: BlobStorage
+    cache: Cache
+    pubsub: PubSub
+    redis: aioredis.Redis | None = None
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def open_resources(settings: Settings, registry: CollectorRegistry | None = None) -> Resources:
+    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    secret = settings.s3_secret_access_key
+    storage = create_storage(
+        settings.storage_url,
+        endpoint_url=settings.s3_endpoint_url,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        region=settings.s3_region,
+    )
+    redis_client = None
+    cache: Cache
+    pubsub: PubSub
+    if settings.redis_url:
+        redis_client = create_redis(settings.redis_url, settings.redis_timeout_seconds)
+        cache, pubsub = RedisCache(redis_client), RedisPubSub(redis_client)
+    else:
+        cache, pubsub = MemoryCache(), MemoryPubSub()
+    return Resources(
+        settings=settings,
+        engine=engine,
+        sessions=create_session_factory(engine),
+        storage=storage,
+        cache=cache,
+        pubsub=pubsub,
+        redis=redis_client,
+        registry=registry or CollectorRegistry(),
+    )

@@ -1,0 +1,138 @@
+"""Test fixtures for both modes.
+
+Embedded (default): SQLite, in-process cache and pub/sub, local blobs.
+Services (SPATIALVIZ_TEST_SERVICES=1): real PostgreSQL and Redis; a service that is missing
+fails the run, it is never skipped.
+
+Isolation: every test gets a fresh database cloned from a template migrated once per run
+(SQLite: a file copy; PostgreSQL: CREATE DATABASE ... TEMPLATE), its own blob directory and,
+in services mode, a flushed Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import redis
+from fastapi import FastAPI
+
+from spatialviz.app import create_app
+from spatialviz.config import Settings
+from spatialviz.kit.migrate import upgrade
+
+SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
+PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("SPATIALVIZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_report_header() -> str:
+    return f"spatialviz test mode: {'services (PostgreSQL + Redis)' if SERVICES else 'embedded'}"
+
+
+@dataclass(frozen=True)
+class DatabaseTemplate:
+    kind: str  # "sqlite" | "postgresql"
+    name: str  # SQLite: template file path; PostgreSQL: template database name
+
+
+def _asyncpg_dsn(database: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+def _sqlalchemy_pg_url(database: str) -> str:
+    return _asyncpg_dsn(database).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@pytest.fixture(scope="session")
+def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseTemplate]:
+    if not SERVICES:
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        upgrade(f"sqlite+aiosqlite:///{path}")
+        yield DatabaseTemplate("sqlite", str(path))
+        return
+    import asyncio
+
+    name = f"sv_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    upgrade(_sqlalchemy_pg_url(name))
+    yield DatabaseTemplate("postgresql", name)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(db_template: DatabaseTemplate, tmp_path: Path) -> AsyncIterator[str]:
+    if db_template.kind == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(db_template.name, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name = f"sv_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db_template.name}"')
+    finally:
+        await conn.close()
+    yield _sqlalchemy_pg_url(name)
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str | None]:
+    if not SERVICES:
+        yield None
+        return
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settings:
+    return Settings(
+        env="test",
+        var_dir=tmp_path / "var",
+        database_url=database_url,
+        redis_url=redis_url,
+        storage_url=f"file://{tmp_path / 'storage'}",
+        secret_key=TEST_SECRET,
+        log_format="console",
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spatialviz.config import ConfigError, Settings
+
+
+def test_production_refuses_missing_secret(tmp_path: Path) -> None:
+    settings = Settings(env="production", var_dir=tmp_path)
+    with pytest.raises(ConfigError, match="SPATIALVIZ_SECRET_KEY"):
+        settings.validate_for_startup()
+
+
+@pytest.mark.parametrize("value", ["changeme", "secret", "short-but-random"])
+def test_production_refuses_default_or_short_secret(tmp_path: Path, value: str) -> None:
+    settings = Settings(env="production", var_dir=tmp_path, secret_key=value)
+    with pytest.raises(ConfigError):
+        settings.validate_for_startup()
+
+
+def test_production_accepts_strong_secret(tmp_path: Path) -> None:
+    strong = "k" * 48
+    settings = Settings(env="production", var_dir=tmp_path, secret_key=strong)
+    settings.validate_for_startup()
+    assert settings.secret == strong
+
+
+def test_development_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(var_dir=tmp_path).secret
+    second = Settings(var_dir=tmp_path).secret
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_embedded_defaults_need_no_configuration(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.storage_url.startswith("file://")
+    assert settings.redis_url is None
+
+
+def test_wildcard_cors_with_credentials_refuses_to_start() -> None:
+    with pytest.raises(ConfigError, match="CORS"):
+        Settings(cors_origins=["*"], cors_allow_credentials=True)
+
+
+def test_environment_switches_to_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPATIALVIZ_DATABASE_URL", "postgresql+asyncpg://u@h/db")
+    monkeypatch.setenv("SPATIALVIZ_REDIS_URL", "redis://h:6379/0")
+    settings = Settings()
+    assert settings.database_url == "postgresql+asyncpg://u@h/db"
+    assert settings.redis_url == "redis://h:6379/0"
