@@ -1,0 +1,79 @@
+"""Who is asking, and the one place where tenancy is applied to SQL.
+
+Authentication resolves a :class:`Principal` once per request: the caller's id and the
+workspaces it may reach with its role in each (an API key reaches exactly one workspace).
+Every repository of a workspace-owned table derives from :class:`WorkspaceScopedRepository`,
+whose base statement filters by those workspaces, so no endpoint can forget it; another
+workspace's object is simply not found (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
+
+from spatialviz.models.workspace import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    roles: Mapping[uuid.UUID, Role] = field(default_factory=dict)
+    api_key_id: uuid.UUID | None = None
+    token_id: str | None = None
+
+    def workspace_ids(self, at_least: Role = Role.viewer) -> list[uuid.UUID]:
+        return [ws for ws, role in self.roles.items() if role.allows(at_least)]
+
+    def role_in(self, workspace_id: uuid.UUID) -> Role | None:
+        return self.roles.get(workspace_id)
+
+    def can(self, workspace_id: uuid.UUID, needed: Role) -> bool:
+        role = self.roles.get(workspace_id)
+        return role is not None and role.allows(needed)
+
+
+class WorkspaceOwned(Protocol):
+    id: Mapped[uuid.UUID]
+    workspace_id: Mapped[uuid.UUID]
+
+
+ModelT = TypeVar("ModelT", bound=Any)
+
+
+class WorkspaceScopedRepository(Generic[ModelT]):
+    """All SQL for one workspace-owned model; ``scoped()`` is the tenancy filter."""
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def scoped(self, principal: Principal, at_least: Role = Role.viewer) -> Select[tuple[ModelT]]:
+        ids = principal.workspace_ids(at_least)
+        statement: Select[tuple[ModelT]] = select(self.model).where(
+            self.model.workspace_id.in_(ids)
+        )
+        return statement
+
+    async def get(
+        self, principal: Principal, object_id: uuid.UUID, at_least: Role = Role.viewer
+    ) -> ModelT | None:
+        statement = self.scoped(principal, at_least).where(self.model.id == object_id)
+        result = await self.session.execute(statement)
+        return cast("ModelT | None", result.scalar_one_or_none())
+
+    async def list(self, statement: Select[tuple[ModelT]], *, limit: int) -> Sequence[ModelT]:
+        result = await self.session.execute(statement.limit(limit))
+        return cast("Sequence[ModelT]", result.scalars().all())
+
+    async def add(self, obj: ModelT) -> ModelT:
+        self.session.add(obj)
+        await self.session.flush()
+        return obj

@@ -1,0 +1,54 @@
+"""Workspaces own every dataset and scene; people reach them through memberships."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from spatialviz.kit.db import Base, RecordMixin
+
+
+class Role(enum.StrEnum):
+    """Ordered: each role can do everything the ones before it can."""
+
+    viewer = "viewer"
+    editor = "editor"
+    owner = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+_RANK = {Role.viewer: 0, Role.editor: 1, Role.owner: 2}
+
+
+class Workspace(RecordMixin, Base):
+    __tablename__ = "workspaces"
+
+    name: Mapped[str] = mapped_column(String(120))
+    is_personal: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+
+class Membership(RecordMixin, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, name="workspace_role", native_enum=False, length=16)
+    )
