@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -32,14 +32,22 @@ class Problem(BaseModel):
 class SpatialvizError(Exception):
     """Base for every error a client may see. Subclasses set status, code and title."""
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
-    title: ClassVar[str] = "Bad request"
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = headers or {}
+        if code is not None:
+            self.code = code
 
     def extra(self) -> dict[str, Any]:
         return {}
