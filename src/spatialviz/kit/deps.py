@@ -12,6 +12,7 @@ from spatialviz.config import Settings
 from spatialviz.kit.resources import Resources
 
 AFTER_COMMIT_KEY = "spatialviz.after_commit"
+ON_ROLLBACK_KEY = "spatialviz.on_rollback"
 
 
 def get_resources(request: Request) -> Resources:
@@ -35,6 +36,12 @@ def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(action)
 
 
+def on_rollback(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Undo a side effect outside the database (a blob written during the request) if the
+    transaction does not commit, so a failed request leaves nothing behind."""
+    session.info.setdefault(ON_ROLLBACK_KEY, []).append(action)
+
+
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """The request owns the transaction: commit when the endpoint returns, before the
     response is sent; roll back on any error. Services and repositories only flush."""
@@ -44,7 +51,11 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
             await session.commit()
         except BaseException:
             await session.rollback()
+            undo: list[Callable[[], Awaitable[None]]] = session.info.pop(ON_ROLLBACK_KEY, [])
+            for action in undo:
+                await action()
             raise
+        session.info.pop(ON_ROLLBACK_KEY, None)
         actions: list[Callable[[], Awaitable[None]]] = session.info.pop(AFTER_COMMIT_KEY, [])
         for action in actions:
             await action()
