@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,36 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+AFTER_COMMIT_KEY = "spatialviz.after_commit"
+ON_ROLLBACK_KEY = "spatialviz.on_rollback"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run ``action`` only once the transaction has committed (enqueue after commit): a
+    rollback drops it. The request dependency and :func:`transaction` run these."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(action)
+
+
+def on_rollback(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Undo a side effect outside the database (a blob written during the request) if the
+    transaction does not commit, so a failed request leaves nothing behind."""
+    session.info.setdefault(ON_ROLLBACK_KEY, []).append(action)
+
+
+async def finish_transaction(session: AsyncSession, error: BaseException | None) -> None:
+    """Commit (or roll back on ``error``) and run the matching hooks."""
+    if error is None:
+        await session.commit()
+        session.info.pop(ON_ROLLBACK_KEY, None)
+        actions: list[Callable[[], Awaitable[None]]] = session.info.pop(AFTER_COMMIT_KEY, [])
+    else:
+        await session.rollback()
+        session.info.pop(AFTER_COMMIT_KEY, None)
+        actions = session.info.pop(ON_ROLLBACK_KEY, [])
+    for action in actions:
+        await action()
 
 
 def utcnow() -> datetime:
@@ -76,7 +106,11 @@ async def transaction(
     async with factory() as session:
         try:
             yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
+        except BaseException as exc:
+            await finish_transaction(session, exc)
+            raise
+        try:
+            await finish_transaction(session, None)
+        except BaseException as exc:
+            await finish_transaction(session, exc)
             raise
