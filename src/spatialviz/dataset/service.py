@@ -1,0 +1,145 @@
+"""Dataset logic: receive uploads, list, read and delete datasets. No FastAPI imports; never
+commits (the request or task owns the transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spatialviz.dataset import sniff
+from spatialviz.dataset.exceptions import DatasetNotFound
+from spatialviz.dataset.repository import DatasetRepository
+from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
+from spatialviz.kit.db import after_commit, on_rollback
+from spatialviz.kit.errors import Forbidden, NotFound
+from spatialviz.kit.storage import BlobStorage
+from spatialviz.kit.tenancy import Principal
+from spatialviz.models.dataset import Dataset, DatasetStatus
+from spatialviz.models.workspace import Role
+
+
+def source_key(dataset: Dataset) -> str:
+    return f"workspaces/{dataset.workspace_id}/datasets/{dataset.id}/source"
+
+
+def canonical_key(dataset: Dataset) -> str:
+    return f"workspaces/{dataset.workspace_id}/datasets/{dataset.id}/canonical.parquet"
+
+
+def dataset_prefix(dataset: Dataset) -> str:
+    return f"workspaces/{dataset.workspace_id}/datasets/{dataset.id}"
+
+
+def require_role(principal: Principal, workspace_id: uuid.UUID, needed: Role) -> None:
+    """No membership reads as "not found"; too low a role is "forbidden"."""
+    role = principal.role_in(workspace_id)
+    if role is None:
+        raise NotFound("Workspace not found.", code="workspace_not_found")
+    if not role.allows(needed):
+        raise Forbidden(f"This needs the {needed.value} role in the workspace.")
+
+
+async def receive_upload(
+    session: AsyncSession,
+    storage: BlobStorage,
+    principal: Principal,
+    *,
+    workspace_id: uuid.UUID,
+    filename: str | None,
+    chunks: AsyncIterator[bytes],
+    content_type: str | None,
+    max_bytes: int,
+    columns: dict[str, Any] | None = None,
+) -> Dataset:
+    """Stream a request body into storage and record the dataset. If anything fails, the
+    blob is deleted and no row remains."""
+    require_role(principal, workspace_id, Role.editor)
+    label = sniff.dataset_label(filename)
+    dataset = Dataset(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        created_by_id=principal.user_id,
+        name=label,
+        status=DatasetStatus.uploaded,
+        columns_override=columns,
+    )
+    key = source_key(dataset)
+    writer = storage.writer(key)
+    try:
+        if content_type and content_type.startswith("multipart/form-data"):
+            blob = await stream_multipart(chunks, content_type, writer, max_bytes)
+        else:
+            blob = await stream_raw(chunks, writer, max_bytes)
+        _check_received(blob)
+    except BaseException:
+        await anyio.to_thread.run_sync(writer.abort)
+        raise
+    if blob.filename and filename is None:
+        dataset.name = sniff.dataset_label(blob.filename)
+    await anyio.to_thread.run_sync(writer.commit)
+    return await record_received(session, storage, dataset, blob, key)
+
+
+def _check_received(blob: StreamedBlob) -> None:
+    sniff.refuse_archive_or_empty(blob.size, blob.head)
+
+
+async def record_received(
+    session: AsyncSession, storage: BlobStorage, dataset: Dataset, blob: StreamedBlob, key: str
+) -> Dataset:
+    async def delete_blob() -> None:
+        await anyio.to_thread.run_sync(storage.delete, key)
+
+    on_rollback(session, delete_blob)
+    dataset.size_bytes = blob.size
+    dataset.sha256 = blob.sha256
+    dataset.source_key = key
+    session.add(dataset)
+    await session.flush()
+    return dataset
+
+
+async def get_dataset(
+    session: AsyncSession, principal: Principal, dataset_id: uuid.UUID, at_least: Role = Role.viewer
+) -> Dataset:
+    dataset = await DatasetRepository(session).get(principal, dataset_id, at_least)
+    if dataset is None:
+        raise DatasetNotFound("Dataset not found.")
+    return dataset
+
+
+async def list_datasets(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    workspace_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Dataset]:
+    return list(
+        await DatasetRepository(session).page(
+            principal, workspace_id=workspace_id, after=after, limit=limit
+        )
+    )
+
+
+async def delete_dataset(
+    session: AsyncSession, storage: BlobStorage, principal: Principal, dataset_id: uuid.UUID
+) -> Dataset:
+    """Owners and editors may delete; blobs go once the row's deletion has committed."""
+    dataset = await get_dataset(session, principal, dataset_id)
+    require_role(principal, dataset.workspace_id, Role.editor)
+    prefix = dataset_prefix(dataset)
+    await DatasetRepository(session).remove(dataset)
+
+
+    async def delete_blobs() -> None:
+        await anyio.to_thread.run_sync(storage.delete_prefix, prefix)
+
+    after_commit(session, delete_blobs)
+    return dataset
