@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from spatialviz import __version__
+from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(ops_router)
+    app.include_router(auth_router)
     return app
