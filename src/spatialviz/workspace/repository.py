@@ -75,6 +75,17 @@ class MembershipRepository:
         )
         return result.scalar_one_or_none()
 
+    async def get_with_user(
+        self, workspace_id: uuid.UUID, user_id: uuid.UUID
+    ) -> tuple[Membership, User] | None:
+        result = await self.session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1])
+
     async def count_owners(self, workspace_id: uuid.UUID) -> int:
         result = await self.session.execute(
             select(func.count())

@@ -125,11 +125,12 @@ async def change_member_role(
     *,
     role: Role,
     ip: str | None,
-) -> Membership:
+) -> tuple[Membership, User]:
     memberships = MembershipRepository(session)
-    membership = await memberships.get(workspace_id, user_id)
-    if membership is None:
+    found = await memberships.get_with_user(workspace_id, user_id)
+    if found is None:
         raise NotFound("Member not found")
+    membership, user = found
     if (
         membership.role == Role.owner
         and role != Role.owner
@@ -149,7 +150,7 @@ async def change_member_role(
         details={"from": previous.value, "to": role.value},
         ip=ip,
     )
-    return membership
+    return membership, user
 
 
 async def remove_member(
