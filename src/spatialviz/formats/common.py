@@ -120,9 +120,7 @@ def resolve_positions(
     if x is not None and y is not None:
         notes: tuple[str, ...] = () if z is not None else ("no z column: z = 0",)
         return PositionColumns(x, y, z, notes, geographic=snake_case(x) in _GEOGRAPHIC_X)
-    numeric = [
-        f.name for f in schema if is_numeric(f.type) or f.name in set(string_numeric)
-    ]
+    numeric = [f.name for f in schema if is_numeric(f.type) or f.name in set(string_numeric)]
     if not numeric:
         raise NoNumericColumns(
             "The table has no numeric column, so there is nothing to place in space."
@@ -189,8 +187,7 @@ class BadRowGuard:
             return
         if final and self.bad >= total:
             raise NoValidRows(
-                f"None of the {total} rows has usable coordinates "
-                f"({_reasons(self.info.dropped)})."
+                f"None of the {total} rows has usable coordinates ({_reasons(self.info.dropped)})."
             )
         if (final or total >= 100_000) and self.bad > self.limits.max_bad_row_fraction * total:
             raise InvalidCoordinates(
@@ -241,3 +238,61 @@ def assemble(
     if len(cols["x"]) == 0:
         return None
     return pa.RecordBatch.from_pydict(cols)
+
+
+class TableMapper:
+    """Turns batches of a table (any column names/types) into canonical batches."""
+
+    def __init__(
+        self, schema: pa.Schema, override: PositionOverride | None, info: SourceInfo
+    ) -> None:
+        self.schema = schema
+        self.positions = pos = resolve_positions(schema, override)
+        used = {pos.x, pos.y, pos.z}
+        self.attr_sources = [n for n in schema.names if n not in used]
+        self.names = canonical_names(self.attr_sources)
+        info.notes.extend(pos.notes)
+        info.source_columns.update({"x": pos.x, "y": pos.y})
+        if pos.z is not None:
+            info.source_columns["z"] = pos.z
+        for src, name in self.names.items():
+            info.source_columns[name] = src
+        if pos.geographic:
+            info.crs_epsg = info.crs_epsg or 4326
+            info.units.update(x="degree", y="degree")
+            info.notes.append("longitude/latitude columns: CRS assumed EPSG:4326")
+
+    def convert(
+        self,
+        raw: pa.RecordBatch,
+        row_id: npt.NDArray[np.int64],
+        guard: BadRowGuard,
+        *,
+        text_numeric: bool = False,
+    ) -> pa.RecordBatch | None:
+        """``text_numeric``: the batch was read as text; columns numeric in ``schema`` are
+        parsed back to float64 (non-numbers become null)."""
+        pos = self.positions
+        n = raw.num_rows
+        x = _column_float(raw, pos.x, n)
+        y = _column_float(raw, pos.y, n) if pos.y != pos.x else np.zeros(n)
+        z = _column_float(raw, pos.z, n) if pos.z is not None else np.zeros(n)
+        attrs: dict[str, pa.Array] = {}
+        for src in self.attr_sources:
+            idx = raw.schema.get_field_index(src)
+            if idx < 0:
+                continue
+            col = raw.column(idx)
+            if isinstance(col, pa.ChunkedArray):
+                col = col.combine_chunks()
+            if text_numeric and is_numeric(self.schema.field(src).type):
+                col = parse_float_strings(col)
+            attrs[self.names[src]] = col
+        return assemble(x, y, z, attrs, row_id, guard)
+
+
+def _column_float(raw: pa.RecordBatch, name: str | None, n: int) -> npt.NDArray[np.float64]:
+    idx = raw.schema.get_field_index(name) if name is not None else -1
+    if idx < 0:
+        return np.full(n, np.nan)
+    return to_float64(raw.column(idx))

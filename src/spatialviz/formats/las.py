@@ -50,9 +50,7 @@ class LasReader:
             self._check_header(header, file_size)
             self._scales = np.asarray(header.scales, dtype=np.float64)
             self._offsets = np.asarray(header.offsets, dtype=np.float64)
-            self._dims = [
-                d for d in header.point_format.dimension_names if d not in _POSITION_DIMS
-            ]
+            self._dims = [d for d in header.point_format.dimension_names if d not in _POSITION_DIMS]
             self._names = canonical_names(
                 ["scan_angle" if d == "scan_angle_rank" else d for d in self._dims]
             )

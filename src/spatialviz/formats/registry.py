@@ -71,7 +71,7 @@ def open_reader(
     path: Path,
     limits: ReaderLimits,
     *,
-    format: str | None = None,  # noqa: A002 - the contract's name
+    format: str | None = None,
     columns: PositionOverride | None = None,
 ) -> PointReader:
     """Open ``path`` for streaming.
@@ -84,9 +84,7 @@ def open_reader(
         fmt = detect_format(path)
     else:
         if format not in _OPENERS:
-            raise UnknownFormat(
-                f"Unknown format {format!r}; supported: {', '.join(FORMATS)}."
-            )
+            raise UnknownFormat(f"Unknown format {format!r}; supported: {', '.join(FORMATS)}.")
         fmt = sniff_content(path)
         if format_family(fmt) != format_family(format):
             raise ContentMismatch(
