@@ -11,7 +11,7 @@ from spatialviz.formats.canonical import (
     CanonicalReader,
     CanonicalResult,
     ColumnSchema,
-    IngestCancelled,
+    IngestCancelledError,
     read_canonical,
     write_canonical,
 )
@@ -26,7 +26,7 @@ __all__ = [
     "CanonicalResult",
     "ColumnSchema",
     "FormatError",
-    "IngestCancelled",
+    "IngestCancelledError",
     "PointReader",
     "PositionOverride",
     "ReaderLimits",

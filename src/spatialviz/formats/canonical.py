@@ -28,7 +28,7 @@ from spatialviz.formats.base import (
     ReaderLimits,
     SourceInfo,
 )
-from spatialviz.formats.errors import CorruptFile, NoValidRows
+from spatialviz.formats.errors import CorruptFileError, NoValidRowsError
 from spatialviz.formats.stats import ColumnStats
 
 METADATA_KEY = b"spatialviz"
@@ -42,7 +42,7 @@ CancelCheck = Callable[[], bool]
 """Returns True when the job was cancelled; checked between batches."""
 
 
-class IngestCancelled(Exception):
+class IngestCancelledError(Exception):
     """Raised by :func:`write_canonical` when ``cancel()`` returned True; nothing is left."""
 
 
@@ -145,7 +145,7 @@ def write_canonical(
 
     The file is written to a temporary name and renamed at the end, so a failure or a
     cancellation leaves nothing at ``dest``. Raises the reader's :class:`FormatError` or
-    :class:`IngestCancelled`.
+    :class:`IngestCancelledError`.
     """
     dest = Path(dest)
     tmp = dest.with_name(dest.name + ".partial")
@@ -158,7 +158,7 @@ def write_canonical(
     try:
         for batch in reader.iter_batches():
             if cancel is not None and cancel():
-                raise IngestCancelled("The ingest was cancelled.")
+                raise IngestCancelledError("The ingest was cancelled.")
             if writer is None:
                 conform = _Conformer(batch.schema, info)
                 writer = pq.ParquetWriter(
@@ -180,7 +180,7 @@ def write_canonical(
             if progress is not None:
                 progress(_rows_read(info, rows), info.declared_rows)
         if writer is None or rows == 0:
-            raise NoValidRows("The file contains no rows with usable coordinates.")
+            raise NoValidRowsError("The file contains no rows with usable coordinates.")
         result = _result(info, dest, rows, row_groups, compression, writer.schema, stats)
         writer.add_key_value_metadata(
             {METADATA_KEY: json.dumps(result.to_json(), separators=(",", ":"))}
@@ -190,12 +190,12 @@ def write_canonical(
         os.replace(tmp, dest)
         result.bytes = dest.stat().st_size
         return result
-    except (FormatError, IngestCancelled):
+    except (FormatError, IngestCancelledError):
         raise
     except OSError:
         raise
     except (pa.ArrowException, ValueError) as exc:
-        raise CorruptFile(f"The file could not be converted ({exc}).") from exc
+        raise CorruptFileError(f"The file could not be converted ({exc}).") from exc
     finally:
         if writer is not None:
             writer.close()

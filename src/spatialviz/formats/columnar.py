@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from spatialviz.formats.base import PositionOverride, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, TableMapper
-from spatialviz.formats.errors import CorruptFile, TooManyPoints
+from spatialviz.formats.errors import CorruptFileError, TooManyPointsError
 
 
 class ColumnarReader:
@@ -34,10 +34,10 @@ class ColumnarReader:
         try:
             schema = self._open()
         except (pa.ArrowInvalid, OSError) as exc:
-            raise CorruptFile(f"The {fmt} file could not be opened ({exc}).") from exc
+            raise CorruptFileError(f"The {fmt} file could not be opened ({exc}).") from exc
         rows = self.info.declared_rows
         if rows is not None and rows > limits.max_points:
-            raise TooManyPoints(
+            raise TooManyPointsError(
                 f"The file holds {rows} rows, more than the limit of {limits.max_points}."
             )
         self.mapper = TableMapper(schema, columns, self.info)
@@ -86,7 +86,7 @@ class ColumnarReader:
         try:
             for raw in self._raw_batches():
                 if start + raw.num_rows > self.limits.max_points:
-                    raise TooManyPoints(
+                    raise TooManyPointsError(
                         f"The file holds more than the limit of {self.limits.max_points} rows."
                     )
                 ids = np.arange(start, start + raw.num_rows, dtype=np.int64)
@@ -95,7 +95,7 @@ class ColumnarReader:
                 if batch is not None:
                     yield batch
         except (pa.ArrowInvalid, OSError) as exc:
-            raise CorruptFile(f"The {self.fmt} file is damaged ({exc}).") from exc
+            raise CorruptFileError(f"The {self.fmt} file is damaged ({exc}).") from exc
         guard.check(final=True)
 
     def close(self) -> None:

@@ -20,10 +20,10 @@ from spatialviz.formats.base import (
     SourceInfo,
 )
 from spatialviz.formats.errors import (
-    ColumnNotFound,
-    InvalidCoordinates,
-    NoNumericColumns,
-    NoValidRows,
+    ColumnNotFoundError,
+    InvalidCoordinatesError,
+    NoNumericColumnsError,
+    NoValidRowsError,
 )
 
 RESERVED = (*POSITION_COLUMNS, ROW_ID_COLUMN)
@@ -106,7 +106,7 @@ def resolve_positions(
     if override is not None:
         for col in (override.x, override.y, override.z):
             if col is not None and col not in names:
-                raise ColumnNotFound(
+                raise ColumnNotFoundError(
                     f"The column {col!r} named for the positions is not in the file "
                     f"(columns: {', '.join(names[:20])})."
                 )
@@ -122,7 +122,7 @@ def resolve_positions(
         return PositionColumns(x, y, z, notes, geographic=snake_case(x) in _GEOGRAPHIC_X)
     numeric = [f.name for f in schema if is_numeric(f.type) or f.name in set(string_numeric)]
     if not numeric:
-        raise NoNumericColumns(
+        raise NoNumericColumnsError(
             "The table has no numeric column, so there is nothing to place in space."
         )
     note = "no recognised coordinate columns: using the first numeric columns " + ", ".join(
@@ -183,14 +183,14 @@ class BadRowGuard:
         total = self.seen
         if total == 0:
             if final:
-                raise NoValidRows("The file contains no data rows.")
+                raise NoValidRowsError("The file contains no data rows.")
             return
         if final and self.bad >= total:
-            raise NoValidRows(
+            raise NoValidRowsError(
                 f"None of the {total} rows has usable coordinates ({_reasons(self.info.dropped)})."
             )
         if (final or total >= 100_000) and self.bad > self.limits.max_bad_row_fraction * total:
-            raise InvalidCoordinates(
+            raise InvalidCoordinatesError(
                 f"{self.bad} of {total} rows have unusable coordinates "
                 f"({_reasons(self.info.dropped)}), more than the "
                 f"{self.limits.max_bad_row_fraction:.0%} allowed."

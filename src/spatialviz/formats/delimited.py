@@ -32,7 +32,7 @@ import pyarrow.csv as pacsv
 
 from spatialviz.formats.base import PositionOverride, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, TableMapper
-from spatialviz.formats.errors import CorruptFile, NoValidRows, RaggedRows
+from spatialviz.formats.errors import CorruptFileError, NoValidRowsError, RaggedRowsError
 
 _DELIMITERS = (",", "\t", ";", "|", " ")
 _SNIFF_BYTES = 64 * 1024
@@ -114,12 +114,12 @@ class CsvReader:
             )
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
-                raise NoValidRows("The file has no data rows.") from exc
-            raise CorruptFile(f"The text table could not be parsed ({exc}).") from exc
+                raise NoValidRowsError("The file has no data rows.") from exc
+            raise CorruptFileError(f"The text table could not be parsed ({exc}).") from exc
 
     def _on_invalid_row(self, row: Any) -> str:
         if len(self._ragged) >= self.limits.max_ragged_rows:
-            raise RaggedRows(
+            raise RaggedRowsError(
                 f"More than {self.limits.max_ragged_rows} rows have the wrong number of "
                 f"fields (e.g. line {row.number}: {row.actual_columns} fields, expected "
                 f"{row.expected_columns})."
@@ -143,11 +143,11 @@ class CsvReader:
                 break
             except pa.ArrowInvalid as exc:
                 if tolerant or "conversion error" not in str(exc).lower():
-                    raise CorruptFile(f"The text table could not be parsed ({exc}).") from exc
+                    raise CorruptFileError(f"The text table could not be parsed ({exc}).") from exc
                 tolerant = True
                 reader = self._open(emitted + len(self._ragged), self._first_schema)
                 continue
-            except RaggedRows:
+            except RaggedRowsError:
                 raise
             for start in range(0, raw.num_rows, self.limits.batch_rows):
                 part = raw.slice(start, self.limits.batch_rows)
@@ -158,7 +158,7 @@ class CsvReader:
         guard.drop("ragged_row", len(self._ragged))
         guard.seen += len(self._ragged)
         if self._ragged and len(self._ragged) > self.limits.max_bad_row_fraction * guard.seen:
-            raise RaggedRows(
+            raise RaggedRowsError(
                 f"{len(self._ragged)} of {guard.seen} rows have the wrong number of fields."
             )
         guard.check(final=True)

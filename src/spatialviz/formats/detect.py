@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 from spatialviz.formats.errors import (
-    ArchiveNotSupported,
-    ContentMismatch,
-    EmptyFile,
-    UnknownFormat,
+    ArchiveNotSupportedError,
+    ContentMismatchError,
+    EmptyFileError,
+    UnknownFormatError,
 )
 
 FORMATS = (
@@ -97,13 +97,14 @@ def format_from_extension(path: Path) -> str | None:
 def detect_format(path: Path) -> str:
     """Return the format of ``path`` judged from its content.
 
-    Raises :class:`EmptyFile`, :class:`ArchiveNotSupported`, :class:`UnknownFormat`, and
-    :class:`ContentMismatch` when the content contradicts a known extension.
+    Raises :class:`EmptyFileError`, :class:`ArchiveNotSupportedError`,
+    :class:`UnknownFormatError`, and :class:`ContentMismatchError` when the content
+    contradicts a known extension.
     """
     fmt = sniff_content(path)
     expected = format_from_extension(path)
     if expected is not None and format_family(expected) != format_family(fmt):
-        raise ContentMismatch(
+        raise ContentMismatchError(
             f"The file is named like {expected.upper()} ({path.suffix}) but its content is "
             f"{fmt.upper()}."
         )
@@ -115,12 +116,12 @@ def sniff_content(path: Path) -> str:
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     if not head:
-        raise EmptyFile("The file is empty.")
+        raise EmptyFileError("The file is empty.")
     archive = _archive_kind(head)
     if archive is None and path.suffix.lower() in _ARCHIVE_EXTENSIONS:
         archive = path.suffix.lower().lstrip(".")
     if archive is not None:
-        raise ArchiveNotSupported(
+        raise ArchiveNotSupportedError(
             f"The file is a {archive} archive; upload the point-cloud or table file itself."
         )
     binary = _binary_kind(head)
@@ -158,7 +159,7 @@ def _binary_kind(head: bytes) -> str | None:
 
 def _text_kind(head: bytes) -> str:
     if b"\x00" in head:
-        raise UnknownFormat("The file is binary data of a format Spatialviz does not read.")
+        raise UnknownFormatError("The file is binary data of a format Spatialviz does not read.")
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -167,16 +168,16 @@ def _text_kind(head: bytes) -> str:
             try:
                 text = head.decode("latin-1")
             except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes everything
-                raise UnknownFormat("The file is not text.") from exc
+                raise UnknownFormatError("The file is not text.") from exc
         else:
             text = head[: exc.start].decode("utf-8")
     text = text.lstrip("\ufeff \t\r\n")
     if not text:
-        raise UnknownFormat("The file contains only whitespace.")
+        raise UnknownFormatError("The file contains only whitespace.")
     if text[0] == "{":
         return "ndjson" if _looks_like_ndjson(text) else "geojson"
     if text[0] == "[":
-        raise UnknownFormat(
+        raise UnknownFormatError(
             "The file is a JSON array; upload GeoJSON, NDJSON (one object per line) or CSV."
         )
     return "csv"

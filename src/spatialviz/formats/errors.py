@@ -9,89 +9,89 @@ from __future__ import annotations
 from spatialviz.formats.base import FormatError
 
 
-class EmptyFile(FormatError):
+class EmptyFileError(FormatError):
     code = "empty_file"
 
 
-class ArchiveNotSupported(FormatError):
+class ArchiveNotSupportedError(FormatError):
     code = "archive_not_supported"
 
 
-class UnknownFormat(FormatError):
+class UnknownFormatError(FormatError):
     code = "unknown_format"
 
 
-class ContentMismatch(FormatError):
+class ContentMismatchError(FormatError):
     code = "content_mismatch"
 
 
-class TruncatedFile(FormatError):
+class TruncatedFileError(FormatError):
     code = "truncated_file"
 
 
-class CountExceedsFile(FormatError):
+class CountExceedsFileError(FormatError):
     """A header declares more records than the file can hold."""
 
     code = "count_exceeds_file"
 
 
-class DecompressionBomb(FormatError):
+class DecompressionBombError(FormatError):
     code = "decompression_bomb"
 
 
-class TooManyPoints(FormatError):
+class TooManyPointsError(FormatError):
     code = "too_many_points"
 
 
-class InvalidHeader(FormatError):
+class InvalidHeaderError(FormatError):
     code = "invalid_header"
 
 
-class InvalidCoordinates(FormatError):
+class InvalidCoordinatesError(FormatError):
     """Too many rows have missing, NaN, infinite or non-numeric coordinates."""
 
     code = "invalid_coordinates"
 
 
-class NoValidRows(FormatError):
+class NoValidRowsError(FormatError):
     code = "no_valid_rows"
 
 
-class NoNumericColumns(FormatError):
+class NoNumericColumnsError(FormatError):
     code = "no_numeric_columns"
 
 
-class ColumnNotFound(FormatError):
+class ColumnNotFoundError(FormatError):
     code = "column_not_found"
 
 
-class RaggedRows(FormatError):
+class RaggedRowsError(FormatError):
     code = "ragged_rows"
 
 
-class InvalidJson(FormatError):
+class InvalidJsonError(FormatError):
     code = "invalid_json"
 
 
-class InvalidGeoJson(FormatError):
+class InvalidGeoJsonError(FormatError):
     code = "invalid_geojson"
 
 
-class RecordTooLarge(FormatError):
+class RecordTooLargeError(FormatError):
     code = "record_too_large"
 
 
-class FileTooLarge(FormatError):
+class FileTooLargeError(FormatError):
     code = "file_too_large"
 
 
-class UnsupportedLayout(FormatError):
+class UnsupportedLayoutError(FormatError):
     """The format is known but this variant of it is not (e.g. a PLY without vertices)."""
 
     code = "unsupported_layout"
 
 
-class CorruptFile(FormatError):
+class CorruptFileError(FormatError):
     """The file's structure is broken in a way the decoder reported."""
 
     code = "corrupt_file"
@@ -100,25 +100,25 @@ class CorruptFile(FormatError):
 ERROR_CODES: dict[str, type[FormatError]] = {
     cls.code: cls
     for cls in (
-        EmptyFile,
-        ArchiveNotSupported,
-        UnknownFormat,
-        ContentMismatch,
-        TruncatedFile,
-        CountExceedsFile,
-        DecompressionBomb,
-        TooManyPoints,
-        InvalidHeader,
-        InvalidCoordinates,
-        NoValidRows,
-        NoNumericColumns,
-        ColumnNotFound,
-        RaggedRows,
-        InvalidJson,
-        InvalidGeoJson,
-        RecordTooLarge,
-        FileTooLarge,
-        UnsupportedLayout,
-        CorruptFile,
+        EmptyFileError,
+        ArchiveNotSupportedError,
+        UnknownFormatError,
+        ContentMismatchError,
+        TruncatedFileError,
+        CountExceedsFileError,
+        DecompressionBombError,
+        TooManyPointsError,
+        InvalidHeaderError,
+        InvalidCoordinatesError,
+        NoValidRowsError,
+        NoNumericColumnsError,
+        ColumnNotFoundError,
+        RaggedRowsError,
+        InvalidJsonError,
+        InvalidGeoJsonError,
+        RecordTooLargeError,
+        FileTooLargeError,
+        UnsupportedLayoutError,
+        CorruptFileError,
     )
 }

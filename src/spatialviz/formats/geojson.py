@@ -16,13 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import ijson
+import ijson  # type: ignore[import-untyped]
 import numpy as np
 import pyarrow as pa
 
 from spatialviz.formats.base import ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
-from spatialviz.formats.errors import InvalidGeoJson, InvalidJson, TooManyPoints
+from spatialviz.formats.errors import InvalidGeoJsonError, InvalidJsonError, TooManyPointsError
 
 _GEOMETRY_TYPES = {
     "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
@@ -57,9 +57,11 @@ class GeoJsonReader:
             for geometry in ijson.items(fh, "", use_float=True):
                 yield {"type": "Feature", "geometry": geometry, "properties": {}}
         elif top_type is None:
-            raise InvalidGeoJson("The JSON has no 'type' and no 'features', so it is not GeoJSON.")
+            raise InvalidGeoJsonError(
+                "The JSON has no 'type' and no 'features', so it is not GeoJSON."
+            )
         else:
-            raise InvalidGeoJson(f"GeoJSON of type {top_type!r} holds no features.")
+            raise InvalidGeoJsonError(f"GeoJSON of type {top_type!r} holds no features.")
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:
         guard = BadRowGuard(self.info, self.limits)
@@ -71,7 +73,7 @@ class GeoJsonReader:
             with self.path.open("rb") as fh:
                 for fi, feature in enumerate(self._features(fh)):
                     if not isinstance(feature, dict):
-                        raise InvalidGeoJson(f"Feature {fi} is not a JSON object.")
+                        raise InvalidGeoJsonError(f"Feature {fi} is not a JSON object.")
                     start = len(coords)
                     _vertices(feature.get("geometry"), coords)
                     added = len(coords) - start
@@ -84,7 +86,7 @@ class GeoJsonReader:
                     props.extend([properties] * added)
                     feature_ids.extend([fi] * added)
                     if vertex + len(coords) > self.limits.max_points:
-                        raise TooManyPoints(
+                        raise TooManyPointsError(
                             f"The file has more than {self.limits.max_points} vertices."
                         )
                     if len(coords) >= self.limits.batch_rows:
@@ -94,7 +96,7 @@ class GeoJsonReader:
                 if coords:
                     yield from self._flush(coords, props, feature_ids, vertex, guard)
         except ijson.JSONError as exc:
-            raise InvalidJson(f"The file is not valid JSON ({exc}).") from exc
+            raise InvalidJsonError(f"The file is not valid JSON ({exc}).") from exc
         guard.seen += guard.info.dropped.get("feature_without_coordinates", 0)
         guard.check(final=True)
 
@@ -106,7 +108,7 @@ class GeoJsonReader:
         start: int,
         guard: BadRowGuard,
     ) -> Iterator[pa.RecordBatch]:
-        xyz = np.array([(c + [0.0, 0.0, 0.0])[:3] for c in coords], dtype=np.float64)
+        xyz = np.array([[*c, 0.0, 0.0, 0.0][:3] for c in coords], dtype=np.float64)
         attrs: dict[str, Any] = {"feature_index": np.asarray(feature_ids, dtype=np.int64)}
         keys: dict[str, None] = {}
         for p in props:

@@ -1,4 +1,4 @@
-"""LAS 1.0–1.4 and LAZ (laspy + lazrs), streamed in large vectorised chunks.
+"""LAS 1.0-1.4 and LAZ (laspy + lazrs), streamed in large vectorised chunks.
 
 The header is checked against the file before any point is decoded: declared size vs the
 bytes on disk (LAS), declared decompressed size vs compressed size (LAZ bomb ratio), the
@@ -20,12 +20,12 @@ import pyarrow as pa
 from spatialviz.formats.base import FormatError, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
 from spatialviz.formats.errors import (
-    CorruptFile,
-    CountExceedsFile,
-    DecompressionBomb,
-    InvalidHeader,
-    TooManyPoints,
-    TruncatedFile,
+    CorruptFileError,
+    CountExceedsFileError,
+    DecompressionBombError,
+    InvalidHeaderError,
+    TooManyPointsError,
+    TruncatedFileError,
 )
 
 _POSITION_DIMS = ("X", "Y", "Z")
@@ -63,40 +63,40 @@ class LasReader:
         count = int(header.point_count)
         self.info.declared_rows = count
         if count > self.limits.max_points:
-            raise TooManyPoints(
+            raise TooManyPointsError(
                 f"The file declares {count} points, more than the limit of "
                 f"{self.limits.max_points}."
             )
         scales = np.asarray(header.scales, dtype=np.float64)
         offsets = np.asarray(header.offsets, dtype=np.float64)
         if not (np.isfinite(scales).all() and np.isfinite(offsets).all()) or (scales == 0).any():
-            raise InvalidHeader(
+            raise InvalidHeaderError(
                 "The header's scale or offset is zero, NaN or infinite, so no coordinate "
                 "can be computed."
             )
         record = int(header.point_format.size)
         start = int(header.offset_to_point_data)
         if start > file_size:
-            raise TruncatedFile("The file ends before its point data starts.")
+            raise TruncatedFileError("The file ends before its point data starts.")
         available = file_size - start
         declared = count * record
         if not self._compressed:
             if declared > available:
                 if available % record:
-                    raise TruncatedFile(
+                    raise TruncatedFileError(
                         f"The file is cut short: it declares {count} points but holds "
                         f"{available // record} and part of another."
                     )
-                raise CountExceedsFile(
+                raise CountExceedsFileError(
                     f"The header declares {count} points but the file holds only "
                     f"{available // record}."
                 )
             return
         if available <= 0:
-            raise TruncatedFile("The LAZ file has no compressed point data.")
+            raise TruncatedFileError("The LAZ file has no compressed point data.")
         ratio = declared / available
         if ratio > self.limits.max_decompression_ratio:
-            raise DecompressionBomb(
+            raise DecompressionBombError(
                 f"The LAZ file declares {declared} bytes of points in {available} compressed "
                 f"bytes (ratio {ratio:.0f}, limit {self.limits.max_decompression_ratio:.0f})."
             )
@@ -154,7 +154,7 @@ class LasReader:
         except Exception as exc:  # lazrs/laspy raise assorted errors on broken data
             raise _decode_error(exc, done, declared) from exc
         if done < declared:
-            raise TruncatedFile(
+            raise TruncatedFileError(
                 f"The file declares {declared} points but only {done} could be read."
             )
         guard.check(final=True)
@@ -178,22 +178,24 @@ class LasReader:
         self._las.close()
 
 
-def _header_error(exc: Exception, file_size: int) -> InvalidHeader | TruncatedFile:
+def _header_error(exc: Exception, file_size: int) -> InvalidHeaderError | TruncatedFileError:
     if file_size < 227:
-        return TruncatedFile("The file is shorter than a LAS header.")
+        return TruncatedFileError("The file is shorter than a LAS header.")
     text = str(exc) or type(exc).__name__
     if "EOF" in text or "unpack" in text or "buffer" in text or "size" in text:
-        return TruncatedFile(f"The LAS header or its records are cut short ({text}).")
-    return InvalidHeader(f"The LAS header could not be read ({text}).")
+        return TruncatedFileError(f"The LAS header or its records are cut short ({text}).")
+    return InvalidHeaderError(f"The LAS header could not be read ({text}).")
 
 
-def _decode_error(exc: Exception, done: int, declared: int) -> TruncatedFile | CorruptFile:
+def _decode_error(
+    exc: Exception, done: int, declared: int
+) -> TruncatedFileError | CorruptFileError:
     text = str(exc) or type(exc).__name__
     if done < declared:
-        return TruncatedFile(
+        return TruncatedFileError(
             f"Reading stopped after {done} of {declared} declared points ({text})."
         )
-    return CorruptFile(f"The point data could not be decoded ({text}).")
+    return CorruptFileError(f"The point data could not be decoded ({text}).")
 
 
 def open_las(path: Path, limits: ReaderLimits) -> LasReader:

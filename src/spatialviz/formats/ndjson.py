@@ -20,7 +20,12 @@ import pyarrow.json as pajson
 
 from spatialviz.formats.base import PositionOverride, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, TableMapper
-from spatialviz.formats.errors import InvalidJson, NoValidRows, RecordTooLarge, TooManyPoints
+from spatialviz.formats.errors import (
+    InvalidJsonError,
+    NoValidRowsError,
+    RecordTooLargeError,
+    TooManyPointsError,
+)
 
 _BLOCK_BYTES = 16 * 1024 * 1024
 
@@ -48,7 +53,7 @@ class NdjsonReader:
                 if not line:
                     break
                 if len(line) > limit and not line.endswith(b"\n"):
-                    raise RecordTooLarge(f"Line {index + 1} is longer than {limit} bytes.")
+                    raise RecordTooLargeError(f"Line {index + 1} is longer than {limit} bytes.")
                 index += 1
                 if not line.strip():
                     continue
@@ -93,7 +98,7 @@ class NdjsonReader:
         for numbers, lines in self._blocks():
             total += len(lines)
             if total > self.limits.max_points:
-                raise TooManyPoints(f"The file has more than {self.limits.max_points} rows.")
+                raise TooManyPointsError(f"The file has more than {self.limits.max_points} rows.")
             table, kept = self._parse(lines, guard)
             if table.num_rows == 0:
                 continue
@@ -106,9 +111,9 @@ class NdjsonReader:
                 if batch is not None:
                     yield batch
         if self.mapper is None and guard.seen:
-            raise InvalidJson("No line of the file is a JSON object.")
+            raise InvalidJsonError("No line of the file is a JSON object.")
         if guard.seen == 0:
-            raise NoValidRows("The file has no data lines.")
+            raise NoValidRowsError("The file has no data lines.")
         guard.check(final=True)
 
     def close(self) -> None:

@@ -23,13 +23,13 @@ import pyarrow as pa
 from spatialviz.formats.base import COLOR_COLUMNS, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
 from spatialviz.formats.errors import (
-    CorruptFile,
-    CountExceedsFile,
-    FileTooLarge,
-    InvalidHeader,
-    TooManyPoints,
-    TruncatedFile,
-    UnsupportedLayout,
+    CorruptFileError,
+    CountExceedsFileError,
+    FileTooLargeError,
+    InvalidHeaderError,
+    TooManyPointsError,
+    TruncatedFileError,
+    UnsupportedLayoutError,
 )
 
 _TYPES = {
@@ -61,10 +61,10 @@ def _parse_header(path: Path) -> _Header:
         raw = fh.read(_MAX_HEADER)
     end = raw.find(b"end_header")
     if end < 0:
-        raise InvalidHeader("The PLY header has no end_header line (or is longer than 1 MB).")
+        raise InvalidHeaderError("The PLY header has no end_header line (or is longer than 1 MB).")
     nl = raw.find(b"\n", end)
     if nl < 0:
-        raise TruncatedFile("The PLY file ends right after its header.")
+        raise TruncatedFileError("The PLY file ends right after its header.")
     length = nl + 1
     fmt = ""
     elements: list[_Element] = []
@@ -83,11 +83,11 @@ def _parse_header(path: Path) -> _Header:
                 else:
                     elements[-1].props.append((parts[2], _TYPES[parts[1]]))
         except (IndexError, ValueError, KeyError) as exc:
-            raise InvalidHeader(f"The PLY header line {line!r} is not valid.") from exc
+            raise InvalidHeaderError(f"The PLY header line {line!r} is not valid.") from exc
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
-        raise InvalidHeader(f"Unknown PLY format {fmt!r}.")
+        raise InvalidHeaderError(f"Unknown PLY format {fmt!r}.")
     if any(e.count < 0 for e in elements):
-        raise InvalidHeader("The PLY header declares a negative element count.")
+        raise InvalidHeaderError("The PLY header declares a negative element count.")
     return _Header(fmt, length, elements)
 
 
@@ -99,12 +99,12 @@ class PlyReader:
         self.header = header = _parse_header(path)
         vertex = next((e for e in header.elements if e.name == "vertex"), None)
         if vertex is None:
-            raise UnsupportedLayout("The PLY file has no vertex element.")
+            raise UnsupportedLayoutError("The PLY file has no vertex element.")
         names = {n for n, _ in vertex.props}
         if not {"x", "y", "z"} <= names:
-            raise UnsupportedLayout("The PLY vertex element has no x, y, z properties.")
+            raise UnsupportedLayoutError("The PLY vertex element has no x, y, z properties.")
         if vertex.count > limits.max_points:
-            raise TooManyPoints(
+            raise TooManyPointsError(
                 f"The file declares {vertex.count} vertices, more than the limit of "
                 f"{limits.max_points}."
             )
@@ -125,7 +125,7 @@ class PlyReader:
         size = os.path.getsize(self.path)
         if self.header.fmt == "ascii":
             if size > self.limits.max_ascii_ply_bytes:
-                raise FileTooLarge(
+                raise FileTooLargeError(
                     f"ASCII PLY files are read in memory and this one is larger than "
                     f"{self.limits.max_ascii_ply_bytes} bytes; convert it to binary PLY."
                 )
@@ -136,18 +136,20 @@ class PlyReader:
             if element is self.vertex:
                 break
             if element.has_list:
-                raise UnsupportedLayout(
+                raise UnsupportedLayoutError(
                     "A PLY element with list properties precedes the vertices; "
                     "such binary layouts are not supported."
                 )
             offset += element.count * np.dtype([(n, endian + t) for n, t in element.props]).itemsize
         if self.vertex.has_list:
-            raise UnsupportedLayout("Binary PLY vertices with list properties are not supported.")
+            raise UnsupportedLayoutError(
+                "Binary PLY vertices with list properties are not supported."
+            )
         dtype = np.dtype([(n, endian + t) for n, t in self.vertex.props])
         needed = offset + self.vertex.count * dtype.itemsize
         if needed > size:
             held = max(0, size - offset) // dtype.itemsize
-            raise CountExceedsFile(
+            raise CountExceedsFileError(
                 f"The PLY header declares {self.vertex.count} vertices but the file holds "
                 f"only {held}."
             )
@@ -165,12 +167,13 @@ class PlyReader:
         except Exception as exc:  # plyfile raises several types for short/broken data
             text = str(exc)
             if "early end-of-file" in text or "end of file" in text.lower():
-                raise CountExceedsFile(
+                raise CountExceedsFileError(
                     f"The PLY header declares {self.vertex.count} vertices but the file "
                     f"ends early ({text})."
                 ) from exc
-            raise CorruptFile(f"The ASCII PLY data could not be parsed ({text}).") from exc
-        return ply["vertex"].data
+            raise CorruptFileError(f"The ASCII PLY data could not be parsed ({text}).") from exc
+        vertices: npt.NDArray[Any] = ply["vertex"].data
+        return vertices
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:
         guard = BadRowGuard(self.info, self.limits)
@@ -204,4 +207,5 @@ def _color(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
         top = float(finite.max()) if finite.size else 0.0
         scale = 255.0 if top <= 1.0 else 1.0
         return np.clip(np.rint(finite * scale), 0, 255).astype(np.uint8)
-    return np.clip(values, 0, 65535).astype(np.uint16)
+    clipped: npt.NDArray[Any] = np.clip(values, 0, 65535).astype(np.uint16)
+    return clipped

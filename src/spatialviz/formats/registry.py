@@ -7,7 +7,7 @@ from pathlib import Path
 
 from spatialviz.formats.base import PointReader, PositionOverride, ReaderLimits
 from spatialviz.formats.detect import FORMATS, detect_format, format_family, sniff_content
-from spatialviz.formats.errors import ContentMismatch, UnknownFormat
+from spatialviz.formats.errors import ContentMismatchError, UnknownFormatError
 
 __all__ = ["FORMATS", "detect_format", "open_reader"]
 
@@ -84,10 +84,10 @@ def open_reader(
         fmt = detect_format(path)
     else:
         if format not in _OPENERS:
-            raise UnknownFormat(f"Unknown format {format!r}; supported: {', '.join(FORMATS)}.")
+            raise UnknownFormatError(f"Unknown format {format!r}; supported: {', '.join(FORMATS)}.")
         fmt = sniff_content(path)
         if format_family(fmt) != format_family(format):
-            raise ContentMismatch(
+            raise ContentMismatchError(
                 f"The request says {format.upper()} but the content is {fmt.upper()}."
             )
     return _OPENERS[fmt](path, limits, columns)

@@ -4,7 +4,7 @@ Histogram rule: a fixed number of fine bins (``FINE_BINS``) starting over the fi
 batch's [min, max]. When a later value falls outside the covered range, the bin width
 doubles (adjacent bins are merged pairwise, so counts stay exact) and the range grows
 towards that value, as often as needed. When reported, empty edge bins are trimmed and
-adjacent bins merged until at most ``HISTOGRAM_BINS`` remain (so 32–64 bins spanning the
+adjacent bins merged until at most ``HISTOGRAM_BINS`` remain (so 32-64 bins spanning the
 data). Every value is counted exactly. Non-finite values are counted in ``nan_count`` /
 ``inf_count``, not binned.
 """
