@@ -39,6 +39,7 @@ class LasReader:
         self.path = path
         self.limits = limits
         file_size = os.path.getsize(path)
+        self._consumed = False
         try:
             self._las = laspy.open(str(path), mode="r")
         except Exception as exc:  # laspy raises many types for broken headers
@@ -140,7 +141,10 @@ class LasReader:
         step = max(1, self.limits.batch_rows)
         done = 0
         try:
-            self._las.seek(0)
+            if self._consumed:  # a second pass reopens: seeking a LAZ stream is unreliable
+                self._las.close()
+                self._las = laspy.open(str(self.path), mode="r")
+            self._consumed = True
             for chunk in self._las.chunk_iterator(step):
                 n = len(chunk)
                 if n == 0:
