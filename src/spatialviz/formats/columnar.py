@@ -72,11 +72,11 @@ class ColumnarReader:
             yield from self._source.iter_batches(batch_size=step)
         elif self.fmt == "arrow":
             for i in range(self._source.num_record_batches):
-                yield from self._source.get_batch(i).to_batches(max_chunksize=step)
+                yield from _slices(self._source.get_batch(i), step)
         elif self.fmt == "arrow_stream":
             with pa.memory_map(str(self.path)) as source:
                 for batch in ipc.open_stream(source):
-                    yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=step)
+                    yield from _slices(batch, step)
         else:
             yield from self._source.to_batches(max_chunksize=step)
 
@@ -102,3 +102,8 @@ class ColumnarReader:
         if self.fmt == "parquet" and self._source is not None:
             self._source.close()
         self._source = None
+
+
+def _slices(batch: pa.RecordBatch, step: int) -> Iterator[pa.RecordBatch]:
+    for start in range(0, batch.num_rows, step):
+        yield batch.slice(start, step)

@@ -37,10 +37,12 @@ Z_NAMES = ("z", "alt", "altitude", "elevation", "elev", "ele", "height", "h", "h
 _GEOGRAPHIC_X = {"lon", "lng", "long", "longitude"}
 
 _COLOR_ALIASES = {
-    "red": "red", "r": "red", "diffuse_red": "red",
-    "green": "green", "g": "green", "diffuse_green": "green",
-    "blue": "blue", "b": "blue", "diffuse_blue": "blue",
+    "red": "red", "diffuse_red": "red",
+    "green": "green", "diffuse_green": "green",
+    "blue": "blue", "diffuse_blue": "blue",
 }  # fmt: skip
+# single letters are colours only when all three are present
+_LETTER_COLORS = {"r": "red", "g": "green", "b": "blue"}
 
 
 def snake_case(name: str) -> str:
@@ -61,9 +63,13 @@ def canonical_names(source_names: Sequence[str]) -> dict[str, str]:
     """
     used: set[str] = set(RESERVED)
     out: dict[str, str] = {}
+    keys = {snake_case(s) for s in source_names}
+    aliases = dict(_COLOR_ALIASES)
+    if set(_LETTER_COLORS) <= keys and not set(_LETTER_COLORS.values()) & keys:
+        aliases.update(_LETTER_COLORS)
     for src in source_names:
         base = snake_case(src)
-        base = _COLOR_ALIASES.get(base, base)
+        base = aliases.get(base, base)
         name = base if base not in RESERVED else f"{base}_source"
         i = 2
         while name in used:

@@ -72,9 +72,15 @@ def _split(line: str, delim: str) -> list[str]:
 
 class CsvReader:
     def __init__(
-        self, path: Path, limits: ReaderLimits, columns: PositionOverride | None = None
+        self,
+        path: Path,
+        limits: ReaderLimits,
+        columns: PositionOverride | None = None,
+        *,
+        block_bytes: int = _BLOCK_BYTES,
     ) -> None:
         self.path = path
+        self.block_bytes = block_bytes
         self.limits = limits
         self.info = SourceInfo(format="csv")
         with path.open("rb") as fh:
@@ -82,6 +88,7 @@ class CsvReader:
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
         self.delimiter, self.has_header, self.skip = sniff(text)
         self._ragged: list[int] = []
+        self._ragged_error: RaggedRowsError | None = None
         self._reader = self._open(0, tolerant_schema=None)
         self._first_schema = self._reader.schema
         self.info.notes.append(
@@ -92,7 +99,7 @@ class CsvReader:
     def _open(self, skip_rows_after_names: int, tolerant_schema: pa.Schema | None) -> Any:
         read = pacsv.ReadOptions(
             use_threads=False,  # keeps InvalidRow.number, needed for row ids of ragged rows
-            block_size=_BLOCK_BYTES,
+            block_size=self.block_bytes,
             skip_rows=self.skip,
             skip_rows_after_names=skip_rows_after_names,
             autogenerate_column_names=not self.has_header,
@@ -113,17 +120,21 @@ class CsvReader:
                 self.path, read_options=read, parse_options=parse, convert_options=convert
             )
         except pa.ArrowInvalid as exc:
+            if self._ragged_error is not None:
+                raise self._ragged_error from exc
             if "Empty CSV file" in str(exc):
                 raise NoValidRowsError("The file has no data rows.") from exc
             raise CorruptFileError(f"The text table could not be parsed ({exc}).") from exc
 
     def _on_invalid_row(self, row: Any) -> str:
+        # exceptions cannot cross pyarrow's callback; record why and let it fail the read
         if len(self._ragged) >= self.limits.max_ragged_rows:
-            raise RaggedRowsError(
+            self._ragged_error = RaggedRowsError(
                 f"More than {self.limits.max_ragged_rows} rows have the wrong number of "
                 f"fields (e.g. line {row.number}: {row.actual_columns} fields, expected "
                 f"{row.expected_columns})."
             )
+            return "error"
         self._ragged.append(int(row.number or 0))
         return "skip"
 
@@ -142,13 +153,13 @@ class CsvReader:
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
+                if self._ragged_error is not None:
+                    raise self._ragged_error from exc
                 if tolerant or "conversion error" not in str(exc).lower():
                     raise CorruptFileError(f"The text table could not be parsed ({exc}).") from exc
                 tolerant = True
                 reader = self._open(emitted + len(self._ragged), self._first_schema)
                 continue
-            except RaggedRowsError:
-                raise
             for start in range(0, raw.num_rows, self.limits.batch_rows):
                 part = raw.slice(start, self.limits.batch_rows)
                 batch = self._convert(part, emitted, guard, tolerant)

@@ -110,7 +110,7 @@ class GeoJsonReader:
     ) -> Iterator[pa.RecordBatch]:
         xyz = np.array([[*c, 0.0, 0.0, 0.0][:3] for c in coords], dtype=np.float64)
         attrs: dict[str, Any] = {"feature_index": np.asarray(feature_ids, dtype=np.int64)}
-        keys: dict[str, None] = {}
+        keys: dict[str, None] = dict.fromkeys(self._names)  # keep earlier columns stable
         for p in props:
             keys.update(dict.fromkeys(p))
         for key in keys:
@@ -163,6 +163,8 @@ def _num(v: Any) -> float:
 
 
 def _column(values: list[Any]) -> pa.Array:
+    if any(isinstance(v, dict | list) for v in values):
+        values = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
