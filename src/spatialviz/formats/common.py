@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -291,8 +292,11 @@ class TableMapper:
             col = raw.column(idx)
             if isinstance(col, pa.ChunkedArray):
                 col = col.combine_chunks()
-            if text_numeric and is_numeric(self.schema.field(src).type):
+            wanted = self.schema.field(src).type
+            if text_numeric and is_numeric(wanted):
                 col = parse_float_strings(col)
+                with contextlib.suppress(pa.ArrowInvalid):
+                    col = pc.cast(col, wanted)  # keep the column's type when values allow
             attrs[self.names[src]] = col
         return assemble(x, y, z, attrs, row_id, guard)
 

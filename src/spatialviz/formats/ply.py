@@ -162,6 +162,21 @@ class PlyReader:
     def _read_ascii(self) -> Any:
         from plyfile import PlyData
 
+        with self.path.open("rb") as fh:
+            fh.seek(self.header.length)
+            body = fh.read()
+        lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+        needed = 0
+        for element in self.header.elements:
+            needed += element.count
+            if element is self.vertex:
+                break
+        if lines < needed:
+            raise CountExceedsFileError(
+                f"The PLY header declares {self.vertex.count} vertices but the file has only "
+                f"{lines} data lines."
+            )
+        del body
         try:
             ply = PlyData.read(str(self.path))
         except Exception as exc:  # plyfile raises several types for short/broken data
