@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import MakeLas
 from spatialviz.formats import (
     FormatError,
     IngestCancelledError,
@@ -19,7 +19,7 @@ from spatialviz.formats import (
 )
 
 
-def test_las_to_canonical_round_trip(tmp_path: Path, make_las: MakeLas) -> None:
+def test_las_to_canonical_round_trip(tmp_path: Path, make_las: Callable[..., Path]) -> None:
     src = make_las("c.las", 3000)
     calls: list[tuple[int, int | None]] = []
     dest = tmp_path / "out.parquet"
@@ -29,20 +29,25 @@ def test_las_to_canonical_round_trip(tmp_path: Path, make_las: MakeLas) -> None:
         progress=lambda done, total: calls.append((done, total)),
     )
     assert calls == [(1000, 3000), (2000, 3000), (3000, 3000)]
-    assert result.rows == 3000 and result.rows_dropped == {}
+    assert result.rows == 3000
+    assert result.rows_dropped == {}
     assert result.row_groups == 3
     assert pq.ParquetFile(dest).metadata.num_row_groups == 3
     assert result.crs_epsg == 2154
     roles = {c.name: c.role for c in result.columns}
-    assert roles["x"] == "position" and roles["red"] == "color" and roles["row_id"] == "row_id"
+    assert roles["x"] == "position"
+    assert roles["red"] == "color"
+    assert roles["row_id"] == "row_id"
     assert roles["intensity"] == "attribute"
     units = {c.name: c.unit for c in result.columns}
     assert units["x"] == "metre"
     x = pq.read_table(dest, columns=["x"])["x"].to_numpy()
     assert result.bounds is not None
-    assert result.bounds["min"][0] == x.min() and result.bounds["max"][0] == x.max()
+    assert result.bounds["min"][0] == x.min()
+    assert result.bounds["max"][0] == x.max()
     stats = result.stats["intensity"]
-    assert stats["count"] == 3000 and stats["null_count"] == 0
+    assert stats["count"] == 3000
+    assert stats["null_count"] == 0
     assert sum(stats["histogram"]["counts"]) == 3000
     assert 32 <= len(stats["histogram"]["counts"]) <= 64 or stats["max"] == stats["min"]
     payload = json.dumps(result.to_json())  # JSON-serialisable as stored on the Dataset row
@@ -52,7 +57,8 @@ def test_las_to_canonical_round_trip(tmp_path: Path, make_las: MakeLas) -> None:
     table = pa.Table.from_batches(list(back.iter_batches()))
     assert table.num_rows == 3000
     assert back.info.crs_epsg == 2154
-    assert back.result is not None and back.result.rows == 3000
+    assert back.result is not None
+    assert back.result.rows == 3000
     assert table["row_id"].to_pylist() == list(range(3000))
     back.close()
 
@@ -71,7 +77,7 @@ def test_histogram_is_exact_when_range_grows(tmp_path: Path) -> None:
     assert result.stats["v"]["mean"] == pytest.approx(values.mean())
 
 
-def test_cancel_leaves_nothing(tmp_path: Path, make_las: MakeLas) -> None:
+def test_cancel_leaves_nothing(tmp_path: Path, make_las: Callable[..., Path]) -> None:
     dest = tmp_path / "out.parquet"
     with pytest.raises(IngestCancelledError):
         write_canonical(
@@ -110,7 +116,9 @@ def test_schema_drift_is_conformed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("compression", ["zstd", "lz4"])
-def test_compression_choice(tmp_path: Path, make_las: MakeLas, compression: str) -> None:
+def test_compression_choice(
+    tmp_path: Path, make_las: Callable[..., Path], compression: str
+) -> None:
     dest = tmp_path / "c.parquet"
     write_canonical(open_reader(make_las("c.las", 100), ReaderLimits()), dest,
                     compression=compression)  # type: ignore[arg-type]  # fmt: skip

@@ -6,6 +6,7 @@ import io
 import lzma
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +15,6 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import MakeLas
 from spatialviz.formats import FormatError, ReaderLimits, detect_format, open_reader
 
 
@@ -23,7 +23,7 @@ def _table() -> pa.Table:
 
 
 @pytest.mark.filterwarnings("ignore:Feather V1")
-def test_detects_binary_formats(tmp_path: Path, make_las: MakeLas) -> None:
+def test_detects_binary_formats(tmp_path: Path, make_las: Callable[..., Path]) -> None:
     assert detect_format(make_las("a.las")) == "las"
     assert detect_format(make_las("b.laz", compress=True)) == "laz"
     pq.write_table(_table(), tmp_path / "t.parquet")
@@ -90,7 +90,7 @@ def test_archives_are_refused(tmp_path: Path) -> None:
         assert _code(path) == "archive_not_supported", path.name
 
 
-def test_content_mismatch(tmp_path: Path, make_las: MakeLas) -> None:
+def test_content_mismatch(tmp_path: Path, make_las: Callable[..., Path]) -> None:
     (tmp_path / "fake.las").write_text("x,y,z\n1,2,3\n")
     assert _code(tmp_path / "fake.las") == "content_mismatch"
     las = make_las("real.las")
@@ -110,7 +110,7 @@ def test_requested_format_must_match_content(tmp_path: Path) -> None:
     assert info.value.code == "unknown_format"
 
 
-def test_laz_named_las_is_accepted(make_las: MakeLas) -> None:
+def test_laz_named_las_is_accepted(make_las: Callable[..., Path]) -> None:
     laz = make_las("compressed.laz", compress=True)
     assert detect_format(laz.rename(laz.with_suffix(".las"))) == "laz"
 
