@@ -210,3 +210,17 @@ def test_ndjson_line_too_long(tmp_path: Path) -> None:
     assert _code(tmp_path / "l.ndjson", limits=ReaderLimits(max_record_bytes=1000)) == (
         "record_too_large"
     )
+
+
+def test_ragged_rows_before_a_tolerant_restart_keep_row_ids(tmp_path: Path) -> None:
+    lines = ["x,y,z"] + [f"{i},{i},{i}" for i in range(3000)]
+    lines[101] = "1,2"  # data row 100 ragged
+    lines[2001] = "1,2,3,4"  # data row 2000 ragged
+    lines[2501] = "oops,1,1"  # data row 2500: text after the first block
+    (tmp_path / "mix.csv").write_text("\n".join(lines) + "\n")
+    reader = CsvReader(tmp_path / "mix.csv", ReaderLimits(batch_rows=300), block_bytes=4096)
+    table = pa.Table.from_batches(list(reader.iter_batches()))
+    expected = [i for i in range(3000) if i not in (100, 2000, 2500)]
+    assert table["row_id"].to_pylist() == expected
+    assert table["x"].to_pylist() == [float(i) for i in expected]
+    assert reader.info.dropped == {"ragged_row": 2, "nan_or_missing_coordinate": 1}

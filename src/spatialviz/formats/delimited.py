@@ -36,7 +36,8 @@ from spatialviz.formats.errors import CorruptFileError, NoValidRowsError, Ragged
 
 _DELIMITERS = (",", "\t", ";", "|", " ")
 _SNIFF_BYTES = 64 * 1024
-_BLOCK_BYTES = 16 * 1024 * 1024
+# small parser blocks: pyarrow reads ahead several blocks, so this bounds memory
+_BLOCK_BYTES = 4 * 1024 * 1024
 _NUMBER = re.compile(r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|infinity|nan)\s*$", re.I)
 
 
@@ -89,6 +90,7 @@ class CsvReader:
         self.delimiter, self.has_header, self.skip = sniff(text)
         self._ragged: list[int] = []
         self._ragged_error: RaggedRowsError | None = None
+        self._left: list[pa.RecordBatch] = []
         self._reader = self._open(0, tolerant_schema=None)
         self._first_schema = self._reader.schema
         self.info.notes.append(
@@ -144,7 +146,10 @@ class CsvReader:
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:
         guard = BadRowGuard(self.info, self.limits)
-        emitted = 0  # parsed rows handed out (not counting ragged rows)
+        step = self.limits.batch_rows
+        emitted = 0  # parsed rows converted so far (ragged rows excluded)
+        pending: list[pa.RecordBatch] = []  # small parser blocks coalesced to ~batch_rows
+        pending_rows = 0
         reader = self._reader
         tolerant = False
         while True:
@@ -157,15 +162,21 @@ class CsvReader:
                     raise self._ragged_error from exc
                 if tolerant or "conversion error" not in str(exc).lower():
                     raise CorruptFileError(f"The text table could not be parsed ({exc}).") from exc
+                yield from self._drain(pending, emitted, guard, tolerant, final=True)
+                emitted += pending_rows
+                pending, pending_rows = [], 0
                 tolerant = True
-                reader = self._open(emitted + len(self._ragged), self._first_schema)
+                reader = self._restart(emitted)
                 continue
-            for start in range(0, raw.num_rows, self.limits.batch_rows):
-                part = raw.slice(start, self.limits.batch_rows)
-                batch = self._convert(part, emitted, guard, tolerant)
-                emitted += part.num_rows
-                if batch is not None:
-                    yield batch
+            pending.append(raw)
+            pending_rows += raw.num_rows
+            if pending_rows >= step:
+                full = pending_rows - pending_rows % step
+                yield from self._drain(pending, emitted, guard, tolerant, final=False)
+                emitted += full
+                pending = self._left
+                pending_rows -= full
+        yield from self._drain(pending, emitted, guard, tolerant, final=True)
         guard.drop("ragged_row", len(self._ragged))
         guard.seen += len(self._ragged)
         if self._ragged and len(self._ragged) > self.limits.max_bad_row_fraction * guard.seen:
@@ -173,6 +184,40 @@ class CsvReader:
                 f"{len(self._ragged)} of {guard.seen} rows have the wrong number of fields."
             )
         guard.check(final=True)
+
+    def _drain(
+        self,
+        pending: list[pa.RecordBatch],
+        emitted: int,
+        guard: BadRowGuard,
+        tolerant: bool,
+        *,
+        final: bool,
+    ) -> Iterator[pa.RecordBatch]:
+        """Convert whole ``batch_rows`` slices of the pending blocks (all of them when
+        ``final``); what is left over is kept in ``self._left``."""
+        self._left = []
+        if not pending:
+            return
+        step = self.limits.batch_rows
+        table = pa.Table.from_batches(pending)
+        rows = table.num_rows
+        full = rows if final else rows - rows % step
+        for start in range(0, full, step):
+            part = table.slice(start, min(step, full - start))
+            batch = self._convert(part, emitted + start, guard, tolerant)
+            if batch is not None:
+                yield batch
+        if full < rows:
+            self._left = table.slice(full).combine_chunks().to_batches()
+
+    def _restart(self, emitted: int) -> Any:
+        """Reopen in tolerant mode at the first row not yet converted."""
+        next_row = int(self._row_ids(emitted, 1)[0])  # its original data-row index
+        rows = self._data_row_of_line(self._ragged)
+        self._ragged = [line for line, row in zip(self._ragged, rows, strict=True)
+                        if row < next_row]  # fmt: skip
+        return self._open(next_row, self._first_schema)
 
     def _row_ids(self, start: int, n: int) -> npt.NDArray[np.int64]:
         ids = np.arange(start, start + n, dtype=np.int64)
@@ -185,7 +230,7 @@ class CsvReader:
         return ids + k
 
     def _convert(
-        self, raw: pa.RecordBatch, start: int, guard: BadRowGuard, tolerant: bool
+        self, raw: pa.Table, start: int, guard: BadRowGuard, tolerant: bool
     ) -> pa.RecordBatch | None:
         row_id = self._row_ids(start, raw.num_rows)
         return self.mapper.convert(raw, row_id, guard, text_numeric=tolerant)
