@@ -224,3 +224,10 @@ def test_ragged_rows_before_a_tolerant_restart_keep_row_ids(tmp_path: Path) -> N
     assert table["row_id"].to_pylist() == expected
     assert table["x"].to_pylist() == [float(i) for i in expected]
     assert reader.info.dropped == {"ragged_row": 2, "nan_or_missing_coordinate": 1}
+
+
+@pytest.mark.parametrize("name", ["cap.csv", "cap.ndjson"])
+def test_row_cap_without_header_count(tmp_path: Path, name: str) -> None:
+    body = "x,y,z\n" + "1,2,3\n" * 100 if name.endswith(".csv") else '{"x": 1, "y": 2}\n' * 100
+    (tmp_path / name).write_text(body)
+    assert _code(tmp_path / name, limits=ReaderLimits(max_points=10)) == "too_many_points"

@@ -25,6 +25,7 @@ from spatialviz.formats.errors import (
     InvalidCoordinatesError,
     NoNumericColumnsError,
     NoValidRowsError,
+    TooManyPointsError,
 )
 
 RESERVED = (*POSITION_COLUMNS, ROW_ID_COLUMN)
@@ -186,8 +187,13 @@ class BadRowGuard:
         return sum(self.info.dropped.values())
 
     def check(self, *, final: bool) -> None:
-        """Refuse early once a large sample is mostly bad, or at the end of the stream."""
+        """Refuse early once a large sample is mostly bad, or at the end of the stream; and
+        refuse any stream longer than ``limits.max_points`` rows, whatever its header said."""
         total = self.seen
+        if total > self.limits.max_points:
+            raise TooManyPointsError(
+                f"The file holds more than the limit of {self.limits.max_points} rows."
+            )
         if total == 0:
             if final:
                 raise NoValidRowsError("The file contains no data rows.")
