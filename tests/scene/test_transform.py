@@ -185,3 +185,36 @@ def test_axes_metadata(tmp_path: Path) -> None:
     assert axes["x"]["column"] == "intensity"
     assert axes["x"]["scene_min"] == 0.0
     assert axes["x"]["scene_max"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ({"column": "t", "op": ">=", "value": "2024-03-01"}, [1]),
+        ({"column": "t", "op": "<", "value": 1_710_000_000_000_000}, [0]),
+        ({"column": "ok", "op": "==", "value": True}, [0, 2]),
+        ({"column": "n", "op": "between", "value": [1.5, 3]}, [1, 2]),
+        ({"column": "n", "op": "<", "value": -1}, []),
+        ({"column": "z", "op": "in", "value": [1, 3]}, [0, 2]),
+        ({"column": "z", "op": "!=", "value": 2}, [0, 2]),
+    ],
+)
+def test_filter_types(clause: dict[str, Any], expected: list[int]) -> None:
+    import datetime as dt
+
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "x": [0.0, 1.0, 2.0],
+            "y": [0.0, 0.0, 0.0],
+            "z": [1.0, 2.0, 3.0],
+            "t": pa.array(
+                [dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 1), None], pa.timestamp("us")
+            ),
+            "ok": [True, False, True],
+            "n": pa.array([1, 2, 3], type=pa.uint32()),
+            "row_id": pa.array([0, 1, 2], type=pa.int64()),
+        }
+    )
+    schema = [{"name": f.name, "type": str(f.type)} for f in batch.schema]
+    enc = validate_encoding({"filter": [clause]}, schema, {"z": {"min": 0, "max": 3}})
+    assert transform_batch(batch, enc)["row_id"].to_pylist() == expected
