@@ -69,7 +69,7 @@ class QueryLimits:
 
 @dataclass(frozen=True)
 class IndexSettings:
-    rows_per_group: int = 32_768
+    rows_per_group: int = 16_384
     memory_rows: int = 2_000_000
     read_batch_rows: int = 262_144
 
@@ -556,9 +556,13 @@ class SpatialIndex:
             xyz = _xyz(self.file.read_row_group(int(g), columns=["x", "y", "z"]))
             d = np.sqrt(np.einsum("ij,ij->i", xyz - p, xyz - p))
             d = np.where(np.isnan(d), np.inf, d)
+            local = np.arange(len(d), dtype=np.int64)
+            if len(d) > k:  # only this group's k nearest can enter the result
+                local = np.argpartition(d, k - 1)[:k]
+                d = d[local]
             all_d = np.concatenate([best_d, d])
             all_g = np.concatenate([best_g, np.full(len(d), g, dtype=np.int64)])
-            all_i = np.concatenate([best_i, np.arange(len(d), dtype=np.int64)])
+            all_i = np.concatenate([best_i, local])
             keep = np.argsort(all_d, kind="stable")[:k]
             best_d, best_g, best_i = all_d[keep], all_g[keep], all_i[keep]
         result = KnnResult(scanned_rows=scanned)
