@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import ijson  # type: ignore[import-untyped]
+import ijson
 import numpy as np
 import pyarrow as pa
 
