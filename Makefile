@@ -31,7 +31,7 @@ typecheck: install
 	$(BIN)/mypy
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 test: lint typecheck pytest
 

@@ -114,3 +114,8 @@ async def transaction(
         except BaseException as exc:
             await finish_transaction(session, exc)
             raise
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns; they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -20,6 +20,7 @@ from spatialviz.kit.cache import (
     create_redis,
 )
 from spatialviz.kit.db import create_engine, create_session_factory
+from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
 from spatialviz.kit.storage import BlobStorage, create_storage
 
 
@@ -31,11 +32,13 @@ class Resources:
     storage: BlobStorage
     cache: Cache
     pubsub: PubSub
+    rate_limiter: RateLimiter
     redis: aioredis.Redis | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        await self.rate_limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -65,6 +68,7 @@ def open_resources(settings: Settings, registry: CollectorRegistry | None = None
         storage=storage,
         cache=cache,
         pubsub=pubsub,
+        rate_limiter=create_rate_limiter(settings),
         redis=redis_client,
         registry=registry or CollectorRegistry(),
     )

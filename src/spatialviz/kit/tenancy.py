@@ -27,6 +27,12 @@ class Principal:
     roles: Mapping[uuid.UUID, Role] = field(default_factory=dict)
     api_key_id: uuid.UUID | None = None
     token_id: str | None = None
+    session_id: uuid.UUID | None = None  # the refresh-token family a JWT belongs to
+    expires_at: int | None = None  # the JWT's exp (Unix seconds)
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.api_key_id is not None
 
     def workspace_ids(self, at_least: Role = Role.viewer) -> list[uuid.UUID]:
         return [ws for ws, role in self.roles.items() if role.allows(at_least)]
