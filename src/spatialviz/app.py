@@ -17,6 +17,7 @@ from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.ops.endpoints import router as ops_router
+from spatialviz.web import STATIC_DIR, mount_web_client
 
 log = structlog.get_logger(__name__)
 
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(ops_router)
+    mount_web_client(app, STATIC_DIR)
     return app
