@@ -1,10 +1,30 @@
 /// <reference types="vitest/config" />
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 const outDir = fileURLToPath(new URL('../src/spatialviz/static', import.meta.url));
 
+/** Empties the output folder except its committed .gitkeep (emptyOutDir would delete it). */
+function cleanOutDir(): Plugin {
+  return {
+    name: 'spatialviz-clean-outdir',
+    apply: 'build',
+    buildStart() {
+      let names: string[] = [];
+      try {
+        names = readdirSync(outDir);
+      } catch {
+        return;
+      }
+      for (const name of names) if (name !== '.gitkeep') rmSync(join(outDir, name), { recursive: true, force: true });
+    },
+  };
+}
+
 export default defineConfig({
+  plugins: [cleanOutDir()],
   base: '/',
   build: {
     outDir,
