@@ -34,16 +34,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: false,
     chunkSizeWarningLimit: 1200,
-    rollupOptions: {
-      output: {
-        // three.js and the tiles renderer only load with the scene view.
-        manualChunks(id) {
-          if (id.includes('node_modules/three/')) return 'three';
-          if (id.includes('node_modules/3d-tiles-renderer/')) return 'tiles';
-          return undefined;
-        },
-      },
-    },
+    // No manualChunks: three.js and the tiles renderer are only reached through the scene
+    // view's dynamic import, so Rollup keeps them out of the entry chunk by itself.
   },
   server: {
     proxy: {
