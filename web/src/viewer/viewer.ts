@@ -54,7 +54,7 @@ export class Viewer {
   private orbit: OrbitControls;
   private fly: FlyControls;
   private navigation: Navigation = 'orbit';
-  private clock = new THREE.Clock();
+  private clock = new THREE.Timer();
   private pointsByTile = new Map<Tile, THREE.Points[]>();
   private visiblePoints = 0;
   private colorAttribute: string | null = null;
@@ -102,7 +102,10 @@ export class Viewer {
     this.tiles = new TilesRenderer(url);
     this.tiles.registerPlugin(signingPlugin(url, location.href));
     this.tiles.registerPlugin(new GLTFExtensionsPlugin({ metadata: true }));
+    // A cache of our own (the default one is shared by every renderer on the page), keeping
+    // the renderer's unload order.
     const cache = new LRUCache();
+    cache.unloadPriorityCallback = this.tiles.lruCache.unloadPriorityCallback;
     const bytes = (options.memoryMB ?? 512) * 1024 * 1024;
     cache.maxBytesSize = bytes;
     cache.minBytesSize = bytes * 0.75;
@@ -258,6 +261,7 @@ export class Viewer {
     const frameMs = now - this.lastFrame;
     this.lastFrame = now;
     if (!this.framed && this.tiles.root) this.framed = this.frameBounds();
+    this.clock.update(time);
     const delta = this.clock.getDelta();
     if (!xrFrame) {
       if (this.navigation === 'orbit') this.orbit.update();

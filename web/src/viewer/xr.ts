@@ -180,7 +180,8 @@ function rayLine(): THREE.Line {
 export async function installEmulator(): Promise<void> {
   const { XRDevice, metaQuest3 } = await import('iwer');
   const device = new XRDevice(metaQuest3);
-  device.installRuntime();
+  // Browsers with a native navigator.xr (Chromium) need forceInstall to be emulated.
+  device.installRuntime({ forceInstall: true });
   debug.xr.emulator = true;
   (window as unknown as { __spatialvizXRDevice: unknown }).__spatialvizXRDevice = device;
 }
