@@ -66,6 +66,7 @@ export class Viewer {
   private resizeObserver: ResizeObserver;
   private lastFrame = performance.now();
   private framed = false;
+  private pickThreshold = 0.01;
   private disposed = false;
 
   constructor(
@@ -239,7 +240,7 @@ export class Viewer {
     const size = box.getSize(new THREE.Vector3());
     const radius = Math.max(size.length() / 2, 1e-6);
     this.marker.scale.setScalar(radius * 0.01);
-    this.raycaster.params.Points = { threshold: radius * 0.004 };
+    this.pickThreshold = radius * 0.004;
     this.camera.near = radius / 1000;
     this.camera.far = radius * 100;
     this.camera.position.set(radius * 1.2, radius * 0.9, radius * 1.6);
@@ -301,9 +302,8 @@ export class Viewer {
   }
 
   private pickRay(): PickHit | null {
-    // Points thresholds are in the object's local units; scale with how VR sized the root.
-    const base = this.raycaster.params.Points?.threshold ?? 0.01;
-    this.raycaster.params.Points = { threshold: base };
+    // The threshold is in world units: follow how VR (or a squeeze) scaled the root.
+    this.raycaster.params.Points = { threshold: this.pickThreshold * this.root.scale.x };
     const hits = this.raycaster.intersectObject(this.tiles.group, true).filter((h) => (h.object as THREE.Points).isPoints);
     const hit = hits[0];
     const result = hit ? this.hitToPick(hit) : null;
