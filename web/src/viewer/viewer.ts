@@ -363,7 +363,7 @@ export class Viewer {
     }
     if (!box) return;
     this.boxHelper = new THREE.Box3Helper(box.clone(), 0xffd166);
-    this.tiles.group.add(this.boxHelper);
+    this.offset.add(this.boxHelper); // offset shares the tileset frame with tiles.group
   }
 
   get pointsDrawn(): number {
