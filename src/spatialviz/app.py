@@ -21,6 +21,7 @@ from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
+from spatialviz.web import STATIC_DIR, mount_web_client
 from spatialviz.workspace.endpoints import router as workspace_router
 
 log = structlog.get_logger(__name__)
@@ -80,4 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(workspace_router)
     app.include_router(audit_router)
+    # Last: the client's routes must never shadow an API route.
+    mount_web_client(app, STATIC_DIR)
     return app
