@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 
 from spatialviz.audit.repository import AuditEventRepository
 from spatialviz.audit.schemas import AuditEventOut
-from spatialviz.auth.deps import CurrentPrincipal, require_role
+from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.kit.deps import SessionDep
 from spatialviz.kit.errors import problem_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from spatialviz.kit.tenancy import require_role
 from spatialviz.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

@@ -10,7 +10,6 @@ too low), so another workspace is indistinguishable from one that does not exist
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Annotated
 
 import structlog
@@ -19,7 +18,6 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.auth.exceptions import (
-    InsufficientRole,
     InvalidAccessToken,
     MissingCredentials,
     UserSessionRequired,
@@ -29,11 +27,9 @@ from spatialviz.auth.revocation import is_revoked
 from spatialviz.auth.tokens import InvalidToken, decode_access_token, digest, looks_like_api_key
 from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.deps import ResourcesDep, SessionDep
-from spatialviz.kit.errors import NotFound
 from spatialviz.kit.ratelimit import get_rate_limiter
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
-from spatialviz.models import Role
 
 log = structlog.get_logger(__name__)
 MAX_BEARER_LENGTH = 4096
@@ -121,19 +117,6 @@ async def get_user_principal(principal: CurrentPrincipal) -> Principal:
 UserPrincipal = Annotated[Principal, Depends(get_user_principal)]
 """A signed-in person (access token), not an API key: for minting keys, creating
 workspaces, signing out."""
-
-
-def require_role(principal: Principal, workspace_id: uuid.UUID, needed: Role) -> Role:
-    """The principal's role in the workspace, if it is at least ``needed``.
-
-    404 without a membership (the workspace does not exist for this caller), 403 when the
-    role is too low (the caller can see the workspace, so saying so leaks nothing)."""
-    role = principal.role_in(workspace_id)
-    if role is None:
-        raise NotFound("Workspace not found")
-    if not role.allows(needed):
-        raise InsufficientRole(f"This needs the {needed.value} role; you are {role.value}")
-    return role
 
 
 def seconds_left(principal: Principal) -> float:

@@ -15,7 +15,6 @@ from spatialviz.auth import service
 from spatialviz.auth.deps import (
     CurrentPrincipal,
     UserPrincipal,
-    require_role,
     seconds_left,
 )
 from spatialviz.auth.repository import ApiKeyRepository
@@ -35,6 +34,7 @@ from spatialviz.kit.deps import ResourcesDep, SessionDep, SettingsDep
 from spatialviz.kit.errors import NotFound, problem_response, problem_responses
 from spatialviz.kit.pagination import LimitQuery, Page
 from spatialviz.kit.ratelimit import client_ip, limit_by_ip
+from spatialviz.kit.tenancy import require_role
 from spatialviz.models import ApiKey, Role
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])

@@ -55,7 +55,3 @@ class UserSessionRequired(Forbidden):
 
     def __init__(self) -> None:
         super().__init__("This action needs a signed-in user, not an API key")
-
-
-class InsufficientRole(Forbidden):
-    code = "insufficient_role"

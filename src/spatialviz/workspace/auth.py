@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from spatialviz.auth.deps import CurrentPrincipal, require_role
+from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.kit.deps import SessionDep
 from spatialviz.kit.errors import NotFound
-from spatialviz.kit.tenancy import Principal
+from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models import Role, Workspace
 from spatialviz.workspace.repository import WorkspaceRepository
 
