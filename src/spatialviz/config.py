@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     rate_limit_api: str = "600/minute"
     rate_limit_auth: str = "10/minute"
 
+    # Uploads and ingest: every limit a client could abuse is bounded here.
+    max_upload_bytes: int = 50 * 1024**3
+    upload_expiry_seconds: int = 24 * 3600
+    ingest_max_points: int = 2_000_000_000
+    ingest_batch_rows: int = 1_000_000
+    ingest_max_decompression_ratio: float = 200.0
+
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:

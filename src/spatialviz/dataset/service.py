@@ -11,15 +11,18 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spatialviz.audit.service import record_audit
 from spatialviz.dataset import sniff
 from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
 from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
 from spatialviz.kit.db import after_commit, on_rollback
-from spatialviz.kit.errors import Forbidden, NotFound
 from spatialviz.kit.storage import BlobStorage
-from spatialviz.kit.tenancy import Principal
+from spatialviz.kit.tenancy import Principal, require_role
+from spatialviz.dataset.tasks import INGEST_KIND
+from spatialviz.job.service import JobService
 from spatialviz.models.dataset import Dataset, DatasetStatus
+from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.workspace import Role
 
 
@@ -33,15 +36,6 @@ def canonical_key(dataset: Dataset) -> str:
 
 def dataset_prefix(dataset: Dataset) -> str:
     return f"workspaces/{dataset.workspace_id}/datasets/{dataset.id}"
-
-
-def require_role(principal: Principal, workspace_id: uuid.UUID, needed: Role) -> None:
-    """No membership reads as "not found"; too low a role is "forbidden"."""
-    role = principal.role_in(workspace_id)
-    if role is None:
-        raise NotFound("Workspace not found.", code="workspace_not_found")
-    if not role.allows(needed):
-        raise Forbidden(f"This needs the {needed.value} role in the workspace.")
 
 
 async def receive_upload(
@@ -135,6 +129,15 @@ async def delete_dataset(
     dataset = await get_dataset(session, principal, dataset_id)
     require_role(principal, dataset.workspace_id, Role.editor)
     prefix = dataset_prefix(dataset)
+    await record_audit(
+        session,
+        workspace_id=dataset.workspace_id,
+        actor_id=principal.user_id,
+        action="dataset.deleted",
+        target_type="dataset",
+        target_id=dataset.id,
+        details={"name": dataset.name},
+    )
     await DatasetRepository(session).remove(dataset)
 
 
@@ -143,3 +146,60 @@ async def delete_dataset(
 
     after_commit(session, delete_blobs)
     return dataset
+
+
+async def start_ingest(jobs: JobService, dataset: Dataset) -> Job:
+    """Record the ingest job in the caller's transaction; it is sent once that commits."""
+    dataset.status = DatasetStatus.ingesting
+    return await jobs.create(
+        workspace_id=dataset.workspace_id,
+        kind=INGEST_KIND,
+        dataset_id=dataset.id,
+        params={
+            "source_key": dataset.source_key,
+            "canonical_key": canonical_key(dataset),
+            "columns": dataset.columns_override,
+        },
+        idempotency_key=f"ingest:{dataset.id}",
+    )
+
+
+async def apply_ingest_outcome(session: AsyncSession, storage: BlobStorage, job: Job) -> None:
+    """Called in the transaction that finishes an ingest job: the dataset becomes ready with
+    its schema and stats, or failed with the job's reason (its source blob is deleted then,
+    so a refused file leaves nothing behind)."""
+    if job.dataset_id is None:
+        return
+    dataset = await DatasetRepository(session).get_unscoped(job.dataset_id)
+    if dataset is None:
+        return
+    if job.status == JobStatus.succeeded and job.result:
+        result = job.result
+        dataset.status = DatasetStatus.ready
+        dataset.format = result.get("format")
+        dataset.row_count = result.get("rows")
+        dataset.canonical_key = result.get("canonical_key")
+        dataset.schema_info = {"columns": result.get("columns", [])}
+        dataset.stats = {
+            "rows": result.get("rows"),
+            "rows_read": result.get("rows_read"),
+            "rows_dropped": result.get("rows_dropped"),
+            "bounds": result.get("bounds"),
+            "columns": result.get("stats"),
+            "notes": result.get("notes"),
+        }
+        dataset.crs = {"wkt": result.get("crs_wkt"), "epsg": result.get("crs_epsg")}
+        dataset.error_code = dataset.error_message = None
+    elif job.status in (JobStatus.failed, JobStatus.cancelled):
+        dataset.status = DatasetStatus.failed
+        dataset.error_code = job.error_code or job.status.value
+        dataset.error_message = job.error_message or f"The ingest job was {job.status.value}."
+        key = dataset.source_key
+        dataset.source_key = None
+        if key:
+
+            async def drop_source() -> None:
+                await anyio.to_thread.run_sync(storage.delete, key)
+
+            after_commit(session, drop_source)
+    await session.flush()
