@@ -26,18 +26,6 @@ class DatasetAccepted(BaseModel):
     job: JobOut
 
 
-def parse_columns(raw: str | None) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        return ColumnOverride.model_validate(json.loads(raw)).model_dump()
-    except (ValueError, ValidationError):
-        raise UnprocessableEntity(
-            'columns must be JSON like {"x": "lon", "y": "lat", "z": "alt"}',
-            code="bad_columns",
-        ) from None
-
-
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
@@ -79,7 +67,7 @@ async def upload_dataset(
         chunks=request.stream(),
         content_type=request.headers.get("content-type"),
         max_bytes=limit,
-        columns=parse_columns(columns),
+        columns=service.parse_columns_metadata(columns),
     )
     jobs = JobService(session, resources.jobs, resources.pubsub)
     job = await service.start_ingest(jobs, dataset)

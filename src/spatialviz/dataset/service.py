@@ -17,6 +17,7 @@ from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
 from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
 from spatialviz.kit.db import after_commit, on_rollback
+from spatialviz.kit.errors import UnprocessableEntity
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.dataset.tasks import INGEST_KIND
@@ -203,3 +204,22 @@ async def apply_ingest_outcome(session: AsyncSession, storage: BlobStorage, job:
 
             after_commit(session, drop_source)
     await session.flush()
+
+
+def parse_columns_metadata(raw: str | None) -> dict[str, Any] | None:
+    """The ``columns`` upload metadata: JSON naming the x/y/z source columns."""
+    if not raw:
+        return None
+    import json
+
+    from pydantic import ValidationError
+
+    from spatialviz.dataset.schemas import ColumnOverride
+
+    try:
+        return ColumnOverride.model_validate(json.loads(raw)).model_dump()
+    except (ValueError, ValidationError):
+        raise UnprocessableEntity(
+            'columns must be JSON like {"x": "lon", "y": "lat", "z": "alt"}',
+            code="bad_columns",
+        ) from None
