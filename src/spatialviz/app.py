@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from spatialviz import __version__
 from spatialviz.config import Settings
+from spatialviz.job.dispatch import start_jobs
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
@@ -31,10 +32,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings, registry)
         app.state.resources = resources
+        supervisor = await start_jobs(resources)
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
+            await supervisor.aclose()
             await resources.aclose()
 
     app = FastAPI(
