@@ -15,6 +15,9 @@ from spatialviz import __version__
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
+from spatialviz.dataset.endpoints import router as dataset_router
+from spatialviz.dataset.upload_endpoints import router as upload_router
+from spatialviz.job.dispatch import start_jobs
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
@@ -37,10 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings, registry)
         app.state.resources = resources
+        supervisor = await start_jobs(resources)
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
+            await supervisor.aclose()
             await resources.aclose()
 
     app = FastAPI(
@@ -81,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(workspace_router)
     app.include_router(audit_router)
+    app.include_router(dataset_router)
+    app.include_router(upload_router)
     # Last: the client's routes must never shadow an API route.
     mount_web_client(app, STATIC_DIR)
     return app

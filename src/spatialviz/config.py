@@ -84,6 +84,23 @@ class Settings(BaseSettings):
     ingest_batch_rows: int = 1_000_000
     ingest_max_decompression_ratio: float = 200.0
 
+    # Background jobs. "auto": Celery when a broker URL is configured, else the embedded
+    # process pool. Celery's broker may be Redis (standalone or Sentinel) or RabbitMQ.
+    jobs_backend: Literal["auto", "embedded", "celery"] = "auto"
+    celery_broker_url: str | None = None
+    celery_result_backend: str | None = None
+    celery_sentinel_master: str | None = None
+    jobs_embedded_workers: int = Field(default=2, ge=1, le=64)
+    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0)
+    jobs_stale_after_seconds: float = Field(default=60.0, gt=0)
+    jobs_reap_interval_seconds: float = Field(default=15.0, gt=0)
+    jobs_requeue_after_seconds: float = Field(default=300.0, gt=0)
+    jobs_progress_interval_seconds: float = Field(default=0.5, ge=0)
+    jobs_max_attempts: int = Field(default=3, ge=1, le=20)
+    jobs_visibility_timeout_seconds: int = Field(default=6 * 3600, gt=0)
+    jobs_soft_time_limit_seconds: int = Field(default=3 * 3600, gt=0)
+    jobs_hard_time_limit_seconds: int = Field(default=3 * 3600 + 300, gt=0)
+
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:
@@ -95,7 +112,26 @@ class Settings(BaseSettings):
                 "SPATIALVIZ_CORS_ORIGINS contains '*' while credentials are allowed; "
                 "list the allowed origins explicitly"
             )
+        if self.jobs_stale_after_seconds <= 2 * self.jobs_heartbeat_seconds:
+            raise ConfigError(
+                "SPATIALVIZ_JOBS_STALE_AFTER_SECONDS must exceed twice the heartbeat interval"
+            )
+        if self.jobs_backend == "celery" and self.broker_url is None:
+            raise ConfigError(
+                "SPATIALVIZ_JOBS_BACKEND=celery needs SPATIALVIZ_CELERY_BROKER_URL or "
+                "SPATIALVIZ_REDIS_URL"
+            )
         return self
+
+    @property
+    def broker_url(self) -> str | None:
+        return self.celery_broker_url or self.redis_url
+
+    @property
+    def uses_celery(self) -> bool:
+        if self.jobs_backend == "auto":
+            return self.celery_broker_url is not None
+        return self.jobs_backend == "celery"
 
     @property
     def is_production(self) -> bool:

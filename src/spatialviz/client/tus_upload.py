@@ -100,9 +100,7 @@ def upload_file(
             headers={
                 **TUS_HEADERS,
                 "Upload-Length": str(size),
-                "Upload-Metadata": _metadata(
-                    {"filename": path.name, "workspace_id": workspace_id}
-                ),
+                "Upload-Metadata": _metadata({"filename": path.name, "workspace_id": workspace_id}),
             },
         )
         if created.status_code != 201:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.dataset import service
-from spatialviz.dataset.schemas import ColumnOverride, DatasetOut
-from spatialviz.job.schemas import JobOut
+from spatialviz.dataset.schemas import DatasetOut
+from spatialviz.job.schemas import JobRead
 from spatialviz.job.service import JobService
 from spatialviz.kit.deps import ResourcesDep, SessionDep
-from spatialviz.kit.errors import PayloadTooLarge, UnprocessableEntity, problem_responses
+from spatialviz.kit.errors import PayloadTooLarge, problem_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
@@ -23,7 +22,7 @@ router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 
 class DatasetAccepted(BaseModel):
     dataset: DatasetOut
-    job: JobOut
+    job: JobRead
 
 
 @router.post(
@@ -72,7 +71,7 @@ async def upload_dataset(
     jobs = JobService(session, resources.jobs, resources.pubsub)
     job = await service.start_ingest(jobs, dataset)
     return DatasetAccepted(
-        dataset=DatasetOut.model_validate(dataset), job=JobOut.model_validate(job)
+        dataset=DatasetOut.model_validate(dataset), job=JobRead.model_validate(job)
     )
 
 

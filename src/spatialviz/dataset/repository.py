@@ -69,9 +69,7 @@ class UploadRepository(WorkspaceScopedRepository[Upload]):
 
     async def expired(self, now: datetime, limit: int = 100) -> Sequence[Upload]:
         result = await self.session.execute(
-            select(Upload)
-            .where(Upload.expires_at < now, Upload.dataset_id.is_(None))
-            .limit(limit)
+            select(Upload).where(Upload.expires_at < now, Upload.dataset_id.is_(None)).limit(limit)
         )
         return result.scalars().all()
 

@@ -16,15 +16,17 @@ from spatialviz.dataset import sniff
 from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
 from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
+from spatialviz.formats.errors import ERROR_CODES
+from spatialviz.job.service import JobService
 from spatialviz.kit.db import after_commit, on_rollback
 from spatialviz.kit.errors import UnprocessableEntity
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
-from spatialviz.dataset.tasks import INGEST_KIND
-from spatialviz.job.service import JobService
 from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.workspace import Role
+
+INGEST_KIND = "dataset.ingest"
 
 
 def source_key(dataset: Dataset) -> str:
@@ -141,7 +143,6 @@ async def delete_dataset(
     )
     await DatasetRepository(session).remove(dataset)
 
-
     async def delete_blobs() -> None:
         await anyio.to_thread.run_sync(storage.delete_prefix, prefix)
 
@@ -165,10 +166,10 @@ async def start_ingest(jobs: JobService, dataset: Dataset) -> Job:
     )
 
 
-async def apply_ingest_outcome(session: AsyncSession, storage: BlobStorage, job: Job) -> None:
-    """Called in the transaction that finishes an ingest job: the dataset becomes ready with
-    its schema and stats, or failed with the job's reason (its source blob is deleted then,
-    so a refused file leaves nothing behind)."""
+async def apply_ingest_outcome(session: AsyncSession, job: Job) -> None:
+    """Runs in the transaction that finishes an ingest job: the dataset becomes ready with
+    its schema and stats, or failed with the job's reason. A file the readers refused was
+    already deleted by the task, so a refused upload leaves no blob behind."""
     if job.dataset_id is None:
         return
     dataset = await DatasetRepository(session).get_unscoped(job.dataset_id)
@@ -195,14 +196,8 @@ async def apply_ingest_outcome(session: AsyncSession, storage: BlobStorage, job:
         dataset.status = DatasetStatus.failed
         dataset.error_code = job.error_code or job.status.value
         dataset.error_message = job.error_message or f"The ingest job was {job.status.value}."
-        key = dataset.source_key
-        dataset.source_key = None
-        if key:
-
-            async def drop_source() -> None:
-                await anyio.to_thread.run_sync(storage.delete, key)
-
-            after_commit(session, drop_source)
+        if job.error_code in ERROR_CODES:
+            dataset.source_key = None
     await session.flush()
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import anyio
-from python_multipart.multipart import MultipartCallbacks, MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from spatialviz.kit.errors import PayloadTooLarge, UnprocessableEntity
 from spatialviz.kit.storage import BlobWriter
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 FLUSH_BYTES = 1 << 20
 SNIFF_BYTES = 64

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spatialviz.dataset.service import INGEST_KIND, apply_ingest_outcome
 from spatialviz.formats import open_reader
 from spatialviz.formats.base import FormatError, PositionOverride, ReaderLimits
 from spatialviz.formats.canonical import IngestCancelledError, write_canonical
 from spatialviz.job.context import JobCancelled, JobContext, JobError
 from spatialviz.job.registry import JobResult, job_kind
-
-INGEST_KIND = "dataset.ingest"
 
 
 def reader_limits(ctx: JobContext) -> ReaderLimits:
@@ -38,7 +37,7 @@ def _local_source(ctx: JobContext, key: str) -> Path:
     return dest
 
 
-@job_kind(INGEST_KIND, queue="heavy", max_attempts=2)
+@job_kind(INGEST_KIND, queue="heavy", max_attempts=2, on_finish=apply_ingest_outcome)
 def ingest_dataset(ctx: JobContext) -> JobResult:
     source_key = str(ctx.params["source_key"])
     canonical_key = str(ctx.params["canonical_key"])
@@ -69,6 +68,8 @@ def ingest_dataset(ctx: JobContext) -> JobResult:
         ctx.check_cancelled()
         raise
     except FormatError as exc:
+        # The file will never read: drop it now so a refused upload leaves nothing behind.
+        ctx.storage.delete(source_key)
         raise JobError(exc.code, str(exc)) from exc
     ctx.progress(0.97, "storing")
     writer = ctx.output(canonical_key)

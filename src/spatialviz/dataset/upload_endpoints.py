@@ -8,6 +8,8 @@ the PATCH that completes an upload carries ``Spatialviz-Dataset-Id`` and
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.dataset import tus, uploads
 from spatialviz.job.service import JobService
+from spatialviz.kit.db import as_utc
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
 
@@ -132,7 +135,10 @@ async def patch(
     return Response(
         status_code=204,
         headers=_headers(
-            **{"Upload-Offset": str(upload.offset), "Upload-Expires": _http_date(upload.expires_at)},
+            **{
+                "Upload-Offset": str(upload.offset),
+                "Upload-Expires": _http_date(upload.expires_at),
+            },
             **extra,
         ),
     )
@@ -153,11 +159,5 @@ async def delete(
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers())
 
 
-def _http_date(moment: object) -> str:
-    from datetime import datetime
-    from email.utils import format_datetime
-
-    from spatialviz.kit.db import as_utc
-
-    assert isinstance(moment, datetime)
+def _http_date(moment: datetime) -> str:
     return format_datetime(as_utc(moment), usegmt=True)

@@ -20,6 +20,7 @@ from spatialviz.kit.cache import (
     create_redis,
 )
 from spatialviz.kit.db import create_engine, create_session_factory
+from spatialviz.kit.jobs import JobQueue, UnstartedJobQueue
 from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
 from spatialviz.kit.storage import BlobStorage, create_storage
 
@@ -35,8 +36,10 @@ class Resources:
     rate_limiter: RateLimiter
     redis: aioredis.Redis | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    jobs: JobQueue = field(default_factory=UnstartedJobQueue)
 
     async def aclose(self) -> None:
+        await self.jobs.aclose()
         await self.engine.dispose()
         await self.rate_limiter.aclose()
         if self.redis is not None:

@@ -1,0 +1,94 @@
+"""The production runner: Celery, with a Redis (standalone or Sentinel) or RabbitMQ broker.
+
+Messages carry job IDs only; the task functions in :mod:`spatialviz.job.tasks` are thin
+adapters over :mod:`spatialviz.job.runtime`. Delivery is at-least-once (late acks, requeue
+when a worker process dies); the runtime's atomic claim makes a second delivery a no-op.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import anyio
+import structlog
+from celery import Celery
+from kombu import Queue
+
+from spatialviz.config import Settings
+
+log = structlog.get_logger(__name__)
+
+RUN_TASK = "spatialviz.jobs.run"
+QUEUES = ("heavy", "light")
+
+
+def create_celery(settings: Settings) -> Celery:
+    broker = settings.broker_url
+    backend = settings.celery_result_backend or settings.redis_url
+    app = Celery("spatialviz", broker=broker, backend=backend, include=["spatialviz.job.tasks"])
+    transport: dict[str, Any] = {
+        # Late acks keep a message unacknowledged for the whole task: the broker must not
+        # hand it to another worker before the longest task could end.
+        "visibility_timeout": settings.jobs_visibility_timeout_seconds,
+        "socket_connect_timeout": settings.redis_timeout_seconds,
+        "socket_timeout": max(settings.redis_timeout_seconds, 5.0),
+    }
+    if settings.celery_sentinel_master:
+        transport["master_name"] = settings.celery_sentinel_master
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="light",
+        task_create_missing_queues=False,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        task_soft_time_limit=settings.jobs_soft_time_limit_seconds,
+        task_time_limit=settings.jobs_hard_time_limit_seconds,
+        broker_transport_options=transport,
+        result_backend_transport_options=dict(transport),
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=settings.redis_timeout_seconds,
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 3,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 1.0,
+        },
+        result_expires=24 * 3600,
+        beat_schedule={
+            "reap-jobs": {
+                "task": "spatialviz.jobs.reap",
+                "schedule": settings.jobs_reap_interval_seconds,
+                "options": {"queue": "light", "expires": settings.jobs_reap_interval_seconds},
+            }
+        },
+    )
+    return app
+
+
+class CeleryJobQueue:
+    """Sends job IDs to Celery from the API process (in a thread: publishing blocks)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._app = create_celery(settings)
+
+    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:
+        def send() -> None:
+            self._app.send_task(RUN_TASK, args=[str(job_id)], queue=queue)
+
+        try:
+            await anyio.to_thread.run_sync(send)
+        except Exception as exc:
+            # The job is committed: the reaper sends it again once the broker is back.
+            log.error("job_enqueue_failed", job_id=str(job_id), error=repr(exc))
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self._app.close)

@@ -1,0 +1,156 @@
+"""The embedded runner: a process pool owned by the app's lifespan, calling the same task
+functions Celery workers call, so CPU work never blocks the event loop.
+
+Worker processes are spawned (not forked from a process with a running loop). Without
+Redis they forward pub/sub messages through a queue to the app, which publishes them on its
+in-process pub/sub. On start, jobs a previous run left queued or running are resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import structlog
+
+from spatialviz.config import Settings
+from spatialviz.job import runtime
+from spatialviz.job.metrics import JobMetrics
+from spatialviz.job.repository import JobStore
+from spatialviz.job.runtime import Step
+from spatialviz.kit.cache import PubSub
+from spatialviz.kit.db import transaction
+from spatialviz.kit.resources import Resources
+
+log = structlog.get_logger(__name__)
+_STOP = None
+
+
+def _init_process(settings: Settings, forward_queue: Any) -> None:
+    forward: Callable[[str, bytes], None] | None = None
+    if forward_queue is not None:
+
+        def forward(channel: str, message: bytes) -> None:
+            forward_queue.put((channel, message))
+
+    runtime.configure_process(settings, forward)
+
+
+class EmbeddedJobQueue:
+    def __init__(self, resources: Resources, metrics: JobMetrics) -> None:
+        self._resources = resources
+        self._settings = resources.settings
+        self._metrics = metrics
+        self._mp = multiprocessing.get_context("spawn")
+        self._forward_queue: Any = None if resources.redis is not None else self._mp.Queue()
+        self._pool = self._new_pool()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._forwarder: threading.Thread | None = None
+        self._closed = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._settings.jobs_embedded_workers,
+            mp_context=self._mp,
+            initializer=_init_process,
+            initargs=(self._settings, self._forward_queue),
+        )
+
+    async def start(self) -> None:
+        if self._forward_queue is not None:
+            loop = asyncio.get_running_loop()
+            pubsub = self._resources.pubsub
+            self._forwarder = threading.Thread(
+                target=_forward_messages,
+                args=(self._forward_queue, loop, pubsub),
+                name="job-forwarder",
+                daemon=True,
+            )
+            self._forwarder.start()
+        async with transaction(self._resources.sessions) as session:
+            pending = await JobStore(session).recover_after_restart()
+        for job_id, kind in pending:
+            log.info("job_resumed", job_id=str(job_id), kind=kind)
+            await self.enqueue(job_id, "heavy")
+
+    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:
+        if self._closed:
+            return
+        task = asyncio.create_task(self._drive(str(job_id)), name=f"job-{job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _call(self, fn: Callable[..., Step], *args: Any) -> Step:
+        loop = asyncio.get_running_loop()
+        try:
+            step = await loop.run_in_executor(self._pool, fn, *args)
+        except BrokenProcessPool:
+            # A pool process died (OOM, kill): start a fresh pool; the job's heartbeat goes
+            # stale and the reaper sends it again.
+            log.error("job_pool_broken", function=fn.__name__)
+            self._pool = self._new_pool()
+            raise
+        self._metrics.observe(step)
+        return step
+
+    async def _drive(self, job_id: str) -> None:
+        try:
+            step = await self._call(runtime.run_job, job_id)
+            if step.outcome == "planned":
+                step = await self._fan_out(step)
+            if step.outcome == "retry":
+                await asyncio.sleep(min(60.0, 2.0**step.attempt))
+                await self.enqueue(uuid.UUID(job_id), step.queue)
+        except asyncio.CancelledError:
+            raise
+        except BrokenProcessPool:
+            return
+        except Exception:
+            log.exception("job_drive_failed", job_id=job_id)
+
+    async def _fan_out(self, planned: Step) -> Step:
+        job_id, attempt, total = planned.job_id, planned.attempt, len(planned.items)
+        steps = await asyncio.gather(
+            *(
+                self._call(runtime.run_item, job_id, attempt, index, total, item)
+                for index, item in enumerate(planned.items)
+            )
+        )
+        if any(step.outcome != "mapped" for step in steps):
+            return next(step for step in steps if step.outcome != "mapped")
+        return await self._call(runtime.run_reduce, job_id, attempt, [s.value for s in steps])
+
+    async def aclose(self) -> None:
+        """Stop now: running jobs are interrupted and resumed on the next start."""
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        for process in processes:
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            await asyncio.to_thread(process.join, 5)
+        if self._forward_queue is not None:
+            self._forward_queue.put(_STOP)
+            if self._forwarder is not None:
+                await asyncio.to_thread(self._forwarder.join, 5)
+            self._forward_queue.close()
+
+
+def _forward_messages(queue: Any, loop: asyncio.AbstractEventLoop, pubsub: PubSub) -> None:
+    while True:
+        item = queue.get()
+        if item is _STOP:
+            return
+        channel, message = item
+        try:
+            asyncio.run_coroutine_threadsafe(pubsub.publish(channel, message), loop)
+        except RuntimeError:  # the loop has closed
+            return

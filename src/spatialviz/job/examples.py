@@ -1,0 +1,59 @@
+"""Example job kinds: the reference for domains writing their own, and what the runner's
+tests exercise. ``example.sleep`` writes one output blob in steps, reports progress and
+honours cancel; ``example.fanout`` sums ranges over prepare → map → reduce."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from spatialviz.job.context import JobContext, JobError
+from spatialviz.job.registry import JobKind, JobResult, job_kind, register_job_kind
+
+
+@job_kind("example.sleep", queue="light")
+def sleep_job(ctx: JobContext) -> JobResult:
+    steps = int(ctx.params.get("steps", 5))
+    step_seconds = float(ctx.params.get("step_seconds", 0.1))
+    fail_at = ctx.params.get("fail_at")
+    key = f"jobs/{ctx.job_id}/output/result.txt"
+    writer = ctx.output(key)
+    try:
+        for step in range(steps):
+            if fail_at is not None and step == int(fail_at):
+                raise JobError("example_failure", f"Failed on purpose at step {step}.")
+            time.sleep(step_seconds)
+            writer.write(f"step {step} attempt {ctx.attempt}\n".encode())
+            ctx.progress((step + 1) / steps, f"step {step + 1} of {steps}")
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return {"key": key, "steps": steps}
+
+
+def _plan(ctx: JobContext) -> list[Any]:
+    n, chunks = int(ctx.params.get("n", 100)), int(ctx.params.get("chunks", 4))
+    size = -(-n // chunks)
+    return [[start, min(start + size, n)] for start in range(0, n, size)]
+
+
+def _sum_range(ctx: JobContext, item: Any) -> int:
+    start, stop = int(item[0]), int(item[1])
+    time.sleep(float(ctx.params.get("item_seconds", 0.0)))
+    ctx.check_cancelled()
+    total = sum(range(start, stop))
+    ctx.put_output(f"jobs/{ctx.job_id}/parts/{start:08d}.txt", str(total).encode())
+    return total
+
+
+def _merge(ctx: JobContext, values: list[Any]) -> JobResult:
+    total = sum(int(v) for v in values)
+    key = f"jobs/{ctx.job_id}/output/total.txt"
+    ctx.put_output(key, str(total).encode())
+    return {"total": total, "parts": len(values), "key": key}
+
+
+register_job_kind(
+    JobKind("example.fanout", queue="heavy", prepare=_plan, map=_sum_range, reduce=_merge)
+)

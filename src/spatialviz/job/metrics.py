@@ -1,0 +1,44 @@
+"""Job metrics: duration by kind and outcome, failures by error code, queue depth."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from spatialviz.job.runtime import Step
+
+DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
+
+
+class JobMetrics:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.duration = Histogram(
+            "spatialviz_job_duration_seconds",
+            "Time from a job's start to its end, by kind and outcome",
+            ["kind", "outcome"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.failures = Counter(
+            "spatialviz_job_failures_total",
+            "Jobs that failed, by kind and error code",
+            ["kind", "error_code"],
+            registry=registry,
+        )
+        self.queued = Gauge(
+            "spatialviz_jobs_queued",
+            "Jobs waiting for a worker, by kind",
+            ["kind"],
+            registry=registry,
+            multiprocess_mode="max",
+        )
+
+    def observe(self, step: Step) -> None:
+        if not step.is_final:
+            return
+        self.duration.labels(step.kind, step.outcome).observe(step.duration_seconds)
+        if step.outcome == "failed":
+            self.failures.labels(step.kind, step.error_code or "unknown").inc()
+
+    def set_queue_depth(self, depth: dict[str, int], known_kinds: list[str]) -> None:
+        for kind in set(known_kinds) | set(depth):
+            self.queued.labels(kind).set(depth.get(kind, 0))
