@@ -161,6 +161,7 @@ async def start_ingest(jobs: JobService, dataset: Dataset) -> Job:
             "source_key": dataset.source_key,
             "canonical_key": canonical_key(dataset),
             "columns": dataset.columns_override,
+            "filename": dataset.name,
         },
         idempotency_key=f"ingest:{dataset.id}",
     )

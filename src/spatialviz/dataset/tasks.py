@@ -27,13 +27,16 @@ def reader_limits(ctx: JobContext) -> ReaderLimits:
     )
 
 
-def _local_source(ctx: JobContext, key: str) -> Path:
-    """Read in place when storage is a local directory; otherwise download to scratch."""
+def _local_source(ctx: JobContext, key: str, filename: str) -> Path:
+    """The upload as a local file named with the client's extension (the readers check that
+    content and extension agree). Local storage is linked, not copied."""
+    suffix = Path(filename).suffix.lower()[:16]
+    dest = ctx.scratch / f"source{suffix}"
     local = ctx.storage.local_path(key)
     if local is not None and local.is_file():
-        return local
-    dest = ctx.scratch / "source"
-    ctx.storage.get_file(key, dest)
+        dest.symlink_to(local)
+    else:
+        ctx.storage.get_file(key, dest)
     return dest
 
 
@@ -44,7 +47,7 @@ def ingest_dataset(ctx: JobContext) -> JobResult:
     columns = ctx.params.get("columns")
     override = PositionOverride(**columns) if columns else None
     ctx.progress(0.0, "reading")
-    source = _local_source(ctx, source_key)
+    source = _local_source(ctx, source_key, str(ctx.params.get("filename") or ""))
     out = ctx.scratch / "canonical.parquet"
 
     def on_progress(rows: int, declared: int | None) -> None:
