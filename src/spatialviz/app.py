@@ -3,6 +3,7 @@ owns every resource."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
 from spatialviz.dataset.endpoints import router as dataset_router
 from spatialviz.dataset.upload_endpoints import router as upload_router
+from spatialviz.dataset.uploads import sweep_uploads_forever
 from spatialviz.job.dispatch import start_jobs
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
@@ -41,10 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = open_resources(settings, registry)
         app.state.resources = resources
         supervisor = await start_jobs(resources)
+        sweeper = asyncio.create_task(sweep_uploads_forever(resources), name="upload-sweeper")
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
+            sweeper.cancel()
             await supervisor.aclose()
             await resources.aclose()
 

@@ -3,6 +3,7 @@ parts into the dataset's source blob and starts ingest. Expired uploads are swep
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
@@ -18,7 +20,8 @@ from spatialviz.dataset.exceptions import UploadNotFound
 from spatialviz.dataset.repository import UploadRepository
 from spatialviz.dataset.streaming import SNIFF_BYTES, StreamedBlob
 from spatialviz.job.service import JobService
-from spatialviz.kit.db import after_commit, as_utc, on_rollback, utcnow
+from spatialviz.kit.db import after_commit, as_utc, on_rollback, transaction, utcnow
+from spatialviz.kit.resources import Resources
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.dataset import Dataset, DatasetStatus
@@ -27,6 +30,7 @@ from spatialviz.models.upload import Upload
 from spatialviz.models.workspace import Role
 
 COPY_CHUNK = 8 << 20
+log = structlog.get_logger(__name__)
 
 
 def parts_prefix(upload_id: uuid.UUID) -> str:
@@ -259,3 +263,16 @@ async def sweep_expired(session: AsyncSession, storage: BlobStorage) -> int:
         await repo.remove(upload.id)
         await anyio.to_thread.run_sync(storage.delete_prefix, parts_prefix(upload.id))
     return len(expired)
+
+
+async def sweep_uploads_forever(resources: Resources, interval_seconds: float = 600.0) -> None:
+    """Every few minutes, delete expired uploads; errors are logged, never fatal."""
+    while True:
+        try:
+            async with transaction(resources.sessions) as session:
+                swept = await sweep_expired(session, resources.storage)
+            if swept:
+                log.info("uploads_expired", count=swept)
+        except Exception:
+            log.exception("upload_sweep_failed")
+        await asyncio.sleep(interval_seconds)
