@@ -4,45 +4,15 @@ server's offset, then the ingest followed to the end."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from spatialviz.app import create_app
 from spatialviz.cli import app as cli_app
 from spatialviz.client.tus_upload import ResumeStore, upload_file
-from spatialviz.config import Settings
 from tests.dataset.helpers import csv_bytes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def live_url(settings: Settings) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 class Interrupted(Exception):
@@ -61,8 +31,8 @@ def _token(url: str) -> tuple[str, str]:
     return str(tokens["access_token"]), str(user["personal_workspace_id"])
 
 
-async def test_upload_resumes_after_interruption(live_url: str, tmp_path: Path) -> None:
-    token, workspace_id = await asyncio.to_thread(_token, live_url)
+async def test_upload_resumes_after_interruption(live_server: str, tmp_path: Path) -> None:
+    token, workspace_id = await asyncio.to_thread(_token, live_server)
     source = tmp_path / "survey.csv"
     source.write_bytes(csv_bytes(3000))
     store = ResumeStore(tmp_path / "resume.json")
@@ -74,7 +44,7 @@ async def test_upload_resumes_after_interruption(live_url: str, tmp_path: Path) 
             raise Interrupted
 
     def first_try() -> None:
-        with httpx.Client(base_url=live_url, headers={"Authorization": f"Bearer {token}"}) as c:
+        with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {token}"}) as c:
             upload_file(
                 c,
                 source,
@@ -96,7 +66,7 @@ async def test_upload_resumes_after_interruption(live_url: str, tmp_path: Path) 
             "upload",
             str(source),
             "--url",
-            live_url,
+            live_server,
             "--token",
             token,
             "--resume-file",
