@@ -18,6 +18,7 @@ from spatialviz.auth.deps import (
     require_role,
     seconds_left,
 )
+from spatialviz.auth.exceptions import UserSessionRequired
 from spatialviz.auth.repository import ApiKeyRepository
 from spatialviz.auth.schemas import (
     ApiKeyCreatedOut,
@@ -182,11 +183,13 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
 
 
 async def _owned_api_key(
-    key_id: uuid.UUID, principal: UserPrincipal, session: SessionDep
+    key_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ApiKey:
     key = await ApiKeyRepository(session).get(principal, key_id, Role.owner)
     if key is None or key.revoked_at is not None:
         raise NotFound("API key not found")
+    if principal.is_api_key:
+        raise UserSessionRequired()
     return key
 
 
