@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from spatialviz.kit.errors import PROBLEM_JSON
@@ -105,3 +107,19 @@ async def test_logout_kills_the_access_token_and_the_family(client: httpx.AsyncC
         "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
     )
     assert again.status_code == 401
+
+
+async def test_concurrent_refresh_with_one_token_lets_at_most_one_win(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client)
+    tokens = await sign_in(client, user["email"])
+    body = {"refresh_token": tokens["refresh_token"]}
+    first, second = await asyncio.gather(
+        client.post("/api/v1/auth/refresh", json=body),
+        client.post("/api/v1/auth/refresh", json=body),
+    )
+    statuses = sorted([first.status_code, second.status_code])
+    assert statuses == [200, 401], (first.text, second.text)
+    loser = first if first.status_code == 401 else second
+    assert loser.json()["code"] == "refresh_token_reused"
