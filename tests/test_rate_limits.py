@@ -221,3 +221,29 @@ async def test_sign_in_helper_is_unaffected(client: httpx.AsyncClient) -> None:
     user = await register(client)
     for _ in range(12):
         await sign_in(client, user["email"])
+
+
+async def test_limit_per_caller_dependency(settings: Settings) -> None:
+    from fastapi import Depends
+
+    from spatialviz.auth.deps import limit_per_caller
+
+    application = create_app(settings)
+
+    @application.post(
+        "/api/v1/test-expensive",
+        dependencies=[Depends(limit_per_caller("expensive", lambda s: "2/minute"))],
+    )
+    async def expensive() -> dict[str, bool]:
+        return {"ok": True}
+
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            _, headers = await register_and_sign_in(c)
+            ok = [
+                (await c.post("/api/v1/test-expensive", headers=headers)).status_code for _ in "ab"
+            ]
+            assert ok == [200, 200]
+            _assert_429(await c.post("/api/v1/test-expensive", headers=headers))
+            assert (await c.post("/api/v1/test-expensive")).status_code == 401
