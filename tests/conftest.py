@@ -124,6 +124,10 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         secret_key=TEST_SECRET,
         log_format="console",
         log_level="WARNING",
+        # Generous limits so factories can create many users; the rate-limit tests set
+        # their own.
+        rate_limit_auth="1000/minute",
+        rate_limit_api="10000/minute",
     )
 
 
