@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("schema", sa.JSON(), nullable=True),
         sa.Column("stats", sa.JSON(), nullable=True),
         sa.Column("crs", sa.JSON(), nullable=True),
+        sa.Column("ingest_job_id", sa.Uuid(), nullable=True),
         sa.Column("error_code", sa.String(length=64), nullable=True),
         sa.Column("error_message", sa.String(length=1000), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),

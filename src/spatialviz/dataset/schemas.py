@@ -34,6 +34,8 @@ class DatasetOut(BaseModel):
     schema_info: dict[str, Any] | None = Field(serialization_alias="schema")
     stats: dict[str, Any] | None
     crs: dict[str, Any] | None
+    ingest_job_id: uuid.UUID | None
+    scene_ids: list[uuid.UUID] = Field(default_factory=list)
     error_code: str | None
     error_message: str | None
     created_at: datetime

@@ -153,7 +153,7 @@ async def delete_dataset(
 async def start_ingest(jobs: JobService, dataset: Dataset) -> Job:
     """Record the ingest job in the caller's transaction; it is sent once that commits."""
     dataset.status = DatasetStatus.ingesting
-    return await jobs.create(
+    job = await jobs.create(
         workspace_id=dataset.workspace_id,
         kind=INGEST_KIND,
         dataset_id=dataset.id,
@@ -165,6 +165,8 @@ async def start_ingest(jobs: JobService, dataset: Dataset) -> Job:
         },
         idempotency_key=f"ingest:{dataset.id}",
     )
+    dataset.ingest_job_id = job.id
+    return job
 
 
 async def apply_ingest_outcome(session: AsyncSession, job: Job) -> None:

@@ -43,5 +43,6 @@ class Dataset(RecordMixin, Base):
     schema_info: Mapped[dict[str, Any] | None] = mapped_column("schema", JSON, default=None)
     stats: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     crs: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    ingest_job_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(String(1000), default=None)
