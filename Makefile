@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest test-services clean
+.PHONY: install run test lint typecheck pytest test-services clean web web-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,7 +18,22 @@ install: $(BIN)/uv
 	$(BIN)/uv pip sync requirements.lock --python $(BIN)/python -q
 	$(BIN)/uv pip install -e . --no-deps --python $(BIN)/python -q
 
-run: install
+# The web client (web/ → src/spatialviz/static/). Skipped with a note when Node.js is absent;
+# rebuilt only when its sources changed.
+WEB_SOURCES := $(shell find web/src web/index.html web/package-lock.json web/vite.config.ts -type f 2>/dev/null)
+src/spatialviz/static/index.html: $(WEB_SOURCES)
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund && npm run build; \
+	else \
+		echo "Node.js not found: the web client is not built (the API still runs)."; \
+	fi
+
+web: src/spatialviz/static/index.html
+
+web-test:
+	cd web && npm ci --no-audit --no-fund && npm test
+
+run: install web
 	$(BIN)/spatialviz migrate
 	@echo "Spatialviz is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
 	$(BIN)/spatialviz serve --host $(HOST) --port $(PORT)
@@ -31,9 +46,9 @@ typecheck: install
 	$(BIN)/mypy
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck web-test pytest
 
 # The same suite against real PostgreSQL and Redis (what CI runs second).
 test-services:

@@ -53,3 +53,26 @@ def test_environment_switches_to_services(monkeypatch: pytest.MonkeyPatch) -> No
     settings = Settings()
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     assert settings.redis_url == "redis://h:6379/0"
+
+
+def test_production_derives_a_stable_jwt_key_from_the_secret(tmp_path: Path) -> None:
+    first = Settings(env="production", var_dir=tmp_path, secret_key="k" * 48).jwt_key_set
+    second = Settings(env="production", var_dir=tmp_path, secret_key="k" * 48).jwt_key_set
+    other = Settings(env="production", var_dir=tmp_path, secret_key="j" * 48).jwt_key_set
+    assert first[1] == second[1] != other[1]
+    assert not (tmp_path / "jwt_ed25519.pem").exists()
+
+
+def test_development_jwt_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(var_dir=tmp_path).jwt_key_set[0][0]
+    second = Settings(var_dir=tmp_path).jwt_key_set[0][0]
+    assert first == second
+    assert (tmp_path / "jwt_ed25519.pem").stat().st_mode & 0o077 == 0
+
+
+def test_active_kid_must_name_a_private_key(tmp_path: Path) -> None:
+    settings = Settings(
+        var_dir=tmp_path, jwt_keys=[{"kid": "old", "public_key": "x"}], jwt_active_kid="old"
+    )
+    with pytest.raises(ConfigError, match="ACTIVE_KID"):
+        settings.validate_for_startup()

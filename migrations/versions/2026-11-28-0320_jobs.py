@@ -1,7 +1,7 @@
 """jobs: background job rows (workspace-owned; dataset/scene FKs come later)
 
 Revision ID: ad525fba699d
-Revises: 214f26d59850
+Revises: dafbd9e10ba8
 Create Date: 2026-11-28 03:20:18.014497+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ad525fba699d"
-down_revision: str | None = "214f26d59850"
+down_revision: str | None = "dafbd9e10ba8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,16 +8,22 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from spatialviz import __version__
+from spatialviz.audit.endpoints import router as audit_router
+from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
 from spatialviz.job.dispatch import start_jobs
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
+from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
+from spatialviz.web import STATIC_DIR, mount_web_client
+from spatialviz.workspace.endpoints import router as workspace_router
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +57,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
+    # every response, errors included.
+    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Request-ID",
+                "Tus-Resumable",
+                "Upload-Length",
+                "Upload-Offset",
+                "Upload-Metadata",
+            ],
+            expose_headers=["X-Request-ID", "Retry-After", "Location", "Upload-Offset"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
     app.include_router(ops_router)
+    app.include_router(auth_router)
+    app.include_router(workspace_router)
+    app.include_router(audit_router)
+    # Last: the client's routes must never shadow an API route.
+    mount_web_client(app, STATIC_DIR)
     return app

@@ -6,12 +6,14 @@ Embedded defaults need no configuration at all: SQLite, in-process cache and job
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_MARKERS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
@@ -20,6 +22,23 @@ MIN_SECRET_LENGTH = 32
 
 class ConfigError(RuntimeError):
     """The configuration cannot run safely; the message is one line that says why."""
+
+
+class JwtKey(BaseModel):
+    """One entry of the JWT key set. An entry with a private key can sign; an entry with
+    only a public key verifies tokens it signed earlier (the rotation overlap window)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kid: str = Field(min_length=1, max_length=64)
+    private_key: SecretStr | None = None
+    public_key: str | None = None
+
+    @model_validator(mode="after")
+    def _has_a_key(self) -> JwtKey:
+        if self.private_key is None and self.public_key is None:
+            raise ValueError(f"JWT key {self.kid!r} has neither private_key nor public_key")
+        return self
 
 
 class Settings(BaseSettings):
@@ -61,6 +80,19 @@ class Settings(BaseSettings):
     jobs_visibility_timeout_seconds: int = Field(default=6 * 3600, gt=0)
     jobs_soft_time_limit_seconds: int = Field(default=3 * 3600, gt=0)
     jobs_hard_time_limit_seconds: int = Field(default=3 * 3600 + 300, gt=0)
+
+    # Identity and access (docs/security.md).
+    jwt_keys: list[JwtKey] = Field(default_factory=list)
+    jwt_active_kid: str | None = None
+    jwt_issuer: str = "spatialviz"
+    jwt_audience: str = "spatialviz-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    password_min_length: int = Field(default=10, ge=8)
+    max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
+    rate_limit_enabled: bool = True
+    rate_limit_api: str = "600/minute"
+    rate_limit_auth: str = "10/minute"
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
@@ -128,9 +160,35 @@ class Settings(BaseSettings):
             return given
         return _development_secret(self.var_dir)
 
+    @cached_property
+    def jwt_key_set(self) -> tuple[list[JwtKey], str]:
+        """The configured JWT keys and the kid that signs. Without configured keys,
+        development keeps a generated Ed25519 key in var/ like the secret, and production
+        derives one from the secret key."""
+        keys = list(self.jwt_keys)
+        if not keys:
+            # Production without a key set derives one from the (checked) secret, so every
+            # process agrees without extra configuration; rotating it needs SPATIALVIZ_JWT_KEYS.
+            keys = [
+                _derived_jwt_key(self.secret)
+                if self.is_production
+                else _development_jwt_key(self.var_dir)
+            ]
+        kids = [k.kid for k in keys]
+        if len(set(kids)) != len(kids):
+            raise ConfigError("SPATIALVIZ_JWT_KEYS contains a kid twice")
+        active = self.jwt_active_kid or next((k.kid for k in keys if k.private_key), None)
+        signer = next((k for k in keys if k.kid == active), None)
+        if signer is None or signer.private_key is None:
+            raise ConfigError(
+                f"SPATIALVIZ_JWT_ACTIVE_KID {active!r} names no key with a private key"
+            )
+        return keys, signer.kid
+
     def validate_for_startup(self) -> None:
         """Fail fast with one line when the configuration is unsafe."""
         _ = self.secret
+        _ = self.jwt_key_set
 
 
 def _development_secret(var_dir: Path) -> str:
@@ -142,3 +200,42 @@ def _development_secret(var_dir: Path) -> str:
     path.write_text(value)
     path.chmod(0o600)
     return value
+
+
+def _development_jwt_key(var_dir: Path) -> JwtKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = var_dir / "jwt_ed25519.pem"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        tmp = path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(0o600)
+        # link() never overwrites: when two processes start at once, the first key wins.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+        tmp.unlink()
+    return JwtKey(kid="dev-1", private_key=SecretStr(path.read_text()))
+
+
+def _derived_jwt_key(secret: str) -> JwtKey:
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = hashlib.sha256(b"spatialviz-jwt-ed25519:" + secret.encode()).digest()
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return JwtKey(kid="derived-" + hashlib.sha256(public).hexdigest()[:8], private_key=pem)

@@ -48,6 +48,24 @@ class ReaderLimits:
     max_points: int = 2_000_000_000
     batch_rows: int = 1_000_000
     max_decompression_ratio: float = 200.0
+    #: Rows whose coordinates are missing, NaN, infinite or text are dropped and counted; a
+    #: file where more than this fraction of the rows is unusable is refused.
+    max_bad_row_fraction: float = 0.5
+    #: Rows with the wrong number of fields (CSV) are skipped and counted, up to this many.
+    max_ragged_rows: int = 100_000
+    #: ASCII PLY is parsed in memory by plyfile, so it is bounded by size.
+    max_ascii_ply_bytes: int = 256 * 1024 * 1024
+    #: A single NDJSON line / GeoJSON feature larger than this is refused.
+    max_record_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PositionOverride:
+    """Names the source columns that hold x, y and (optionally) z, overriding detection."""
+
+    x: str
+    y: str
+    z: str | None = None
 
 
 @dataclass
@@ -60,6 +78,12 @@ class SourceInfo:
     crs_epsg: int | None = None
     bounds: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
     notes: list[str] = field(default_factory=list)
+    #: canonical column name -> the source column/dimension it came from
+    source_columns: dict[str, str] = field(default_factory=dict)
+    #: canonical column name -> unit ("metre", "foot", "US survey foot", "degree", ...)
+    units: dict[str, str] = field(default_factory=dict)
+    #: reason -> rows dropped so far; updated while batches are read
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 class PointReader(Protocol):

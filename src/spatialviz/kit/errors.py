@@ -70,8 +70,16 @@ class Unauthorized(SpatialvizError):
     code = "unauthorized"
     title = "Not authenticated"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(
+            detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})}, code=code
+        )
 
 
 class Forbidden(SpatialvizError):

@@ -21,6 +21,7 @@ from spatialviz.kit.cache import (
 )
 from spatialviz.kit.db import create_engine, create_session_factory
 from spatialviz.kit.jobs import JobQueue, UnstartedJobQueue
+from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
 from spatialviz.kit.storage import BlobStorage, create_storage
 
 
@@ -32,6 +33,7 @@ class Resources:
     storage: BlobStorage
     cache: Cache
     pubsub: PubSub
+    rate_limiter: RateLimiter
     redis: aioredis.Redis | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     jobs: JobQueue = field(default_factory=UnstartedJobQueue)
@@ -39,6 +41,7 @@ class Resources:
     async def aclose(self) -> None:
         await self.jobs.aclose()
         await self.engine.dispose()
+        await self.rate_limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -68,6 +71,7 @@ def open_resources(settings: Settings, registry: CollectorRegistry | None = None
         storage=storage,
         cache=cache,
         pubsub=pubsub,
+        rate_limiter=create_rate_limiter(settings),
         redis=redis_client,
         registry=registry or CollectorRegistry(),
     )

@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 
+from spatialviz.kit.errors import Forbidden, NotFound
 from spatialviz.models.workspace import Role
 
 
@@ -27,6 +28,12 @@ class Principal:
     roles: Mapping[uuid.UUID, Role] = field(default_factory=dict)
     api_key_id: uuid.UUID | None = None
     token_id: str | None = None
+    session_id: uuid.UUID | None = None  # the refresh-token family a JWT belongs to
+    expires_at: int | None = None  # the JWT's exp (Unix seconds)
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.api_key_id is not None
 
     def workspace_ids(self, at_least: Role = Role.viewer) -> list[uuid.UUID]:
         return [ws for ws, role in self.roles.items() if role.allows(at_least)]
@@ -37,6 +44,24 @@ class Principal:
     def can(self, workspace_id: uuid.UUID, needed: Role) -> bool:
         role = self.roles.get(workspace_id)
         return role is not None and role.allows(needed)
+
+
+class InsufficientRole(Forbidden):
+    code = "insufficient_role"
+    title = "Insufficient role"
+
+
+def require_role(principal: Principal, workspace_id: uuid.UUID, needed: Role) -> Role:
+    """The principal's role in the workspace, if it is at least ``needed``.
+
+    404 without a membership (the workspace does not exist for this caller), 403 when the
+    role is too low (the caller can see the workspace, so saying so leaks nothing)."""
+    role = principal.role_in(workspace_id)
+    if role is None:
+        raise NotFound("Workspace not found")
+    if not role.allows(needed):
+        raise InsufficientRole(f"This needs the {needed.value} role; you are {role.value}")
+    return role
 
 
 class WorkspaceOwned(Protocol):

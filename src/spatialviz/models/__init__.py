@@ -1,8 +1,22 @@
 """Every SQLAlchemy model, imported here so Alembic and the app see one metadata."""
 
 from spatialviz.kit.db import Base
+from spatialviz.models.api_key import ApiKey
+from spatialviz.models.audit_event import AuditEvent
 from spatialviz.models.job import Job, JobStatus
+from spatialviz.models.refresh_token import RefreshToken
 from spatialviz.models.user import User
 from spatialviz.models.workspace import Membership, Role, Workspace
 
-__all__ = ["Base", "Job", "JobStatus", "Membership", "Role", "User", "Workspace"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Job",
+    "JobStatus",
+    "Membership",
+    "RefreshToken",
+    "Role",
+    "User",
+    "Workspace",
+]

@@ -1,0 +1,169 @@
+"""Test factories as plain functions, for every domain's tests.
+
+``await register_and_sign_in(client)`` gives a fresh user (with a personal workspace) and
+the headers to act as them. Domains add their objects to ``OBJECT_FACTORIES`` (see below)
+so the cross-tenant and unauthenticated-route tests cover their routes automatically.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+DEFAULT_PASSWORD = "correct horse battery staple 42"
+_counter = itertools.count()
+
+Headers = dict[str, str]
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+async def register(
+    client: httpx.AsyncClient,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    display_name: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"email": email or unique_email(), "password": password}
+    if display_name is not None:
+        body["display_name"] = display_name
+    response = await client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    return user
+
+
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD
+) -> dict[str, Any]:
+    """The token response: access_token, refresh_token, token_type, expires_in."""
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": email, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+def bearer(token: str) -> Headers:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register_and_sign_in(
+    client: httpx.AsyncClient,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+) -> tuple[dict[str, Any], Headers]:
+    """(user json incl. personal_workspace_id, Authorization headers)."""
+    user = await register(client, email=email, password=password)
+    tokens = await sign_in(client, user["email"], password)
+    return user, bearer(tokens["access_token"])
+
+
+async def create_workspace(
+    client: httpx.AsyncClient, headers: Headers, name: str = "Team"
+) -> dict[str, Any]:
+    response = await client.post("/api/v1/workspaces", json={"name": name}, headers=headers)
+    assert response.status_code == 201, response.text
+    workspace: dict[str, Any] = response.json()
+    return workspace
+
+
+async def add_member(
+    client: httpx.AsyncClient,
+    owner_headers: Headers,
+    workspace_id: str,
+    email: str,
+    role: str = "viewer",
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/v1/workspaces/{workspace_id}/members",
+        json={"email": email, "role": role},
+        headers=owner_headers,
+    )
+    assert response.status_code == 201, response.text
+    member: dict[str, Any] = response.json()
+    return member
+
+
+async def create_api_key(
+    client: httpx.AsyncClient,
+    owner_headers: Headers,
+    workspace_id: str,
+    role: str = "viewer",
+    name: str = "ci",
+) -> dict[str, Any]:
+    """The created key json; ``["key"]`` is the full secret."""
+    response = await client.post(
+        "/api/v1/api-keys",
+        json={"workspace_id": workspace_id, "name": name, "role": role},
+        headers=owner_headers,
+    )
+    assert response.status_code == 201, response.text
+    key: dict[str, Any] = response.json()
+    return key
+
+
+# --- The tenancy registry ----------------------------------------------------------------
+
+
+@dataclass
+class Tenant:
+    """User A's world for the cross-tenant test: A's client headers, A's team workspace,
+    and the ids of A's objects created so far (one per path parameter name)."""
+
+    client: httpx.AsyncClient
+    user: dict[str, Any]
+    headers: Headers
+    workspace_id: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+    async def ensure(self, param: str) -> str:
+        """The id for ``param`` (e.g. "dataset_id"), creating A's object on first use."""
+        if param not in self.ids:
+            factory = OBJECT_FACTORIES.get(param)
+            if factory is None:
+                raise LookupError(
+                    f"no factory for path parameter {param!r}: register one in "
+                    "tests/factories.py OBJECT_FACTORIES"
+                )
+            self.ids[param] = await factory(self)
+        return self.ids[param]
+
+
+ObjectFactory = Callable[[Tenant], Awaitable[str]]
+
+
+async def _workspace_id(tenant: Tenant) -> str:
+    return tenant.workspace_id
+
+
+async def _member_user_id(tenant: Tenant) -> str:
+    user = await register(tenant.client)
+    await add_member(tenant.client, tenant.headers, tenant.workspace_id, user["email"])
+    return str(user["id"])
+
+
+async def _key_id(tenant: Tenant) -> str:
+    key = await create_api_key(tenant.client, tenant.headers, tenant.workspace_id)
+    return str(key["id"])
+
+
+# Every path parameter of every /api/v1 route needs an entry: the cross-tenant and
+# unauthenticated-route tests fail for a parameter without one. A factory creates one of
+# A's objects (through the API, as A) and returns its id; use ``tenant.ensure(...)`` for
+# the objects it depends on (a scene's factory ensures "dataset_id" first).
+OBJECT_FACTORIES: dict[str, ObjectFactory] = {
+    "workspace_id": _workspace_id,
+    "user_id": _member_user_id,
+    "key_id": _key_id,
+}

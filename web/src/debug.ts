@@ -1,0 +1,63 @@
+/**
+ * window.__spatialviz: read-only state for end-to-end tests and debugging (see web/README.md).
+ * Values are plain data, updated by the app as things happen.
+ */
+export interface DebugState {
+  version: string;
+  route: string;
+  signedIn: boolean;
+  workspaceId: string | null;
+  sceneId: string | null;
+  sceneReady: boolean;
+  tilesLoaded: number;
+  pointsDrawn: number;
+  pointBudget: number;
+  errorTarget: number;
+  colorBy: string | null;
+  lastPickedRowId: number | null;
+  lastPickedRow: Record<string, unknown> | null;
+  lastBox: { count: number } | null;
+  xr: { supported: boolean | null; emulator: boolean; session: 'none' | 'starting' | 'active' | 'ended'; mode: string | null };
+  upload: { progress: number; datasetId: string | null; state: string };
+  jobs: Record<string, { status: string; progress: number; stage: string | null }>;
+  errors: string[];
+  /** test helpers installed by the scene view */
+  actions: Record<string, (...args: never[]) => unknown>;
+}
+
+export const debug: DebugState = {
+  version: '0.1.0',
+  route: '/',
+  signedIn: false,
+  workspaceId: null,
+  sceneId: null,
+  sceneReady: false,
+  tilesLoaded: 0,
+  pointsDrawn: 0,
+  pointBudget: 0,
+  errorTarget: 0,
+  colorBy: null,
+  lastPickedRowId: null,
+  lastPickedRow: null,
+  lastBox: null,
+  xr: { supported: null, emulator: false, session: 'none', mode: null },
+  upload: { progress: 0, datasetId: null, state: 'idle' },
+  jobs: {},
+  errors: [],
+  actions: {},
+};
+
+declare global {
+  interface Window {
+    __spatialviz: DebugState;
+  }
+}
+
+export function installDebug(): void {
+  window.__spatialviz = debug;
+}
+
+export function recordError(message: string): void {
+  debug.errors.push(message);
+  if (debug.errors.length > 50) debug.errors.shift();
+}

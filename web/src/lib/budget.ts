@@ -1,0 +1,96 @@
+/**
+ * Adaptive point budget: lower it quickly when frames are slow, raise it slowly when there is
+ * headroom (multiplicative decrease, additive increase). Pure: feed frame times, read budget.
+ */
+
+export interface BudgetOptions {
+  min: number;
+  max: number;
+  initial: number;
+  /** frame time to hold, ms (90 Hz on Vision Pro ≈ 11.1 ms; 60 Hz ≈ 16.7 ms) */
+  targetFrameMs: number;
+  /** smoothing of the frame time average (0..1, weight of the newest frame) */
+  smoothing?: number;
+  /** frames to wait after a change before judging again */
+  cooldownFrames?: number;
+  decreaseFactor?: number;
+  /** share of `max` added per increase */
+  increaseStep?: number;
+}
+
+export class AdaptiveBudget {
+  readonly options: Required<BudgetOptions>;
+  private average: number;
+  private cooldown = 0;
+  private current: number;
+
+  constructor(options: BudgetOptions) {
+    this.options = {
+      smoothing: 0.1,
+      cooldownFrames: 30,
+      decreaseFactor: 0.75,
+      increaseStep: 0.05,
+      ...options,
+    };
+    if (this.options.min > this.options.max) throw new Error('min must not exceed max');
+    this.current = clamp(options.initial, this.options.min, this.options.max);
+    this.average = options.targetFrameMs;
+  }
+
+  get budget(): number {
+    return this.current;
+  }
+
+  get averageFrameMs(): number {
+    return this.average;
+  }
+
+  /** Records one frame's duration and returns the (possibly new) budget. */
+  update(frameMs: number): number {
+    if (!Number.isFinite(frameMs) || frameMs <= 0) return this.current;
+    // Frames after a hitch (tab hidden, GC) would distort the average badly: cap them.
+    const sample = Math.min(frameMs, this.options.targetFrameMs * 4);
+    this.average += (sample - this.average) * this.options.smoothing;
+    if (this.cooldown > 0) {
+      this.cooldown--;
+      return this.current;
+    }
+    const { min, max, targetFrameMs, decreaseFactor, increaseStep, cooldownFrames } = this.options;
+    let next = this.current;
+    if (this.average > targetFrameMs * 1.1) next = Math.max(min, Math.floor(this.current * decreaseFactor));
+    else if (this.average < targetFrameMs * 0.8) next = Math.min(max, Math.ceil(this.current + max * increaseStep));
+    if (next !== this.current) {
+      this.current = next;
+      this.cooldown = cooldownFrames;
+    }
+    return this.current;
+  }
+
+  reset(budget = this.options.initial): void {
+    this.current = clamp(budget, this.options.min, this.options.max);
+    this.average = this.options.targetFrameMs;
+    this.cooldown = 0;
+  }
+}
+
+/**
+ * Steers the tiles renderer's screen-space error target so the drawn points stay under the
+ * budget: more points than allowed → coarser (larger error target), well under → finer.
+ */
+export function nextErrorTarget(
+  errorTarget: number,
+  pointsDrawn: number,
+  budget: number,
+  limits: { min: number; max: number } = { min: 1, max: 128 },
+): number {
+  if (budget <= 0) return limits.max;
+  const ratio = pointsDrawn / budget;
+  let next = errorTarget;
+  if (ratio > 1) next = errorTarget * Math.min(1.5, 1 + (ratio - 1) * 0.5 + 0.05);
+  else if (ratio < 0.7) next = errorTarget * 0.95;
+  return clamp(next, limits.min, limits.max);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}

@@ -1,0 +1,95 @@
+/** The WebSocket protocol of /api/v1/ws as the client speaks it. Pure. */
+import type { Job, JobStatus } from './types';
+
+export type ServerMessage =
+  | { type: 'job'; job: Job }
+  | { type: 'scene'; scene: { id: string; status: string } & Record<string, unknown> }
+  | { type: 'error'; code: string | null; message: string; channel: string | null }
+  | { type: 'subscribed'; channel: string }
+  | { type: 'unknown'; raw: unknown };
+
+const STATUSES: readonly JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+
+export function subscribeMessage(channel: string): string {
+  return JSON.stringify({ type: 'subscribe', channel });
+}
+
+export function unsubscribeMessage(channel: string): string {
+  return JSON.stringify({ type: 'unsubscribe', channel });
+}
+
+export function jobChannel(jobId: string): string {
+  return `job:${jobId}`;
+}
+
+export function sceneChannel(sceneId: string): string {
+  return `scene:${sceneId}`;
+}
+
+export function isTerminal(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+/** Parses one text frame. Never throws: anything it does not understand is `unknown`. */
+export function parseServerMessage(data: unknown): ServerMessage {
+  let value: unknown = data;
+  if (typeof data === 'string') {
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return { type: 'unknown', raw: data };
+    }
+  }
+  if (!isObject(value) || typeof value.type !== 'string') return { type: 'unknown', raw: value };
+  switch (value.type) {
+    case 'job': {
+      const job = parseJob(value.job);
+      return job ? { type: 'job', job } : { type: 'unknown', raw: value };
+    }
+    case 'scene': {
+      const scene = value.scene;
+      if (isObject(scene) && typeof scene.id === 'string' && typeof scene.status === 'string') {
+        return { type: 'scene', scene: scene as { id: string; status: string } };
+      }
+      return { type: 'unknown', raw: value };
+    }
+    case 'error':
+      return {
+        type: 'error',
+        code: str(value.code) ?? str(value.error_code),
+        message: str(value.message) ?? str(value.detail) ?? str(value.title) ?? 'Unknown error',
+        channel: str(value.channel),
+      };
+    case 'subscribed':
+      return typeof value.channel === 'string'
+        ? { type: 'subscribed', channel: value.channel }
+        : { type: 'unknown', raw: value };
+    default:
+      return { type: 'unknown', raw: value };
+  }
+}
+
+/** A job object as GET /api/v1/jobs/{id} returns it, or null when malformed. */
+export function parseJob(value: unknown): Job | null {
+  if (!isObject(value) || typeof value.id !== 'string') return null;
+  const status = value.status;
+  if (typeof status !== 'string' || !STATUSES.includes(status as JobStatus)) return null;
+  const progress = typeof value.progress === 'number' && Number.isFinite(value.progress) ? value.progress : 0;
+  return {
+    id: value.id,
+    kind: str(value.kind) ?? 'job',
+    status: status as JobStatus,
+    progress: Math.min(1, Math.max(0, progress)),
+    stage: str(value.stage),
+    error_code: str(value.error_code),
+    error_message: str(value.error_message),
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}

@@ -1,0 +1,275 @@
+/** The scene page: the 3D view (loaded on demand), its controls, legend, pick and box panels, VR, AR, share. */
+import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow, usdzUrl } from '../api';
+import { debug, recordError } from '../debug';
+import { COLORMAPS } from '../lib/colormap';
+import { legendFor } from '../lib/legend';
+import { sceneChannel } from '../lib/protocol';
+import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
+import { subscribe } from '../live';
+import { errorBox, formatCount, h } from './dom';
+import { legendElement } from './legend';
+
+type ViewerModule = typeof import('../viewer/viewer');
+type XRModule = typeof import('../viewer/xr');
+
+let teardown: (() => void) | null = null;
+
+export function leaveScene(): void {
+  teardown?.();
+  teardown = null;
+  debug.sceneId = null;
+  debug.sceneReady = false;
+  delete debug.actions.pickAt;
+  delete debug.actions.boxQuery;
+  delete debug.actions.setColorBy;
+  delete debug.actions.enterVR;
+}
+
+export function sceneView(id: string): HTMLElement {
+  leaveScene();
+  debug.sceneId = id;
+  const main = h('main', { id: 'main', class: 'scene-page' }, h('p', { 'data-testid': 'scene-loading' }, 'Loading scene…'));
+  void (async () => {
+    try {
+      const scene = await getScene(id);
+      if (scene.status !== 'ready' || !scene.tileset_url) {
+        main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
+        if (isSignedIn()) {
+          const stop = subscribe(sceneChannel(id), (m) => {
+            if (m.type === 'scene' && m.scene.status === 'ready') {
+              stop();
+              main.replaceWith(sceneView(id));
+            }
+          });
+          teardown = stop;
+        }
+        return;
+      }
+      const [viewerModule, xrModule] = await Promise.all([import('../viewer/viewer'), import('../viewer/xr')]);
+      mount(main, scene, viewerModule, xrModule);
+    } catch (error) {
+      const text = error instanceof ApiError ? error.message : `Could not open the scene: ${(error as Error).message}`;
+      recordError(text);
+      main.replaceChildren(errorBox(text, 'scene-error'));
+    }
+  })();
+  return main;
+}
+
+function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRController, isVRSupported }: XRModule): void {
+  const stage = h('div', { class: 'stage', 'data-testid': 'scene-view' });
+  const legendSlot = h('div', { class: 'legend-slot' });
+  const status = h('div', { class: 'hud', 'data-testid': 'scene-hud', 'aria-live': 'off' });
+  const pickPanel = h('section', { class: 'panel', 'data-testid': 'pick-panel', 'aria-live': 'polite' }, h('h2', {}, 'Point'), h('p', { class: 'muted' }, 'Click a point to see its row.'));
+  const boxPanel = h('section', { class: 'panel', 'data-testid': 'box-panel' });
+  const readOnly = !!getShareToken();
+
+  const viewer = new Viewer(stage, scene, {
+    onStatus: (s) => {
+      status.textContent = `${formatCount(s.points)} points · ${s.tiles} tiles · budget ${formatCount(s.budget)}${s.loading ? ' · loading' : ''}`;
+      if (!debug.sceneReady && s.tiles > 0) debug.sceneReady = true;
+    },
+    onPick: (hit) => void showPick(hit?.rowId ?? null, hit?.tileRow ?? null),
+  });
+
+  const showPick = async (rowId: number | null, tileRow: Record<string, unknown> | null) => {
+    debug.lastPickedRowId = rowId;
+    if (rowId === null && !tileRow) {
+      pickPanel.replaceChildren(h('h2', {}, 'Point'), h('p', { class: 'muted', 'data-testid': 'pick-none' }, 'No point there.'));
+      return;
+    }
+    pickPanel.replaceChildren(h('h2', {}, `Row ${rowId ?? '?'}`), h('p', { class: 'muted' }, 'Loading…'));
+    let row = tileRow ?? {};
+    if (rowId !== null) {
+      try {
+        row = (await pickRow(scene.id, rowId)).row;
+      } catch (error) {
+        pickPanel.append(errorBox(error instanceof ApiError ? error.message : 'Pick query failed.', 'pick-error'));
+      }
+    }
+    debug.lastPickedRow = row;
+    pickPanel.replaceChildren(h('h2', {}, `Row ${rowId ?? '?'}`), rowTable(row, 'pick-row'));
+  };
+
+  // Colour by
+  const attributes = scene.attributes ?? [];
+  const initialColor = typeof scene.encoding?.color === 'string' ? (scene.encoding.color as string) : '';
+  const initialMap = typeof scene.encoding?.colormap === 'string' ? (scene.encoding.colormap as string) : 'viridis';
+  const colorSelect = h('select', { id: 'color-by', 'data-testid': 'color-by' },
+    h('option', { value: '' }, 'Original colours'),
+    ...attributes.map((a) => h('option', { value: a.name, selected: a.name === initialColor }, `${a.name} (${a.kind})`)));
+  const mapSelect = h('select', { id: 'colormap', 'data-testid': 'colormap' }, ...COLORMAPS.map((m) => h('option', { value: m, selected: m === initialMap }, m)));
+  const recolor = () => {
+    const attribute: SceneAttribute | null = attributes.find((a) => a.name === colorSelect.value) ?? null;
+    viewer.setColorBy(attribute, mapSelect.value);
+    mapSelect.disabled = !attribute || attribute.kind !== 'continuous';
+    legendSlot.replaceChildren(legendElement(legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined)));
+  };
+  colorSelect.addEventListener('change', recolor);
+  mapSelect.addEventListener('change', recolor);
+
+  const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: 2, 'data-testid': 'point-size' });
+  size.addEventListener('input', () => viewer.setPointSize(Number(size.value)));
+  const budget = h('input', { id: 'point-budget', type: 'range', min: 250_000, max: 6_000_000, step: 250_000, value: 3_000_000, 'data-testid': 'point-budget' });
+  const budgetLabel = h('output', { for: 'point-budget' }, formatCount(3_000_000));
+  budget.addEventListener('input', () => {
+    viewer.setPointBudget(Number(budget.value));
+    budgetLabel.textContent = formatCount(Number(budget.value));
+  });
+
+  const nav = h('fieldset', { class: 'nav' }, h('legend', {}, 'Navigation'),
+    ...(['orbit', 'fly'] as const).map((mode) => h('label', {}, h('input', {
+      type: 'radio', name: 'nav', value: mode, checked: mode === 'orbit', 'data-testid': `nav-${mode}`,
+      onchange: () => viewer.setNavigation(mode),
+    }), mode === 'orbit' ? ' Orbit' : ' Fly (WASD, drag to look)')));
+
+  // Box tool
+  const runBox = async (min: number[], max: number[]): Promise<BoxResult | null> => {
+    const { Box3, Vector3 } = await import('three');
+    viewer.showBox(new Box3(new Vector3(...min), new Vector3(...max)));
+    boxPanel.replaceChildren(h('h2', {}, 'Box'), h('p', { class: 'muted' }, 'Querying…'));
+    try {
+      const result = await boxQuery(scene.id, min, max);
+      debug.lastBox = { count: result.count };
+      boxPanel.replaceChildren(h('h2', {}, 'Box'), boxResult(result));
+      return result;
+    } catch (error) {
+      boxPanel.replaceChildren(h('h2', {}, 'Box'), errorBox(error instanceof ApiError ? error.message : 'Box query failed.', 'box-error'));
+      return null;
+    }
+  };
+  const boxForm = boxTool(viewer, runBox);
+
+  // Actions
+  const actions = h('div', { class: 'actions' });
+  const vrButton = h('button', { class: 'primary', 'data-testid': 'enter-vr', disabled: true }, 'Enter VR');
+  const xr = new XRController(viewer, (state) => {
+    vrButton.textContent = state === 'active' ? 'Exit VR' : 'Enter VR';
+  });
+  const enterVR = async () => {
+    try {
+      if (xr.active) await xr.leave();
+      else await xr.enter();
+    } catch (error) {
+      debug.xr.session = 'none';
+      recordError(`XR: ${(error as Error).message}`);
+      actions.append(errorBox(`Could not start VR: ${(error as Error).message}`, 'vr-error'));
+    }
+  };
+  vrButton.addEventListener('click', () => void enterVR());
+  void isVRSupported().then((ok) => {
+    vrButton.disabled = !ok;
+    vrButton.title = ok ? 'Open this scene in your headset' : 'WebXR immersive VR is not available in this browser';
+  });
+  const ar = h('a', { href: usdzUrl(scene.id), rel: 'ar', class: 'button', 'data-testid': 'view-in-ar' },
+    // AR Quick Look requires an <img> as the first child of a rel="ar" link.
+    h('img', { src: '/favicon.svg', alt: '', width: 16, height: 16 }), ' View in AR');
+  actions.append(vrButton, ar);
+  if (!readOnly && isSignedIn()) {
+    const shareOut = h('div', { 'aria-live': 'polite', 'data-testid': 'share-result' });
+    actions.append(h('button', {
+      'data-testid': 'share',
+      onclick: async () => {
+        try {
+          const link = await createShareLink(scene.id);
+          const url = new URL(link.url, location.origin).toString();
+          shareOut.replaceChildren(
+            h('input', { readOnly: true, value: url, 'aria-label': 'Share link', 'data-testid': 'share-url', onfocus: (e: Event) => (e.target as HTMLInputElement).select() }),
+            h('small', {}, ` expires ${new Date(link.expires_at).toLocaleString()}`));
+          await navigator.clipboard?.writeText(url).catch(() => undefined);
+        } catch (error) {
+          shareOut.replaceChildren(errorBox(error instanceof ApiError ? error.message : 'Could not make a share link.'));
+        }
+      },
+    }, 'Share'), shareOut);
+  }
+  if (readOnly) actions.append(h('p', { class: 'muted', 'data-testid': 'read-only' }, 'Read-only shared view'));
+
+  // Click to pick (a drag is navigation, not a pick).
+  let down: { x: number; y: number } | null = null;
+  stage.addEventListener('pointerdown', (e) => (down = { x: e.clientX, y: e.clientY }));
+  stage.addEventListener('pointerup', (e) => {
+    if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) < 5) viewer.pickClient(e.clientX, e.clientY);
+    down = null;
+  });
+
+  main.classList.add('scene-page');
+  main.replaceChildren(
+    h('div', { class: 'stage-wrap' }, stage, legendSlot, status),
+    h('aside', { class: 'sidebar', 'aria-label': 'Scene controls' },
+      h('section', { class: 'panel' }, h('h2', {}, 'View'),
+        h('label', { for: 'color-by' }, 'Colour by', colorSelect),
+        h('label', { for: 'colormap' }, 'Colormap', mapSelect),
+        h('label', { for: 'point-size' }, 'Point size', size),
+        h('label', { for: 'point-budget' }, 'Point budget ', budgetLabel, budget),
+        nav),
+      h('section', { class: 'panel' }, h('h2', {}, 'Share and devices'), actions),
+      pickPanel,
+      h('section', { class: 'panel' }, h('h2', {}, 'Box query'), boxForm),
+      boxPanel),
+  );
+  recolor();
+
+  debug.actions.pickAt = ((x: number, y: number) => viewer.pickNdc(x, y)) as never;
+  debug.actions.boxQuery = ((min: number[], max: number[]) => runBox(min, max)) as never;
+  debug.actions.setColorBy = ((name: string | null) => {
+    colorSelect.value = name ?? '';
+    recolor();
+  }) as never;
+  debug.actions.enterVR = (() => enterVR()) as never;
+  teardown = () => viewer.dispose();
+}
+
+function rowTable(row: Record<string, unknown>, testid: string): HTMLElement {
+  return h('table', { class: 'kv', 'data-testid': testid },
+    h('tbody', {}, ...Object.entries(row).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, formatValue(v))))));
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toPrecision(7)));
+  if (v === null || v === undefined) return '—';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function boxResult(result: BoxResult): HTMLElement {
+  return h('div', { 'data-testid': 'box-result' },
+    h('p', {}, h('strong', { 'data-testid': 'box-count' }, formatCount(result.count)), ' points inside'),
+    h('table', { class: 'stats' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Column'), h('th', { scope: 'col' }, 'Min'), h('th', { scope: 'col' }, 'Mean'), h('th', { scope: 'col' }, 'Max'))),
+      h('tbody', {}, ...Object.entries(result.stats ?? {}).map(([k, s]) =>
+        h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, formatValue(s.min)), h('td', {}, formatValue(s.mean)), h('td', {}, formatValue(s.max)))))));
+}
+
+/** Min/max inputs in tileset coordinates, pre-filled with the middle half of the scene's bounds. */
+function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number[], max: number[]) => Promise<unknown>): HTMLElement {
+  const inputs: HTMLInputElement[] = [];
+  const grid = h('div', { class: 'box-grid' }, h('span', {}), h('span', {}, 'min'), h('span', {}, 'max'));
+  for (const axis of ['x', 'y', 'z']) {
+    const lo = h('input', { type: 'number', step: 'any', 'aria-label': `${axis} min`, 'data-testid': `box-${axis}-min` });
+    const hi = h('input', { type: 'number', step: 'any', 'aria-label': `${axis} max`, 'data-testid': `box-${axis}-max` });
+    inputs.push(lo, hi);
+    grid.append(h('span', {}, axis), lo, hi);
+  }
+  const fill = () => {
+    const b = viewer.bounds;
+    if (b.isEmpty()) return false;
+    const c = b.getCenter(b.min.clone());
+    const s = b.getSize(b.min.clone()).multiplyScalar(0.25);
+    const vals = [c.x - s.x, c.x + s.x, c.y - s.y, c.y + s.y, c.z - s.z, c.z + s.z];
+    inputs.forEach((input, i) => (input.value = String(Number(vals[i]!.toPrecision(8)))));
+    return true;
+  };
+  const timer = setInterval(() => fill() && clearInterval(timer), 500);
+  return h('form', {
+    class: 'box-tool',
+    'data-testid': 'box-form',
+    onsubmit: (e: Event) => {
+      e.preventDefault();
+      const v = inputs.map((i) => Number(i.value));
+      if (v.some((n) => !Number.isFinite(n))) return;
+      const min = [Math.min(v[0]!, v[1]!), Math.min(v[2]!, v[3]!), Math.min(v[4]!, v[5]!)];
+      const max = [Math.max(v[0]!, v[1]!), Math.max(v[2]!, v[3]!), Math.max(v[4]!, v[5]!)];
+      void run(min, max);
+    },
+  }, grid, h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box'), h('button', { type: 'button', onclick: () => viewer.showBox(null) }, 'Hide box'));
+}

@@ -1,0 +1,96 @@
+/**
+ * Point material: three's PointsMaterial with a vertex-shader hook that can replace the tile's
+ * own colours by a colormap or categorical palette lookup of one per-point attribute ("aValue",
+ * aliased per geometry to the chosen "_<column>" attribute). Recolouring is a uniform change.
+ */
+import * as THREE from 'three';
+import { CATEGORICAL_PALETTE, colormapLUT, paletteLUT } from '../lib/colormap';
+
+export type ColorMode = 'rgb' | 'continuous' | 'categorical';
+
+export interface PointStyle {
+  mode: ColorMode;
+  colormap: string;
+  min: number;
+  max: number;
+  size: number;
+}
+
+function lutTexture(data: Uint8Array, width: number): THREE.DataTexture {
+  const tex = new THREE.DataTexture(data, width, 1, THREE.RGBAFormat, THREE.UnsignedByteType);
+  tex.magFilter = THREE.LinearFilter;
+  tex.minFilter = THREE.LinearFilter;
+  tex.colorSpace = THREE.SRGBColorSpace;
+  tex.needsUpdate = true;
+  return tex;
+}
+
+export class PointMaterial extends THREE.PointsMaterial {
+  readonly uniformsExtra = {
+    uMode: { value: 0 },
+    uRange: { value: new THREE.Vector2(0, 1) },
+    uLut: { value: lutTexture(colormapLUT('viridis'), 256) },
+    uLutSize: { value: 256 },
+  };
+  private palette = lutTexture(paletteLUT(), CATEGORICAL_PALETTE.length);
+  private colormaps = new Map<string, THREE.DataTexture>();
+
+  constructor() {
+    super({ size: 2, sizeAttenuation: false, vertexColors: true });
+    this.onBeforeCompile = (shader) => {
+      Object.assign(shader.uniforms, this.uniformsExtra);
+      shader.vertexShader = shader.vertexShader
+        .replace(
+          '#include <common>',
+          `#include <common>
+attribute float aValue;
+uniform float uMode;
+uniform vec2 uRange;
+uniform sampler2D uLut;
+uniform float uLutSize;`,
+        )
+        .replace(
+          '#include <color_vertex>',
+          `#include <color_vertex>
+#ifdef USE_COLOR
+if (uMode > 1.5) {
+  float n = uLutSize;
+  float code = mod(floor(aValue + 0.5), n);
+  vColor.rgb = texture2D(uLut, vec2((code + 0.5) / n, 0.5)).rgb;
+} else if (uMode > 0.5) {
+  float span = max(uRange.y - uRange.x, 1e-20);
+  float t = clamp((aValue - uRange.x) / span, 0.0, 1.0);
+  vColor.rgb = texture2D(uLut, vec2(t * (uLutSize - 1.0) / uLutSize + 0.5 / uLutSize, 0.5)).rgb;
+}
+#endif`,
+        );
+    };
+    this.customProgramCacheKey = () => 'spatialviz-points';
+  }
+
+  setStyle(style: PointStyle): void {
+    this.size = style.size;
+    const u = this.uniformsExtra;
+    u.uMode.value = style.mode === 'continuous' ? 1 : style.mode === 'categorical' ? 2 : 0;
+    u.uRange.value.set(style.min, style.max);
+    if (style.mode === 'categorical') {
+      u.uLut.value = this.palette;
+      u.uLutSize.value = CATEGORICAL_PALETTE.length;
+    } else {
+      let tex = this.colormaps.get(style.colormap);
+      if (!tex) {
+        tex = lutTexture(colormapLUT(style.colormap), 256);
+        this.colormaps.set(style.colormap, tex);
+      }
+      u.uLut.value = tex;
+      u.uLutSize.value = 256;
+    }
+  }
+
+  override dispose(): void {
+    this.palette.dispose();
+    this.colormaps.forEach((t) => t.dispose());
+    this.uniformsExtra.uLut.value.dispose();
+    super.dispose();
+  }
+}

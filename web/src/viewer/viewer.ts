@@ -1,0 +1,384 @@
+/**
+ * The scene viewer: three.js + 3d-tiles-renderer streaming a 3D Tiles 1.1 point tileset by
+ * screen-space error, under a point budget and a tile memory cap, with client-side recolouring,
+ * picking, a query box, chart axes and WebXR.
+ *
+ * Frames: tileset coordinates (z-up, after tile transforms) live in `offset`, which is shifted
+ * by minus the tileset's centre (so big geo coordinates do not lose float precision) and sits in
+ * `content`, rotated to three.js' y-up. `root` is what VR scales and moves.
+ */
+import * as THREE from 'three';
+import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import { FlyControls } from 'three/addons/controls/FlyControls.js';
+import { LRUCache, type Tile } from '3d-tiles-renderer/core';
+import { TilesRenderer } from '3d-tiles-renderer/three';
+import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
+import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
+import { signingPlugin } from '../lib/signing';
+import { ROW_ID, threeAttributeName } from '../lib/attributes';
+import type { Scene, SceneAttribute } from '../lib/types';
+import { debug } from '../debug';
+import { PointMaterial, type PointStyle } from './material';
+import { buildAxes } from './axes';
+
+export interface ViewerOptions {
+  pointBudget?: number;
+  maxBudget?: number;
+  memoryMB?: number;
+  errorTarget?: number;
+  onPick?: (pick: PickHit | null) => void;
+  onStatus?: (status: { tiles: number; points: number; budget: number; loading: boolean }) => void;
+}
+
+export interface PickHit {
+  rowId: number | null;
+  /** the picked point in tileset coordinates */
+  point: THREE.Vector3;
+  /** attributes read from the tile itself (metadata tables), if any */
+  tileRow: Record<string, unknown> | null;
+}
+
+export type Navigation = 'orbit' | 'fly';
+
+export class Viewer {
+  readonly renderer: THREE.WebGLRenderer;
+  readonly camera: THREE.PerspectiveCamera;
+  readonly scene = new THREE.Scene();
+  readonly root = new THREE.Group();
+  readonly content = new THREE.Group();
+  readonly offset = new THREE.Group();
+  readonly tiles: TilesRenderer;
+  readonly material = new PointMaterial();
+  readonly budget: AdaptiveBudget;
+  readonly bounds = new THREE.Box3();
+  private orbit: OrbitControls;
+  private fly: FlyControls;
+  private navigation: Navigation = 'orbit';
+  private clock = new THREE.Timer();
+  private pointsByTile = new Map<Tile, THREE.Points[]>();
+  private visiblePoints = 0;
+  private colorAttribute: string | null = null;
+  private style: PointStyle = { mode: 'rgb', colormap: 'viridis', min: 0, max: 1, size: 2 };
+  private raycaster = new THREE.Raycaster();
+  private marker: THREE.Mesh;
+  private boxHelper: THREE.Box3Helper | null = null;
+  private axes: THREE.Object3D | null = null;
+  private resizeObserver: ResizeObserver;
+  private lastFrame = performance.now();
+  private framed = false;
+  private pickThreshold = 0.01;
+  private disposed = false;
+
+  constructor(
+    readonly container: HTMLElement,
+    readonly sceneInfo: Scene,
+    readonly options: ViewerOptions = {},
+  ) {
+    const url = sceneInfo.tileset_url;
+    if (!url) throw new Error('This scene has no tileset yet.');
+    this.renderer = new THREE.WebGLRenderer({ antialias: false, powerPreference: 'high-performance' });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+    this.renderer.setClearColor(0x111318);
+    this.renderer.xr.enabled = true;
+    this.renderer.domElement.setAttribute('data-testid', 'viewer-canvas');
+    this.renderer.domElement.setAttribute('aria-label', 'Scene view');
+    this.renderer.domElement.tabIndex = 0;
+    container.appendChild(this.renderer.domElement);
+
+    this.camera = new THREE.PerspectiveCamera(60, 1, 0.01, 1e7);
+    this.camera.position.set(0, 2, 5);
+    this.scene.add(this.root);
+    this.root.add(this.content);
+    this.content.rotation.x = -Math.PI / 2; // 3D Tiles are z-up
+    this.content.add(this.offset);
+
+    this.budget = new AdaptiveBudget({
+      min: 100_000,
+      max: options.maxBudget ?? 6_000_000,
+      initial: options.pointBudget ?? 3_000_000,
+      targetFrameMs: 1000 / 60,
+    });
+    debug.pointBudget = this.budget.budget;
+
+    this.tiles = new TilesRenderer(url);
+    this.tiles.registerPlugin(signingPlugin(url, location.href));
+    this.tiles.registerPlugin(new GLTFExtensionsPlugin({ metadata: true }));
+    // A cache of our own (the default one is shared by every renderer on the page), keeping
+    // the renderer's unload order.
+    const cache = new LRUCache();
+    cache.unloadPriorityCallback = this.tiles.lruCache.unloadPriorityCallback;
+    const bytes = (options.memoryMB ?? 512) * 1024 * 1024;
+    cache.maxBytesSize = bytes;
+    cache.minBytesSize = bytes * 0.75;
+    cache.maxSize = 4000;
+    cache.minSize = 600;
+    this.tiles.lruCache = cache;
+    this.tiles.errorTarget = options.errorTarget ?? 6;
+    this.tiles.setCamera(this.camera);
+    this.offset.add(this.tiles.group);
+    this.tiles.addEventListener('load-model', ({ scene, tile }) => this.onLoadModel(scene, tile));
+    this.tiles.addEventListener('dispose-model', ({ tile }) => this.onDisposeModel(tile));
+    this.tiles.addEventListener('tile-visibility-change', ({ tile, visible }) => {
+      const n = this.countPoints(tile);
+      this.visiblePoints += visible ? n : -n;
+    });
+    this.tiles.addEventListener('load-error', ({ error, url: failed }) => {
+      debug.errors.push(`tile ${String(failed)}: ${error.message}`);
+    });
+
+    this.marker = new THREE.Mesh(new THREE.SphereGeometry(1, 12, 8), new THREE.MeshBasicMaterial({ color: 0xff3366, depthTest: false }));
+    this.marker.visible = false;
+    this.marker.renderOrder = 10;
+    this.offset.add(this.marker);
+
+    this.orbit = new OrbitControls(this.camera, this.renderer.domElement);
+    this.orbit.enableDamping = true;
+    this.fly = new FlyControls(this.camera, this.renderer.domElement);
+    this.fly.dragToLook = true;
+    this.fly.enabled = false;
+
+    this.resizeObserver = new ResizeObserver(() => this.resize());
+    this.resizeObserver.observe(container);
+    this.resize();
+    this.renderer.setAnimationLoop((t, frame) => this.frame(t, frame));
+  }
+
+  private resize(): void {
+    const w = Math.max(1, this.container.clientWidth);
+    const h = Math.max(1, this.container.clientHeight);
+    if (this.renderer.xr.isPresenting) return;
+    this.renderer.setSize(w, h);
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+    this.tiles.setResolutionFromRenderer(this.camera, this.renderer);
+  }
+
+  private onLoadModel(object: THREE.Object3D, tile: Tile): void {
+    const points: THREE.Points[] = [];
+    object.traverse((child) => {
+      if ((child as THREE.Points).isPoints) {
+        const p = child as THREE.Points;
+        const old = p.material as THREE.Material;
+        p.material = this.material;
+        if (old !== this.material) old.dispose();
+        this.applyColorAttribute(p);
+        points.push(p);
+      }
+    });
+    this.pointsByTile.set(tile, points);
+    debug.tilesLoaded = this.pointsByTile.size;
+  }
+
+  private onDisposeModel(tile: Tile): void {
+    this.pointsByTile.delete(tile);
+    debug.tilesLoaded = this.pointsByTile.size;
+  }
+
+  private countPoints(tile: Tile): number {
+    let n = 0;
+    for (const p of this.pointsByTile.get(tile) ?? []) n += p.geometry.getAttribute('position')?.count ?? 0;
+    return n;
+  }
+
+  private applyColorAttribute(p: THREE.Points): void {
+    const geometry = p.geometry;
+    if (this.colorAttribute) {
+      const attr = geometry.getAttribute(threeAttributeName(this.colorAttribute));
+      if (attr) geometry.setAttribute('aValue', attr);
+      else geometry.deleteAttribute('aValue');
+    } else {
+      geometry.deleteAttribute('aValue');
+    }
+  }
+
+  /** Colours by a per-point attribute (null: the tiles' own colours). No re-tiling. */
+  setColorBy(attribute: SceneAttribute | null, colormap = this.style.colormap): void {
+    this.colorAttribute = attribute?.name ?? null;
+    debug.colorBy = this.colorAttribute;
+    this.style = {
+      ...this.style,
+      colormap,
+      mode: attribute ? attribute.kind : 'rgb',
+      min: attribute?.min ?? 0,
+      max: attribute?.max ?? 1,
+    };
+    this.material.setStyle(this.style);
+    this.pointsByTile.forEach((list) => list.forEach((p) => this.applyColorAttribute(p)));
+  }
+
+  setPointSize(px: number): void {
+    this.style = { ...this.style, size: px };
+    this.material.setStyle(this.style);
+  }
+
+  setPointBudget(points: number): void {
+    this.budget.reset(points);
+  }
+
+  setNavigation(mode: Navigation): void {
+    this.navigation = mode;
+    this.orbit.enabled = mode === 'orbit';
+    this.fly.enabled = mode === 'fly';
+    if (mode === 'orbit') {
+      // Orbit around what is in front of the camera.
+      const dir = new THREE.Vector3();
+      this.camera.getWorldDirection(dir);
+      const distance = this.camera.position.distanceTo(this.orbit.target) || 1;
+      this.orbit.target.copy(this.camera.position).addScaledVector(dir, distance);
+    }
+  }
+
+  /** Tileset-frame bounds are known once the root tileset has loaded. */
+  private frameBounds(): boolean {
+    const box = new THREE.Box3();
+    if (!this.tiles.getBoundingBox(box) || box.isEmpty()) return false;
+    // getBoundingBox answers in the tiles group's local frame: the tileset frame.
+    const center = box.getCenter(new THREE.Vector3());
+    this.offset.position.copy(center).multiplyScalar(-1);
+    this.bounds.copy(box);
+    this.scene.updateMatrixWorld(true);
+    const size = box.getSize(new THREE.Vector3());
+    const radius = Math.max(size.length() / 2, 1e-6);
+    this.marker.scale.setScalar(radius * 0.01);
+    this.pickThreshold = radius * 0.004;
+    this.camera.near = radius / 1000;
+    this.camera.far = radius * 100;
+    this.camera.position.set(radius * 1.2, radius * 0.9, radius * 1.6);
+    this.camera.updateProjectionMatrix();
+    this.orbit.target.set(0, 0, 0);
+    this.orbit.update();
+    this.fly.movementSpeed = radius * 0.4;
+    this.fly.rollSpeed = 0.6;
+    if (this.sceneInfo.axes) {
+      this.axes = buildAxes(this.sceneInfo.axes, box);
+      this.offset.add(this.axes);
+    }
+    return true;
+  }
+
+  private frame(time: number, xrFrame?: XRFrame): void {
+    if (this.disposed) return;
+    const now = performance.now();
+    const frameMs = now - this.lastFrame;
+    this.lastFrame = now;
+    if (!this.framed && this.tiles.root) this.framed = this.frameBounds();
+    this.clock.update(time);
+    const delta = this.clock.getDelta();
+    if (!xrFrame) {
+      if (this.navigation === 'orbit') this.orbit.update();
+      else this.fly.update(delta);
+    }
+    // Frames are judged only when the page is visible (a hidden tab reports huge gaps).
+    if (document.visibilityState === 'visible') this.budget.update(frameMs);
+    this.tiles.errorTarget = nextErrorTarget(this.tiles.errorTarget, this.visiblePoints, this.budget.budget);
+    this.beforeRender?.(time, xrFrame);
+    this.camera.updateMatrixWorld();
+    this.tiles.update();
+    this.renderer.render(this.scene, this.camera);
+    debug.pointsDrawn = this.visiblePoints;
+    debug.pointBudget = this.budget.budget;
+    debug.errorTarget = this.tiles.errorTarget;
+    this.options.onStatus?.({ tiles: this.pointsByTile.size, points: this.visiblePoints, budget: this.budget.budget, loading: this.tiles.loadProgress < 1 });
+  }
+
+  /** Hook for the XR controller (runs before tiles.update each frame). */
+  beforeRender: ((time: number, frame?: XRFrame) => void) | null = null;
+
+  /** Raycasts from normalised device coordinates (desktop clicks). */
+  pickNdc(x: number, y: number): PickHit | null {
+    this.raycaster.setFromCamera(new THREE.Vector2(x, y), this.camera);
+    return this.pickRay();
+  }
+
+  pickClient(clientX: number, clientY: number): PickHit | null {
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    return this.pickNdc(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
+  }
+
+  /** Raycasts along an XR controller's target ray. */
+  pickController(controller: THREE.Object3D): PickHit | null {
+    this.raycaster.setFromXRController(controller as THREE.XRTargetRaySpace);
+    return this.pickRay();
+  }
+
+  private pickRay(): PickHit | null {
+    // The threshold is in world units: follow how VR (or a squeeze) scaled the root.
+    this.raycaster.params.Points = { threshold: this.pickThreshold * this.root.scale.x };
+    const hits = this.raycaster.intersectObject(this.tiles.group, true).filter((h) => (h.object as THREE.Points).isPoints);
+    const hit = hits[0];
+    const result = hit ? this.hitToPick(hit) : null;
+    if (result) {
+      this.marker.position.copy(result.point);
+      this.marker.visible = true;
+    }
+    this.options.onPick?.(result);
+    return result;
+  }
+
+  private hitToPick(hit: THREE.Intersection): PickHit {
+    const points = hit.object as THREE.Points;
+    const index = hit.index ?? 0;
+    const tilesetPoint = this.toTileset(hit.point);
+    const rowAttr = points.geometry.getAttribute(threeAttributeName(ROW_ID));
+    let rowId: number | null = rowAttr ? Math.round(rowAttr.getX(index)) : null;
+    let tileRow: Record<string, unknown> | null = null;
+    const features = points.userData.meshFeatures as
+      | { getFeatureInfo(): { propertyTable?: number | null; attribute?: number | null }[] }
+      | undefined;
+    const metadata = points.userData.structuralMetadata as
+      | { getPropertyTableData(tables: (number | null)[], ids: number[]): Record<string, unknown>[] }
+      | undefined;
+    if (features && metadata) {
+      const info = features.getFeatureInfo();
+      const tables: (number | null)[] = [];
+      const ids: number[] = [];
+      info.forEach((f, i) => {
+        const attr = points.geometry.getAttribute(`_feature_id_${f.attribute ?? i}`);
+        tables.push(f.propertyTable ?? null);
+        ids.push(attr ? Math.round(attr.getX(index)) : index);
+      });
+      try {
+        const rows = metadata.getPropertyTableData(tables, ids);
+        tileRow = Object.assign({}, ...rows.filter(Boolean));
+        const fromTable = tileRow?.[ROW_ID];
+        if (rowId === null && (typeof fromTable === 'number' || typeof fromTable === 'bigint')) rowId = Number(fromTable);
+      } catch {
+        tileRow = null;
+      }
+    }
+    return { rowId, point: tilesetPoint, tileRow };
+  }
+
+  /** World → tileset coordinates. */
+  toTileset(world: THREE.Vector3): THREE.Vector3 {
+    return this.tiles.group.worldToLocal(world.clone());
+  }
+
+  /** Shows (or hides, with null) the query box, given in tileset coordinates. */
+  showBox(box: THREE.Box3 | null): void {
+    if (this.boxHelper) {
+      this.boxHelper.removeFromParent();
+      this.boxHelper.dispose();
+      this.boxHelper = null;
+    }
+    if (!box) return;
+    this.boxHelper = new THREE.Box3Helper(box.clone(), 0xffd166);
+    this.offset.add(this.boxHelper); // offset shares the tileset frame with tiles.group
+  }
+
+  get pointsDrawn(): number {
+    return this.visiblePoints;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.renderer.setAnimationLoop(null);
+    this.resizeObserver.disconnect();
+    this.orbit.dispose();
+    this.fly.dispose();
+    this.tiles.dispose();
+    this.material.dispose();
+    this.renderer.dispose();
+    this.renderer.domElement.remove();
+  }
+}

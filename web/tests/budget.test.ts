@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { AdaptiveBudget, nextErrorTarget } from '../src/lib/budget';
+
+const make = () => new AdaptiveBudget({ min: 100_000, max: 2_000_000, initial: 1_000_000, targetFrameMs: 11.1 });
+
+describe('AdaptiveBudget', () => {
+  it('keeps the budget while frames are on target', () => {
+    const b = make();
+    for (let i = 0; i < 500; i++) b.update(10);
+    expect(b.budget).toBe(1_000_000);
+  });
+
+  it('lowers the budget quickly when frames are slow, never below min', () => {
+    const b = make();
+    const seen: number[] = [];
+    for (let i = 0; i < 2000; i++) seen.push(b.update(30));
+    expect(seen.find((v) => v < 1_000_000)).toBeDefined();
+    expect(seen.findIndex((v) => v < 1_000_000)).toBeLessThan(40);
+    expect(b.budget).toBe(100_000);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeLessThanOrEqual(seen[i - 1]!);
+  });
+
+  it('raises it slowly when there is headroom, never above max', () => {
+    const b = make();
+    const first: number[] = [];
+    for (let i = 0; i < 100; i++) first.push(b.update(4));
+    expect(Math.max(...first)).toBeLessThanOrEqual(1_400_000);
+    for (let i = 0; i < 5000; i++) b.update(4);
+    expect(b.budget).toBe(2_000_000);
+  });
+
+  it('waits a cooldown between changes', () => {
+    const b = new AdaptiveBudget({ min: 1, max: 1000, initial: 1000, targetFrameMs: 10, smoothing: 1, cooldownFrames: 5 });
+    expect(b.update(50)).toBe(750);
+    for (let i = 0; i < 5; i++) expect(b.update(50)).toBe(750);
+    expect(b.update(50)).toBe(562);
+  });
+
+  it('ignores nonsense samples and caps hitches', () => {
+    const b = make();
+    b.update(Number.NaN);
+    b.update(-1);
+    expect(b.averageFrameMs).toBeCloseTo(11.1);
+    b.update(10_000);
+    expect(b.averageFrameMs).toBeLessThan(11.1 + 4 * 11.1 * 0.1);
+  });
+
+  it('resets and validates options', () => {
+    const b = make();
+    for (let i = 0; i < 200; i++) b.update(40);
+    b.reset();
+    expect(b.budget).toBe(1_000_000);
+    expect(() => new AdaptiveBudget({ min: 10, max: 1, initial: 5, targetFrameMs: 10 })).toThrow();
+  });
+});
+
+describe('nextErrorTarget', () => {
+  it('coarsens when over budget, refines when well under, holds in between', () => {
+    expect(nextErrorTarget(10, 2_000_000, 1_000_000)).toBeGreaterThan(10);
+    expect(nextErrorTarget(10, 100_000, 1_000_000)).toBeLessThan(10);
+    expect(nextErrorTarget(10, 900_000, 1_000_000)).toBe(10);
+  });
+  it('stays within limits', () => {
+    expect(nextErrorTarget(128, 1e9, 1)).toBe(128);
+    expect(nextErrorTarget(1, 0, 1000)).toBe(1);
+    expect(nextErrorTarget(5, 10, 0)).toBe(128);
+  });
+});

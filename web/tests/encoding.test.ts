@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { defaultEncoding, encodingRequest, validateEncoding } from '../src/lib/encoding';
+import type { Column } from '../src/lib/types';
+
+const col = (name: string, type = 'float64', role: string | null = null): Column => ({ name, type, role, unit: null });
+
+describe('encoding form', () => {
+  it('prefers columns by role, then by name, then the first numerics', () => {
+    const columns = [col('label', 'string'), col('a'), col('depth', 'float32', 'z'), col('lat'), col('lon')];
+    expect(defaultEncoding(columns)).toEqual({ x: 'lon', y: 'lat', z: 'depth', color: '', colormap: 'viridis', size: '' });
+    expect(defaultEncoding([col('p'), col('q'), col('r')])).toMatchObject({ x: 'p', y: 'q', z: 'r' });
+  });
+
+  it('turns the form into the POST /scenes body, empty choices becoming null', () => {
+    const body = encodingRequest('ds1', { x: ' x ', y: 'y', z: 'z', color: '', colormap: 'magma', size: '' });
+    expect(body).toEqual({
+      dataset_id: 'ds1',
+      encoding: { x: 'x', y: 'y', z: 'z', color: null, colormap: 'magma', size: null },
+    });
+    expect(JSON.parse(JSON.stringify(encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 'kind', colormap: 'viridis', size: 'w' }))).encoding)
+      .toEqual({ x: 'a', y: 'b', z: 'c', color: 'kind', colormap: 'viridis', size: 'w' });
+  });
+
+  it('validates: axes required and numeric, colour any column, known colormap', () => {
+    const columns = [col('x'), col('y'), col('name', 'string')];
+    const errors = validateEncoding({ x: 'x', y: 'name', z: '', color: 'name', colormap: 'jet', size: 'nope' }, columns);
+    expect(errors).toEqual({
+      y: '"name" is not numeric.',
+      z: 'Choose a column for Z.',
+      colormap: 'Unknown colormap "jet".',
+      size: 'No column named "nope".',
+    });
+    expect(validateEncoding({ x: 'x', y: 'y', z: 'x', color: 'name', colormap: 'viridis', size: '' }, columns)).toEqual({});
+  });
+});
