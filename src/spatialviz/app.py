@@ -16,12 +16,14 @@ from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
 from spatialviz.job.dispatch import start_jobs
+from spatialviz.job.endpoints import router as job_router
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
+from spatialviz.realtime.endpoints import router as realtime_router
 from spatialviz.web import STATIC_DIR, mount_web_client
 from spatialviz.workspace.endpoints import router as workspace_router
 
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(workspace_router)
     app.include_router(audit_router)
+    app.include_router(job_router)
+    app.include_router(realtime_router)
     # Last: the client's routes must never shadow an API route.
     mount_web_client(app, STATIC_DIR)
     return app
