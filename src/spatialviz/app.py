@@ -20,12 +20,14 @@ from spatialviz.dataset.endpoints import router as dataset_router
 from spatialviz.dataset.upload_endpoints import router as upload_router
 from spatialviz.dataset.uploads import sweep_uploads_forever
 from spatialviz.job.dispatch import start_jobs
+from spatialviz.job.endpoints import router as job_router
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
+from spatialviz.realtime.endpoints import router as realtime_router
 from spatialviz.web import STATIC_DIR, mount_web_client
 from spatialviz.workspace.endpoints import router as workspace_router
 
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(dataset_router)
     app.include_router(upload_router)
+    app.include_router(job_router)
+    app.include_router(realtime_router)
     # Last: the client's routes must never shadow an API route.
     mount_web_client(app, STATIC_DIR)
     return app

@@ -73,6 +73,58 @@ def serve(
 app.command("upload")(upload_command.upload)
 
 
+@app.command()
+def worker(
+    queues: str = typer.Option("heavy,light", help="Comma-separated queues to consume"),
+    concurrency: int = typer.Option(0, help="Worker processes (0: one per CPU)"),
+    beat: bool = typer.Option(
+        False, help="Also run the periodic reaper schedule (one such worker per deployment)"
+    ),
+    metrics_port: int | None = typer.Option(None, help="Serve Prometheus metrics on this port"),
+    loglevel: str = typer.Option("INFO", help="Celery log level"),
+) -> None:
+    """Run a Celery worker for background jobs (ingest, tiling, exports)."""
+    import os
+    import tempfile
+
+    settings = _settings()
+    if not settings.broker_url:
+        typer.echo(
+            "spatialviz: configuration error: a worker needs SPATIALVIZ_CELERY_BROKER_URL "
+            "or SPATIALVIZ_REDIS_URL",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if metrics_port is not None:
+        # Pool processes write their samples to files this process aggregates; the
+        # directory must be set before prometheus_client is first imported.
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="sv-prom-"))
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        start_http_server(metrics_port, registry=registry)
+
+    from spatialviz.job import runtime
+    from spatialviz.job.celery_app import create_celery
+    from spatialviz.job.registry import load_kinds
+
+    load_kinds()
+    runtime.configure_process(settings)
+    celery = create_celery(settings)
+    argv = [
+        "worker",
+        f"--queues={queues}",
+        f"--concurrency={concurrency or os.cpu_count() or 1}",
+        f"--loglevel={loglevel}",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    if beat:
+        argv += ["--beat", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"]
+    celery.worker_main(argv)
+
+
 def main() -> None:
     try:
         app()

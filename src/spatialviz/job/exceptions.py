@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spatialviz.kit.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from spatialviz.kit.errors import Conflict, NotFound, UnprocessableEntity
 
 
 class JobNotFound(NotFound):
@@ -18,11 +18,6 @@ class JobNotRetryable(Conflict):
 class JobAlreadyFinished(Conflict):
     code = "job_finished"
     title = "The job has already finished"
-
-
-class JobForbidden(Forbidden):
-    code = "job_forbidden"
-    title = "Editors and owners may change jobs"
 
 
 class IdempotencyKeyReused(Conflict):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -205,7 +205,10 @@ class JobStore:
         await self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
-            .values(progress=func.min(Job.progress + delta, 0.99), heartbeat_at=utcnow())
+            .values(
+                progress=case((Job.progress + delta > 0.99, 0.99), else_=Job.progress + delta),
+                heartbeat_at=utcnow(),
+            )
         )
 
     async def release(self, job_id: uuid.UUID, attempt: int, reason: str) -> bool:

@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -116,8 +116,11 @@ _runtime_lock = threading.Lock()
 def configure_process(
     settings: Settings, forward: Callable[[str, bytes], None] | None = None
 ) -> None:
-    """Called once in a worker process before any job (pool initializer, Celery signal)."""
+    """Called in a worker process before any job (pool initializer, worker command); a
+    new configuration replaces this process's runtime."""
     global _settings, _forward
+    if _settings is not None and _settings != settings:
+        shutdown_runtime()
     _settings, _forward = settings, forward
 
 
@@ -191,6 +194,8 @@ class Attempt:
 
     def step(self, outcome: Outcome, **kwargs: Any) -> Step:
         started = self.job.started_at
+        if started is not None and started.tzinfo is None:  # SQLite keeps no offset
+            started = started.replace(tzinfo=UTC)
         duration = (utcnow() - started).total_seconds() if started is not None else 0.0
         return Step(
             job_id=str(self.job.id),

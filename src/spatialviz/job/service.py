@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.job.exceptions import (
     IdempotencyKeyReused,
     JobAlreadyFinished,
-    JobForbidden,
     JobNotFound,
     JobNotRetryable,
     UnknownKind,
@@ -26,7 +25,7 @@ from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import after_commit
 from spatialviz.kit.jobs import JobQueue
 from spatialviz.kit.pagination import decode_cursor, encode_cursor
-from spatialviz.kit.tenancy import Principal
+from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.workspace import Role
 
@@ -146,8 +145,7 @@ class JobService:
 
     async def _editable(self, principal: Principal, job_id: uuid.UUID) -> Job:
         job = await self.get(principal, job_id)
-        if not principal.can(job.workspace_id, Role.editor):
-            raise JobForbidden()
+        require_role(principal, job.workspace_id, Role.editor)
         return job
 
     async def cancel(self, principal: Principal, job_id: uuid.UUID) -> Job:

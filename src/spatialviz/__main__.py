@@ -1,0 +1,5 @@
+"""``python -m spatialviz`` is the ``spatialviz`` command."""
+
+from spatialviz.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The one WebSocket (``/api/v1/ws``): versioned protocol, per-channel access checks."""

@@ -1,0 +1,29 @@
+"""Job tests run with short heartbeats so crash recovery takes seconds, not minutes."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+
+from spatialviz.config import Settings
+from spatialviz.kit.resources import Resources
+
+FAST_JOBS = {
+    "jobs_heartbeat_seconds": 0.2,
+    "jobs_stale_after_seconds": 2.0,
+    "jobs_reap_interval_seconds": 0.5,
+    "jobs_progress_interval_seconds": 0.05,
+    "jobs_requeue_after_seconds": 60.0,
+    "jobs_embedded_workers": 2,
+}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=FAST_JOBS)
+
+
+@pytest.fixture
+def resources(app: FastAPI) -> Resources:
+    resources: Resources = app.state.resources
+    return resources

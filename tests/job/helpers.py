@@ -1,0 +1,95 @@
+"""Plain helpers for job tests: a workspace, a job created the way a service creates it,
+and waiting for a job to reach a state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from spatialviz.job.service import JobService
+from spatialviz.job.supervisor import reap
+from spatialviz.kit.db import transaction
+from spatialviz.kit.resources import Resources
+from spatialviz.models.job import Job, JobStatus
+from spatialviz.models.workspace import Workspace
+
+
+async def make_workspace(resources: Resources, name: str = "jobs") -> uuid.UUID:
+    async with transaction(resources.sessions) as session:
+        workspace = Workspace(name=name)
+        session.add(workspace)
+        await session.flush()
+        return workspace.id
+
+
+async def create_job(
+    resources: Resources,
+    workspace_id: uuid.UUID,
+    kind: str = "example.sleep",
+    params: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> uuid.UUID:
+    async with transaction(resources.sessions) as session:
+        job = await JobService(session, resources.jobs, resources.pubsub).create(
+            workspace_id=workspace_id, kind=kind, params=params or {}, **kwargs
+        )
+        return job.id
+
+
+async def load_job(resources: Resources, job_id: uuid.UUID) -> Job:
+    async with resources.sessions() as session:
+        job = await session.get(Job, job_id, populate_existing=True)
+        assert job is not None
+        return job
+
+
+async def wait_for(
+    resources: Resources,
+    job_id: uuid.UUID,
+    condition: Callable[[Job], bool],
+    within: float = 30.0,
+    interval: float = 0.05,
+) -> Job:
+    deadline = time.monotonic() + within
+    while True:
+        job = await load_job(resources, job_id)
+        if condition(job):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"job {job_id} stuck: status={job.status} progress={job.progress} "
+                f"stage={job.stage!r} attempts={job.attempts} error={job.error_message}"
+            )
+        await asyncio.sleep(interval)
+
+
+def final(job: Job) -> bool:
+    return job.status.is_final
+
+
+def running_with_progress(at_least: float) -> Callable[[Job], bool]:
+    return lambda job: job.status == JobStatus.running and job.progress >= at_least
+
+
+async def reap_once(resources: Resources) -> list[tuple[uuid.UUID, str]]:
+    return await reap(resources.sessions, resources.settings, resources.pubsub)
+
+
+def keys_under(resources: Resources, job_id: uuid.UUID) -> list[str]:
+    return sorted(resources.storage.list_keys(f"jobs/{job_id}"))
+
+
+class RecordingQueue:
+    """Remembers what would be sent; for tests about *whether* something is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[uuid.UUID, str]] = []
+
+    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:
+        self.sent.append((job_id, queue))
+
+    async def aclose(self) -> None:
+        return None

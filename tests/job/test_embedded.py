@@ -1,0 +1,182 @@
+"""The job runner end to end in embedded mode (the app's process pool), in both test modes:
+SQLite + in-process pub/sub, or PostgreSQL + Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from fastapi import FastAPI
+
+from spatialviz.app import create_app
+from spatialviz.config import Settings
+from spatialviz.job.schemas import job_channel
+from spatialviz.job.service import JobService
+from spatialviz.kit.db import transaction
+from spatialviz.kit.resources import Resources
+from spatialviz.kit.tenancy import Principal
+from spatialviz.models.job import JobStatus
+from spatialviz.models.workspace import Role
+from tests.job.helpers import (
+    RecordingQueue,
+    create_job,
+    final,
+    keys_under,
+    load_job,
+    make_workspace,
+    running_with_progress,
+    wait_for,
+)
+
+
+async def test_job_runs_reports_progress_and_publishes_one_output(resources: Resources) -> None:
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, params={"steps": 4, "step_seconds": 0.05})
+    job = await wait_for(resources, job_id, final)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert job.progress == 1.0
+    assert job.attempts == 1
+    key = f"jobs/{job_id}/output/result.txt"
+    assert job.result == {"key": key, "steps": 4}
+    assert keys_under(resources, job_id) == [key]
+    assert resources.storage.read_bytes(key).count(b"\n") == 4
+
+
+async def test_fanout_job_prepares_maps_and_reduces(resources: Resources) -> None:
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, "example.fanout", {"n": 100, "chunks": 4})
+    job = await wait_for(resources, job_id, final)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert job.result is not None
+    assert job.result["total"] == sum(range(100))
+    assert job.result["parts"] == 4
+    keys = keys_under(resources, job_id)
+    assert len(keys) == 5
+    assert f"jobs/{job_id}/output/total.txt" in keys
+
+
+async def test_failure_is_recorded_and_partial_output_removed(resources: Resources) -> None:
+    workspace = await make_workspace(resources)
+    params = {"steps": 5, "step_seconds": 0.01, "fail_at": 2}
+    job_id = await create_job(resources, workspace, params=params)
+    job = await wait_for(resources, job_id, final)
+    assert job.status == JobStatus.failed
+    assert job.error_code == "example_failure"
+    assert "step 2" in (job.error_message or "")
+    assert keys_under(resources, job_id) == []
+
+
+async def test_rollback_sends_nothing(resources: Resources) -> None:
+    queue = RecordingQueue()
+    workspace = await make_workspace(resources)
+
+    async def create_then_fail() -> None:
+        async with transaction(resources.sessions) as session:
+            await JobService(session, queue, resources.pubsub).create(
+                workspace_id=workspace, kind="example.sleep"
+            )
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await create_then_fail()
+    assert queue.sent == []
+
+    async with transaction(resources.sessions) as session:
+        job = await JobService(session, queue, resources.pubsub).create(
+            workspace_id=workspace, kind="example.sleep"
+        )
+        assert queue.sent == []  # not before the commit
+    assert queue.sent == [(job.id, "light")]
+
+
+async def test_same_job_enqueued_three_times_has_one_effect(resources: Resources) -> None:
+    workspace = await make_workspace(resources)
+    params = {"steps": 5, "step_seconds": 0.05}
+    ids = [
+        await create_job(resources, workspace, params=params, idempotency_key="import-1")
+        for _ in range(3)
+    ]
+    assert len(set(ids)) == 1
+    job_id = ids[0]
+    # ...and the same job delivered three times more, concurrently.
+    for _ in range(3):
+        await resources.jobs.enqueue(job_id, "light")
+    job = await wait_for(resources, job_id, final)
+    assert job.status == JobStatus.succeeded
+    assert job.attempts == 1
+    output = resources.storage.read_bytes(f"jobs/{job_id}/output/result.txt")
+    assert output.count(b"\n") == 5
+
+
+async def test_cancel_during_a_long_job(resources: Resources) -> None:
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, params={"steps": 200, "step_seconds": 0.05})
+    await wait_for(resources, job_id, running_with_progress(0.02))
+    job = await load_job(resources, job_id)
+    principal = _owner_of(job.workspace_id)
+    async with transaction(resources.sessions) as session:
+        await JobService(session, resources.jobs, resources.pubsub).cancel(principal, job_id)
+    job = await wait_for(resources, job_id, final, within=5.0)
+    assert job.status == JobStatus.cancelled
+    assert keys_under(resources, job_id) == []
+
+
+async def test_queued_job_cancelled_at_once(resources: Resources) -> None:
+    queue = RecordingQueue()
+    workspace = await make_workspace(resources)
+    async with transaction(resources.sessions) as session:
+        service = JobService(session, queue, resources.pubsub)
+        job = await service.create(workspace_id=workspace, kind="example.sleep")
+    async with transaction(resources.sessions) as session:
+        service = JobService(session, queue, resources.pubsub)
+        cancelled = await service.cancel(_owner_of(workspace), job.id)
+        assert cancelled.status == JobStatus.cancelled
+
+
+async def test_progress_and_final_state_are_published(resources: Resources) -> None:
+    workspace = await make_workspace(resources)
+    queue = RecordingQueue()
+    async with transaction(resources.sessions) as session:
+        job = await JobService(session, queue, resources.pubsub).create(
+            workspace_id=workspace, kind="example.sleep", params={"steps": 4}
+        )
+    seen: list[bytes] = []
+    async with resources.pubsub.subscribe(job_channel(job.id)) as messages:
+        await resources.jobs.enqueue(job.id, "light")
+
+        async def collect() -> None:
+            async for _, data in messages:
+                seen.append(data)
+                if b'"status":"succeeded"' in data:
+                    return
+
+        await asyncio.wait_for(collect(), 30)
+    assert any(b'"status":"running"' in m for m in seen)
+
+
+async def test_server_restarted_mid_job_resumes_it(settings: Settings) -> None:
+    first = create_app(settings)
+    async with first.router.lifespan_context(first):
+        resources: Resources = first.state.resources
+        workspace = await make_workspace(resources)
+        params = {"steps": 30, "step_seconds": 0.05}
+        job_id = await create_job(resources, workspace, params=params)
+        await wait_for(resources, job_id, running_with_progress(0.1))
+    # The first server is gone (its pool processes killed) with the job still `running`.
+    second: FastAPI = create_app(settings)
+    async with second.router.lifespan_context(second):
+        resources = second.state.resources
+        assert (await load_job(resources, job_id)).attempts == 1
+        job = await wait_for(resources, job_id, final)
+        assert job.status == JobStatus.succeeded, job.error_message
+        assert job.attempts == 2
+        key = f"jobs/{job_id}/output/result.txt"
+        assert keys_under(resources, job_id) == [key]
+        lines = resources.storage.read_bytes(key).decode().splitlines()
+        assert len(lines) == 30
+        assert all(line.endswith("attempt 2") for line in lines)
+
+
+def _owner_of(workspace_id: uuid.UUID) -> Principal:
+    return Principal(user_id=uuid.uuid4(), roles={workspace_id: Role.owner})
