@@ -7,6 +7,7 @@ so the cross-tenant and unauthenticated-route tests cover their routes automatic
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
@@ -158,6 +159,39 @@ async def _key_id(tenant: Tenant) -> str:
     return str(key["id"])
 
 
+async def _dataset_id(tenant: Tenant) -> str:
+    """A small uploaded CSV (its ingest may still run)."""
+    response = await tenant.client.post(
+        "/api/v1/datasets",
+        params={"workspace_id": tenant.workspace_id, "filename": "a.csv"},
+        content=b"x,y,z\n1,2,3\n4,5,6\n",
+        headers={**tenant.headers, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 202, response.text
+    tenant.ids.setdefault("job_id", str(response.json()["job"]["id"]))
+    return str(response.json()["dataset"]["id"])
+
+
+async def _job_id(tenant: Tenant) -> str:
+    await tenant.ensure("dataset_id")
+    return tenant.ids["job_id"]
+
+
+async def _upload_id(tenant: Tenant) -> str:
+    response = await tenant.client.post(
+        "/api/v1/uploads",
+        headers={
+            **tenant.headers,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "100",
+            "Upload-Metadata": "workspace_id "
+            + base64.b64encode(tenant.workspace_id.encode()).decode(),
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.headers["Location"].rsplit("/", 1)[-1])
+
+
 # Every path parameter of every /api/v1 route needs an entry: the cross-tenant and
 # unauthenticated-route tests fail for a parameter without one. A factory creates one of
 # A's objects (through the API, as A) and returns its id; use ``tenant.ensure(...)`` for
@@ -166,4 +200,7 @@ OBJECT_FACTORIES: dict[str, ObjectFactory] = {
     "workspace_id": _workspace_id,
     "user_id": _member_user_id,
     "key_id": _key_id,
+    "dataset_id": _dataset_id,
+    "job_id": _job_id,
+    "upload_id": _upload_id,
 }
