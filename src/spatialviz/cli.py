@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from spatialviz import __version__
+from spatialviz.tiling.cli import tile_command
 
 app = typer.Typer(
     help="Spatialviz: spatial datasets in, level-of-detail 3D Tiles out.",
@@ -22,6 +23,9 @@ def _root() -> None:
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+app.command("tile")(tile_command)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from spatialviz.tiling.plan import (
     ProgressFn,
     TilingCancelled,
     _batches,
-    positions_of,
+    columns_of,
 )
 
 
@@ -35,11 +35,13 @@ def chunk_lookup(plan: Plan) -> npt.NDArray[np.int32]:
 
 
 def to_records(
-    plan: Plan, batch: pa.RecordBatch, xyz: npt.NDArray[np.float64]
+    plan: Plan,
+    batch: pa.RecordBatch,
+    xyz: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
 ) -> npt.NDArray[np.void]:
     """A batch in the plan's record layout."""
     rec = np.empty(batch.num_rows, dtype=plan.record_dtype)
-    rec["x"], rec["y"], rec["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    rec["x"], rec["y"], rec["z"] = xyz
     names = batch.schema.names
     for name, _dt in plan.columns:
         if name in names:
@@ -66,13 +68,13 @@ def distribute(
                 raise TilingCancelled
             if batch.num_rows == 0:
                 continue
-            xyz = positions_of(batch)
-            cells = morton.prefix(morton.codes_for(xyz, origin, plan.size), COUNT_LEVEL)
+            x, y, z = columns_of(batch)
+            cells = morton.cells_at(x, y, z, origin, plan.size, COUNT_LEVEL)
             ids = lut[cells.astype(np.intp)]
             # uint16 keys take numpy's O(n) radix sort path.
             key = ids.astype(np.uint16) if len(plan.chunks) < 65536 else ids
             order = np.argsort(key, kind="stable")
-            rec = to_records(plan, batch, xyz)[order]
+            rec = to_records(plan, batch, (x, y, z))[order]
             sorted_ids = ids[order]
             bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
             starts = np.concatenate([[0], bounds])

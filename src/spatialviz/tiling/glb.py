@@ -94,18 +94,24 @@ def _quantize_positions(
     local: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.uint16], list[float], list[float]]:
     """(n,3) z-up local positions -> uint16 (n,4) padded y-up array, translation, scale."""
-    gltf = np.empty_like(local)
-    gltf[:, 0] = local[:, 0]
-    gltf[:, 1] = local[:, 2]
-    gltf[:, 2] = -local[:, 1]
-    lo = gltf.min(axis=0)
-    hi = gltf.max(axis=0)
-    # A flat axis still needs a non-zero scale so the node matrix stays invertible.
-    step = np.maximum((hi - lo) / 65535.0, 1e-9)
-    q = np.empty((len(local), 4), dtype=np.uint16)
-    q[:, 3] = 0
-    q[:, :3] = np.clip(np.rint((gltf - lo) / step), 0, 65535)
-    return q, [float(v) for v in lo], [float(v) for v in step]
+    q = np.zeros((len(local), 4), dtype=np.uint16)
+    translation: list[float] = []
+    scale: list[float] = []
+    # glTF axis i takes local axis src[i] times sign[i]: (x, y, z) -> (x, z, -y).
+    for i, (src, sign) in enumerate(((0, 1.0), (2, 1.0), (1, -1.0))):
+        v = local[:, src] * sign
+        lo = float(v.min()) if v.size else 0.0
+        hi = float(v.max()) if v.size else 0.0
+        # A flat axis still needs a non-zero scale so the node matrix stays invertible.
+        step = max((hi - lo) / 65535.0, 1e-9)
+        v -= lo
+        v *= 1.0 / step
+        np.rint(v, out=v)
+        np.clip(v, 0, 65535, out=v)
+        q[:, i] = v
+        translation.append(lo)
+        scale.append(step)
+    return q, translation, scale
 
 
 def encode_glb(content: PointContent) -> bytes:
@@ -115,16 +121,16 @@ def encode_glb(content: PointContent) -> bytes:
     bins = _BinBuilder()
     # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
     pos_view = bins.add(q.tobytes(), stride=8, vertex=True)
-    qmin = q[:, :3].min(axis=0) if n else np.zeros(3, np.uint16)
-    qmax = q[:, :3].max(axis=0) if n else np.zeros(3, np.uint16)
+    qmin = [int(q[:, i].min()) if n else 0 for i in range(3)]
+    qmax = [int(q[:, i].max()) if n else 0 for i in range(3)]
     accessors: list[dict[str, Any]] = [
         {
             "bufferView": pos_view,
             "componentType": UNSIGNED_SHORT,
             "count": n,
             "type": "VEC3",
-            "min": [int(v) for v in qmin],
-            "max": [int(v) for v in qmax],
+            "min": qmin,
+            "max": qmax,
         }
     ]
     attributes = {"POSITION": 0}

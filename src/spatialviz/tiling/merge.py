@@ -59,7 +59,9 @@ def merge(plan: Plan, results: Sequence[ChunkResult]) -> TilesetSummary:
         allow_leaves=False,
     )
     level_of[cidx] = sel.level_of
-    records: list[NodeRecord] = [n for r in results for n in r.nodes]
+    # A retried chunk task may report twice; its files were overwritten, count it once.
+    latest = {r.chunk_id: r for r in results}
+    records: list[NodeRecord] = [n for r in latest.values() for n in r.nodes]
     for node in iter_nodes(codes, level_of):
         records.append(write_node(plan, node.level, node.key, rec[node.index]))
     json_files = write_tilesets(plan, records)

@@ -77,3 +77,23 @@ def prefix(code: U64, level: int) -> U64:
     """The node (or grid cell) containing each code at ``level`` (0 = root)."""
     level = min(level, MAX_LEVEL)
     return code >> np.uint64(3 * (MAX_LEVEL - level))
+
+
+def cells_at(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    z: npt.NDArray[np.float64],
+    origin: npt.NDArray[np.float64],
+    size: float,
+    level: int,
+) -> U64:
+    """Morton keys of the level-``level`` cells containing the points (coarse grids only
+    need their own few bits, not a full code)."""
+    n = 1 << level
+    k = n / size
+    qs = []
+    for v, o in ((x, origin[0]), (y, origin[1]), (z, origin[2])):
+        q = (v - o) * k
+        np.clip(q, 0, n - 1, out=q)
+        qs.append(q.astype(np.uint32))
+    return encode(qs[0], qs[1], qs[2])

@@ -50,14 +50,14 @@ def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> N
     )
     path = Path(plan.output_dir) / "tiles" / f"{node_name(level, key)}.glb"
     path.write_bytes(data)
-    lo = local.min(axis=0)
-    hi = local.max(axis=0)
+    lo = [float(local[:, i].min()) for i in range(3)]
+    hi = [float(local[:, i].max()) for i in range(3)]
     return NodeRecord(
         level=level,
         key=key,
         count=len(rec),
-        lo=(float(lo[0]), float(lo[1]), float(lo[2])),
-        hi=(float(hi[0]), float(hi[1]), float(hi[2])),
+        lo=(lo[0], lo[1], lo[2]),
+        hi=(hi[0], hi[1], hi[2]),
         bytes=len(data),
     )
 

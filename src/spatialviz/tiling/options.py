@@ -38,7 +38,8 @@ class TilingOptions:
     leaf_points: int = 80_000
     grid_bits: int = 7
     levels_per_tileset: int = 5
-    batch_rows: int = 1_000_000
+    max_chunk_points: int | None = None
+    """Override the chunk size derived from the memory budget (tests, tuning)."""
 
     def chunk_points(self) -> int:
         """Points one chunk may hold so that ``jobs`` indexers fit the memory budget.
@@ -47,5 +48,7 @@ class TilingOptions:
         permutation and the per-level temporaries; ~90 MB per process is the interpreter
         with numpy and pyarrow loaded.
         """
+        if self.max_chunk_points is not None:
+            return self.max_chunk_points
         per_worker = self.memory_budget // max(1, self.jobs) - (90 << 20)
         return max(100_000, per_worker // 160)

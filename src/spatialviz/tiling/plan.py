@@ -10,6 +10,7 @@ memory, by any worker, independently of the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,21 +95,34 @@ class Plan:
         return [name for name, _ in self.columns if name not in COLOR_COLUMNS]
 
 
-def positions_of(batch: pa.RecordBatch) -> npt.NDArray[np.float64]:
-    """The (n, 3) float64 positions of a batch."""
+def columns_of(
+    batch: pa.RecordBatch,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The x, y, z columns of a batch as float64 arrays (zero-copy when they already are)."""
     names = batch.schema.names
     if not all(c in names for c in POSITION_COLUMNS):
         raise TilingError("the source has no x, y, z columns")
-    return np.column_stack(
-        [batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-         for c in POSITION_COLUMNS]
+    x, y, z = (
+        batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        for c in POSITION_COLUMNS
     )
+    return x, y, z
 
 
 def _batches(source: PointSource) -> Iterator[pa.RecordBatch]:
+    """The source's batches, read one ahead in a thread: decoding the next batch overlaps
+    our numpy work on this one (both release the GIL for most of their time)."""
     reader = source()
     try:
-        yield from reader.iter_batches()
+        with ThreadPoolExecutor(1) as pool:
+            it = iter(reader.iter_batches())
+            pending = pool.submit(next, it, None)
+            while True:
+                batch = pending.result()
+                if batch is None:
+                    break
+                pending = pool.submit(next, it, None)
+                yield batch
     finally:
         reader.close()
 
@@ -168,11 +182,13 @@ def _scan(
         if batch.num_rows == 0:
             continue
         schema = schema or batch.schema
-        xyz = positions_of(batch)
-        if not np.isfinite(xyz).all():
-            raise TilingError("the source has non-finite coordinates")
-        np.minimum(lo, xyz.min(axis=0), out=lo)
-        np.maximum(hi, xyz.max(axis=0), out=hi)
+        x, y, z = columns_of(batch)
+        for axis, v in enumerate((x, y, z)):
+            vmin, vmax = float(v.min()), float(v.max())
+            if not (np.isfinite(vmin) and np.isfinite(vmax)):
+                raise TilingError("the source has non-finite coordinates")
+            lo[axis] = min(lo[axis], vmin)
+            hi[axis] = max(hi[axis], vmax)
         if "red" in batch.schema.names:
             color_max = max(
                 color_max,
@@ -180,7 +196,7 @@ def _scan(
                   for c in COLOR_COLUMNS),
             )
         if counts is not None and cube is not None:
-            cells = morton.prefix(morton.codes_for(xyz, cube[0], cube[1]), COUNT_LEVEL)
+            cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
             counts += np.bincount(cells.astype(np.intp), minlength=counts.size)
         total += batch.num_rows
         progress(total)
