@@ -196,3 +196,17 @@ def test_stages_run_separately_like_a_celery_chord(tmp_path: Path) -> None:
     assert summary.points == 30_000
     doc = json.loads((tmp_path / "out" / "tileset.json").read_text())
     jsonschema.validate(doc, TILESET)
+
+
+def test_meshopt_tiles_round_trip(tmp_path: Path) -> None:
+    table = make_cloud(6_000, seed=4)
+    source = parquet_source(table, tmp_path / "in.parquet")
+    tile(source, tmp_path / "out", TilingOptions(jobs=1, compression="meshopt", leaf_points=1_500))
+    got = _gather(tmp_path / "out")
+    order = np.argsort(got["row_id"])
+    assert np.array_equal(got["row_id"][order], np.arange(6_000))
+    center = np.array(load_json(tmp_path / "out" / "tileset.json")["extras"]["spatialviz"]["center"])
+    expected = np.column_stack([table["x"], table["y"], table["z"]]) - center
+    assert (np.abs(got["pos"][order] - expected) <= got["tol"][order]).all()
+    doc, _ = read_glb(next(iter(walk(tmp_path / "out" / "tileset.json"))).path.read_bytes())
+    assert "EXT_meshopt_compression" in doc["extensionsRequired"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from spatialviz.tiling.glb import ContentEncoder, encode_glb
 
 
@@ -10,7 +12,5 @@ def encoder_for(compression: str) -> ContentEncoder:
     if compression == "none":
         return encode_glb
     if compression == "meshopt":
-        from spatialviz.tiling.meshopt import encode_glb_meshopt
-
-        return encode_glb_meshopt
+        return partial(encode_glb, meshopt=True)
     raise ValueError(f"unknown compression {compression!r}")

@@ -61,6 +61,9 @@ def merge(plan: Plan, results: Sequence[ChunkResult]) -> TilesetSummary:
     level_of[cidx] = sel.level_of
     # A retried chunk task may report twice; its files were overwritten, count it once.
     latest = {r.chunk_id: r for r in results}
+    missing = {c.id for c in plan.chunks} - set(latest)
+    if missing:
+        raise ValueError(f"chunks not indexed yet: {sorted(missing)}")
     records: list[NodeRecord] = [n for r in latest.values() for n in r.nodes]
     for node in iter_nodes(codes, level_of):
         records.append(write_node(plan, node.level, node.key, rec[node.index]))
