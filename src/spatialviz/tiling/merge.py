@@ -43,9 +43,9 @@ def merge(plan: Plan, results: Sequence[ChunkResult]) -> TilesetSummary:
     rec = np.concatenate(recs)
     cand = np.concatenate(cands)
     chunk_level = np.concatenate(levels)
-    xyz = np.column_stack([rec["x"], rec["y"], rec["z"]])
-    codes = morton.codes_for(xyz, np.asarray(plan.origin), plan.size)
-    del xyz
+    codes = morton.cells_at(
+        rec["x"], rec["y"], rec["z"], np.asarray(plan.origin), plan.size, morton.MAX_LEVEL
+    )
     order = np.argsort(codes)
     rec, codes, cand, chunk_level = rec[order], codes[order], cand[order], chunk_level[order]
     level_of = chunk_level.copy()

@@ -66,7 +66,8 @@ def sort_by_code(
     plan: Plan, rec: npt.NDArray[np.void]
 ) -> tuple[npt.NDArray[np.void], morton.U64]:
     """Records and their Morton codes, sorted by code."""
-    xyz = np.column_stack([rec["x"], rec["y"], rec["z"]])
-    codes = morton.codes_for(xyz, np.asarray(plan.origin), plan.size)
+    codes = morton.cells_at(
+        rec["x"], rec["y"], rec["z"], np.asarray(plan.origin), plan.size, morton.MAX_LEVEL
+    )
     order = np.argsort(codes)
     return rec[order], codes[order]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from spatialviz.formats.base import COLOR_COLUMNS, POSITION_COLUMNS, ROW_ID_COLUMN, PointReader
 from spatialviz.tiling import morton
@@ -190,11 +191,9 @@ def _scan(
             lo[axis] = min(lo[axis], vmin)
             hi[axis] = max(hi[axis], vmax)
         if "red" in batch.schema.names:
-            color_max = max(
-                color_max,
-                *(int(np.max(batch.column(c).to_numpy(zero_copy_only=False)))
-                  for c in COLOR_COLUMNS),
-            )
+            if color_max <= 255:  # once 16-bit is proven, stop looking
+                color_max = max(color_max, *(int(pc.max(batch.column(c)).as_py() or 0)
+                                             for c in COLOR_COLUMNS))
         if counts is not None and cube is not None:
             cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
             counts += np.bincount(cells.astype(np.intp), minlength=counts.size)
