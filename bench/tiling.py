@@ -106,8 +106,17 @@ def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
     out = OUT / f"ours-{n}-{compression}"
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{HERE}"}
-    cmd = [sys.executable, str(HERE / "tiling.py"), "--engine", str(las), str(out),
-           "--mode", compression, "--jobs", str(jobs)]
+    cmd = [
+        sys.executable,
+        str(HERE / "tiling.py"),
+        "--engine",
+        str(las),
+        str(out),
+        "--mode",
+        compression,
+        "--jobs",
+        str(jobs),
+    ]
     result = measure(cmd, env)
     size, tiles = disk_usage(out, (".glb",))
     return _summary(result, n, size, tiles)
@@ -135,8 +144,7 @@ def _summary(result: dict[str, float], n: int, size: int, tiles: int) -> dict[st
 
 def engine(las: Path, out: Path, compression: str, jobs: int) -> None:
     """The measured process: LAS -> tileset with position + RGB, default memory budget."""
-    from las_source import las_source  # bench/ is on sys.path
-
+    from las_source import las_source  # type: ignore[import-not-found]  # bench/ on sys.path
     from spatialviz.tiling import TilingOptions, tile
 
     options = TilingOptions(jobs=jobs, attributes="rgb", compression=compression)  # type: ignore[arg-type]

@@ -30,7 +30,5 @@ def tiled(tmp_path_factory: pytest.TempPathFactory) -> Tiled:
         jobs=2, leaf_points=2_000, max_chunk_points=12_000, levels_per_tileset=2
     )
     stages: list[tuple[str, float]] = []
-    summary = tile(
-        source, base / "out", options, progress=lambda s, f: stages.append((s, f))
-    )
+    summary = tile(source, base / "out", options, progress=lambda s, f: stages.append((s, f)))
     return Tiled(table=table, out=base / "out", summary=summary, stages=stages)

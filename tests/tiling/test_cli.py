@@ -36,5 +36,7 @@ def test_tile_command_writes_a_tileset(tmp_path: Path, monkeypatch: pytest.Monke
 def test_tile_command_rejects_bad_budget(tmp_path: Path) -> None:
     src = tmp_path / "in.parquet"
     src.write_bytes(b"x")
-    result = CliRunner().invoke(app, ["tile", str(src), str(tmp_path / "o"), "--memory-budget", "lots"])
+    result = CliRunner().invoke(
+        app, ["tile", str(src), str(tmp_path / "o"), "--memory-budget", "lots"]
+    )
     assert result.exit_code != 0

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
 
 from spatialviz.tiling import (
-    TilingCancelled,
+    TilingCancelledError,
     TilingOptions,
     distribute,
     index_chunk,
@@ -28,7 +29,12 @@ from tests.tiling.tileset_schema import TILESET
 
 def _gather(out: Path) -> dict[str, np.ndarray]:
     parts: dict[str, list[np.ndarray]] = {
-        "pos": [], "tol": [], "rgb": [], "row_id": [], "intensity": [], "classification": []
+        "pos": [],
+        "tol": [],
+        "rgb": [],
+        "row_id": [],
+        "intensity": [],
+        "classification": [],
     }
     for visit in walk(out / "tileset.json"):
         content, step = decode(visit.path)
@@ -65,11 +71,14 @@ def test_points_inside_their_tile_and_boxes_nested(tiled: Tiled) -> None:
     for v in visits:
         content, step = decode(v.path)
         lo, hi = box_bounds(v.box)
-        assert (content.positions >= lo - step).all() and (content.positions <= hi + step).all()
+        assert (content.positions >= lo - step).all()
+        assert (content.positions <= hi + step).all()
         if v.parent_box is not None:
             plo, phi = box_bounds(v.parent_box)
-            assert (lo >= plo - 1e-6).all() and (hi <= phi + 1e-6).all()
-            assert v.parent_error is not None and v.geometric_error <= v.parent_error
+            assert (lo >= plo - 1e-6).all()
+            assert (hi <= phi + 1e-6).all()
+            assert v.parent_error is not None
+            assert v.geometric_error <= v.parent_error
 
 
 def test_root_spans_whole_extent(tiled: Tiled) -> None:
@@ -88,16 +97,17 @@ def test_tilesets_are_valid_3d_tiles_1_1(tiled: Tiled) -> None:
     for path in files:
         doc = load_json(path)
         jsonschema.validate(doc, TILESET)
+        _check_tiles(doc["root"], path.parent)
 
-        def check(tile: dict[str, object]) -> None:
-            uri = str(tile.get("content", {}).get("uri", ""))  # type: ignore[union-attr]
-            if not uri.endswith(".json"):
-                assert tile["refine"] == "ADD"
-            assert (path.parent / uri).exists() if uri else True
-            for child in tile.get("children", []):  # type: ignore[union-attr]
-                check(child)
 
-        check(doc["root"])
+def _check_tiles(tile: dict[str, Any], base: Path) -> None:
+    uri = str(tile.get("content", {}).get("uri", ""))
+    if not uri.endswith(".json"):
+        assert tile["refine"] == "ADD"
+    if uri:
+        assert (base / uri).exists()
+    for child in tile.get("children", []):
+        _check_tiles(child, base)
 
 
 def test_geometric_error_shrinks_with_depth(tiled: Tiled) -> None:
@@ -128,7 +138,8 @@ def test_glb_structure_and_metadata(tiled: Tiled) -> None:
     table = doc["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
     assert set(table["properties"]) == {"intensity", "classification", "row_id"}
     feature_ids = prim["extensions"]["EXT_mesh_features"]["featureIds"][0]
-    assert feature_ids["propertyTable"] == 0 and "attribute" not in feature_ids
+    assert feature_ids["propertyTable"] == 0
+    assert "attribute" not in feature_ids
 
 
 def test_progress_reports_every_stage_in_order(tiled: Tiled) -> None:
@@ -167,7 +178,7 @@ def test_cancel_leaves_nothing_behind(tmp_path: Path) -> None:
         calls["n"] += 1
         return calls["n"] > 2
 
-    with pytest.raises(TilingCancelled):
+    with pytest.raises(TilingCancelledError):
         tile(source, tmp_path / "out", TilingOptions(jobs=1), cancel=cancel)
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in.parquet"]
@@ -179,7 +190,8 @@ def test_publishing_replaces_an_existing_tileset(tmp_path: Path) -> None:
     (out / "stale.txt").write_text("old")
     source = parquet_source(make_cloud(3_000), tmp_path / "in.parquet")
     tile(source, out, TilingOptions(jobs=1))
-    assert (out / "tileset.json").exists() and not (out / "stale.txt").exists()
+    assert (out / "tileset.json").exists()
+    assert not (out / "stale.txt").exists()
 
 
 def test_stages_run_separately_like_a_celery_chord(tmp_path: Path) -> None:
@@ -187,7 +199,7 @@ def test_stages_run_separately_like_a_celery_chord(tmp_path: Path) -> None:
     opts = TilingOptions(jobs=1, leaf_points=3_000, max_chunk_points=8_000)
     p = plan(source, opts, str(tmp_path / "work"), str(tmp_path / "out"))
     assert len(p.chunks) > 2
-    p = pickle.loads(pickle.dumps(p))
+    p = pickle.loads(pickle.dumps(p))  # noqa: S301 -- our own bytes
     written = distribute(p)
     assert sum(written) == 30_000
     results = [index_chunk(p, c.id) for c in reversed(p.chunks)]
@@ -205,7 +217,9 @@ def test_meshopt_tiles_round_trip(tmp_path: Path) -> None:
     got = _gather(tmp_path / "out")
     order = np.argsort(got["row_id"])
     assert np.array_equal(got["row_id"][order], np.arange(6_000))
-    center = np.array(load_json(tmp_path / "out" / "tileset.json")["extras"]["spatialviz"]["center"])
+    center = np.array(
+        load_json(tmp_path / "out" / "tileset.json")["extras"]["spatialviz"]["center"]
+    )
     expected = np.column_stack([table["x"], table["y"], table["z"]]) - center
     assert (np.abs(got["pos"][order] - expected) <= got["tol"][order]).all()
     doc, _ = read_glb(next(iter(walk(tmp_path / "out" / "tileset.json"))).path.read_bytes())

@@ -15,7 +15,7 @@ from spatialviz.tiling.distribute import distribute
 from spatialviz.tiling.index import ChunkResult, index_chunk
 from spatialviz.tiling.merge import TilesetSummary, merge
 from spatialviz.tiling.options import TilingOptions, parse_size
-from spatialviz.tiling.plan import Chunk, Plan, PointSource, TilingCancelled, TilingError, plan
+from spatialviz.tiling.plan import Chunk, Plan, PointSource, TilingCancelledError, TilingError, plan
 from spatialviz.tiling.runner import tile
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
     "Plan",
     "PointSource",
     "TilesetSummary",
-    "TilingCancelled",
+    "TilingCancelledError",
     "TilingError",
     "TilingOptions",
     "distribute",

@@ -56,9 +56,7 @@ def tile_command(
         compression=compression,  # type: ignore[arg-type]
     )
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description:>10}"), BarColumn(), TimeElapsedColumn()
-    ) as bar:
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(), TimeElapsedColumn()) as bar:
         tasks = {stage: bar.add_task(stage, total=1.0) for stage in STAGES}
 
         def progress(stage: str, fraction: float) -> None:

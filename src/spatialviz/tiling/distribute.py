@@ -19,7 +19,7 @@ from spatialviz.tiling.plan import (
     CancelFn,
     Plan,
     ProgressFn,
-    TilingCancelled,
+    TilingCancelledError,
     _batches,
     columns_of,
 )
@@ -65,7 +65,7 @@ def distribute(
         files: dict[int, BinaryIO] = {}
         for batch in _batches(plan.source):
             if cancel is not None and cancel():
-                raise TilingCancelled
+                raise TilingCancelledError
             if batch.num_rows == 0:
                 continue
             x, y, z = columns_of(batch)
@@ -82,7 +82,7 @@ def distribute(
             for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
                 cid = int(sorted_ids[s])
                 if cid not in files:
-                    files[cid] = stack.enter_context(open(plan.chunk_path(cid), "ab"))  # noqa: SIM115
+                    files[cid] = stack.enter_context(open(plan.chunk_path(cid), "ab"))
                 files[cid].write(rec[s:e].tobytes())
                 written[cid] += e - s
             done += batch.num_rows

@@ -17,8 +17,9 @@ def enu_transform(crs_text: str, center: tuple[float, float, float]) -> list[flo
     crs = CRS.from_user_input(crs_text)
     if crs.is_geographic:
         return None
-    to_ecef = Transformer.from_crs(crs.to_3d() if not crs.is_geocentric else crs, "EPSG:4978",
-                                   always_xy=True)
+    to_ecef = Transformer.from_crs(
+        crs.to_3d() if not crs.is_geocentric else crs, "EPSG:4978", always_xy=True
+    )
     cx, cy, cz = center
     pts = np.array([[cx, cy, cz], [cx + 1.0, cy, cz], [cx, cy + 1.0, cz]])
     ex, ey, ez = to_ecef.transform(pts[:, 0], pts[:, 1], pts[:, 2])

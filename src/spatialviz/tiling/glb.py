@@ -90,7 +90,7 @@ class _BinBuilder:
     def add(self, data: bytes, *, stride: int | None = None, vertex: bool = False) -> int:
         view: dict[str, Any]
         if vertex and self.meshopt and stride is not None:
-            import meshopt
+            import meshopt  # type: ignore[import-untyped]
 
             rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)
             packed = meshopt.encode_gltf_buffer(rows, "ATTRIBUTES")
@@ -238,7 +238,10 @@ def _add_property_table(
     doc["extensionsUsed"] += ["EXT_mesh_features", "EXT_structural_metadata"]
     doc["extensions"] = {
         "EXT_structural_metadata": {
-            "schema": {"id": "spatialviz_points", "classes": {"point": {"properties": class_props}}},
+            "schema": {
+                "id": "spatialviz_points",
+                "classes": {"point": {"properties": class_props}},
+            },
             "propertyTables": [{"class": "point", "count": n, "properties": table_props}],
         }
     }

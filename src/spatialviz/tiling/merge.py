@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatialviz.tiling.index import ChunkResult
 from spatialviz.tiling import morton
+from spatialviz.tiling.index import ChunkResult
 from spatialviz.tiling.nodes import NodeRecord, write_node
 from spatialviz.tiling.octree import iter_nodes, select_levels
 from spatialviz.tiling.plan import Plan

@@ -42,13 +42,14 @@ def _compact(v: U64) -> U64:
     return v
 
 
-def encode(ix: npt.NDArray[np.integer], iy: npt.NDArray[np.integer], iz: npt.NDArray[np.integer]) -> U64:
+def encode(
+    ix: npt.NDArray[np.integer], iy: npt.NDArray[np.integer], iz: npt.NDArray[np.integer]
+) -> U64:
     """Interleave integer coordinates (x in the lowest bit of each triple)."""
-    return (
-        _spread(ix.astype(np.uint64))
-        | (_spread(iy.astype(np.uint64)) << np.uint64(1))
-        | (_spread(iz.astype(np.uint64)) << np.uint64(2))
-    )
+    code: U64 = _spread(ix.astype(np.uint64))
+    code |= _spread(iy.astype(np.uint64)) << np.uint64(1)
+    code |= _spread(iz.astype(np.uint64)) << np.uint64(2)
+    return code
 
 
 def decode(code: U64) -> tuple[U64, U64, U64]:
@@ -65,9 +66,7 @@ def quantize(
     return scaled.astype(np.uint32)
 
 
-def codes_for(
-    xyz: npt.NDArray[np.float64], origin: npt.NDArray[np.float64], size: float
-) -> U64:
+def codes_for(xyz: npt.NDArray[np.float64], origin: npt.NDArray[np.float64], size: float) -> U64:
     """Morton codes of an (n, 3) float array relative to the root cube."""
     q = quantize(xyz, origin, size)
     return encode(q[:, 0], q[:, 1], q[:, 2])

@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from spatialviz.tiling import morton
-from spatialviz.tiling.glb import PointContent
 from spatialviz.tiling.encoders import encoder_for
+from spatialviz.tiling.glb import PointContent
 from spatialviz.tiling.plan import Plan
 
 
@@ -62,9 +62,7 @@ def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> N
     )
 
 
-def sort_by_code(
-    plan: Plan, rec: npt.NDArray[np.void]
-) -> tuple[npt.NDArray[np.void], morton.U64]:
+def sort_by_code(plan: Plan, rec: npt.NDArray[np.void]) -> tuple[npt.NDArray[np.void], morton.U64]:
     """Records and their Morton codes, sorted by code."""
     codes = morton.cells_at(
         rec["x"], rec["y"], rec["z"], np.asarray(plan.origin), plan.size, morton.MAX_LEVEL

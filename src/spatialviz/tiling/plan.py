@@ -35,7 +35,7 @@ COUNT_LEVEL = 7
 """Counting grid: 128^3 cells (2 M counters, 16 MB)."""
 
 
-class TilingCancelled(Exception):
+class TilingCancelledError(Exception):
     """The cancel check asked to stop; nothing was published."""
 
 
@@ -179,7 +179,7 @@ def _scan(
     counts = np.zeros(8**COUNT_LEVEL, dtype=np.int64) if cube is not None else None
     for batch in _batches(source):
         if cancel():
-            raise TilingCancelled
+            raise TilingCancelledError
         if batch.num_rows == 0:
             continue
         schema = schema or batch.schema
@@ -190,10 +190,11 @@ def _scan(
                 raise TilingError("the source has non-finite coordinates")
             lo[axis] = min(lo[axis], vmin)
             hi[axis] = max(hi[axis], vmax)
-        if "red" in batch.schema.names:
-            if color_max <= 255:  # once 16-bit is proven, stop looking
-                color_max = max(color_max, *(int(pc.max(batch.column(c)).as_py() or 0)
-                                             for c in COLOR_COLUMNS))
+        # Once 16-bit colour is proven, stop looking.
+        if "red" in batch.schema.names and color_max <= 255:
+            color_max = max(
+                color_max, *(int(pc.max(batch.column(c)).as_py() or 0) for c in COLOR_COLUMNS)
+            )
         if counts is not None and cube is not None:
             cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
             counts += np.bincount(cells.astype(np.intp), minlength=counts.size)

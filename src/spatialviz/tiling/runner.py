@@ -23,7 +23,7 @@ from spatialviz.tiling.plan import (
     CancelFn,
     PointSource,
     ProgressFn,
-    TilingCancelled,
+    TilingCancelledError,
     plan,
 )
 
@@ -88,7 +88,7 @@ def _index_all(
     if pool is None:
         for i in order:
             if stop():
-                raise TilingCancelled
+                raise TilingCancelledError
             results.append(index_chunk(the_plan, i))
             report("index", len(results) / n)
         return results
@@ -97,7 +97,7 @@ def _index_all(
         if stop():
             for f in futures:
                 f.cancel()
-            raise TilingCancelled
+            raise TilingCancelledError
         results.append(fut.result())
         report("index", len(results) / n)
     return results

@@ -42,8 +42,20 @@ def _box(lo: np.ndarray, hi: np.ndarray) -> BoundingVolume:
     c = (lo + hi) / 2
     h = np.maximum((hi - lo) / 2, 1e-6)  # flat data still needs a non-degenerate box
     return {
-        "box": [float(c[0]), float(c[1]), float(c[2]),
-                float(h[0]), 0.0, 0.0, 0.0, float(h[1]), 0.0, 0.0, 0.0, float(h[2])]
+        "box": [
+            float(c[0]),
+            float(c[1]),
+            float(c[2]),
+            float(h[0]),
+            0.0,
+            0.0,
+            0.0,
+            float(h[1]),
+            0.0,
+            0.0,
+            0.0,
+            float(h[2]),
+        ]
     }
 
 
