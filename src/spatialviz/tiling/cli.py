@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from functools import partial
@@ -21,9 +22,9 @@ STAGES = ("scan", "distribute", "index", "merge")
 
 def open_source(path: Path) -> PointReader:
     """Open any supported file through the formats registry (module-level: picklable)."""
-    from spatialviz.formats import open_reader  # type: ignore[attr-defined]
-
-    reader: PointReader = open_reader(path, ReaderLimits())
+    # Looked up at run time: the readers live on their own branch until it lands.
+    formats = importlib.import_module("spatialviz.formats")
+    reader: PointReader = formats.open_reader(path, ReaderLimits())
     return reader
 
 

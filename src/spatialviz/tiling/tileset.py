@@ -94,7 +94,8 @@ def write_tilesets(plan: Plan, records: list[NodeRecord]) -> int:
     def tile_of(node: _Node, prefix: str, top_level: int) -> Tile:
         nonlocal files
         split = plan.options.levels_per_tileset
-        if node.level != top_level and node.level % split == 0:
+        # Only a node with descendants is worth a file of its own.
+        if node.level != top_level and node.level % split == 0 and node.children:
             sub_root = tile_of(node, "", node.level)
             sub: Tileset = {
                 "asset": {"version": "1.1", "generator": GENERATOR},
