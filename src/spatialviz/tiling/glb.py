@@ -12,6 +12,7 @@ glTF is y-up and 3D Tiles z-up: a point (x, y, z) of the tileset frame is stored
 
 from __future__ import annotations
 
+import importlib
 import json
 import struct
 from collections.abc import Mapping
@@ -61,6 +62,11 @@ class ContentEncoder(Protocol):
         ...
 
 
+def _meshopt() -> Any:
+    """The optional ``meshopt`` encoder (PyPI ``meshopt``), imported only when asked for."""
+    return importlib.import_module("meshopt")
+
+
 class _BinBuilder:
     """Accumulates buffer views, each aligned to 8 bytes (the strictest rule we meet:
     EXT_structural_metadata wants 8-byte aligned property views).
@@ -90,7 +96,7 @@ class _BinBuilder:
     def add(self, data: bytes, *, stride: int | None = None, vertex: bool = False) -> int:
         view: dict[str, Any]
         if vertex and self.meshopt and stride is not None:
-            import meshopt  # type: ignore[import-untyped]
+            meshopt = _meshopt()
 
             rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)
             packed = meshopt.encode_gltf_buffer(rows, "ATTRIBUTES")
@@ -288,7 +294,7 @@ def decode_points(data: bytes) -> PointContent:
         view = doc["bufferViews"][index]
         packed = view.get("extensions", {}).get("EXT_meshopt_compression")
         if packed is not None:
-            import meshopt
+            meshopt = _meshopt()
 
             start = packed.get("byteOffset", 0)
             rows = meshopt.decode_gltf_buffer(
