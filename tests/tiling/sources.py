@@ -17,11 +17,16 @@ from spatialviz.tiling import PointSource
 class ParquetPoints:
     """Streams a canonical-convention Parquet file."""
 
-    def __init__(self, path: Path, batch_rows: int, crs: str | None) -> None:
+    def __init__(
+        self, path: Path, batch_rows: int, crs: str | None, bounds: Bounds | None = None
+    ) -> None:
         self._file = pq.ParquetFile(path)
         self._batch_rows = batch_rows
         self.info = SourceInfo(
-            format="parquet", declared_rows=self._file.metadata.num_rows, crs_wkt=crs
+            format="parquet",
+            declared_rows=self._file.metadata.num_rows,
+            crs_wkt=crs,
+            bounds=bounds,
         )
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:
@@ -31,8 +36,11 @@ class ParquetPoints:
         self._file.close()
 
 
-def _open(path: Path, batch_rows: int, crs: str | None) -> PointReader:
-    return ParquetPoints(path, batch_rows, crs)
+Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def _open(path: Path, batch_rows: int, crs: str | None, bounds: Bounds | None) -> PointReader:
+    return ParquetPoints(path, batch_rows, crs, bounds)
 
 
 def make_cloud(n: int, seed: int = 1, *, colors16: bool = False) -> pa.Table:
@@ -67,7 +75,13 @@ def make_cloud(n: int, seed: int = 1, *, colors16: bool = False) -> pa.Table:
 
 
 def parquet_source(
-    table: pa.Table, path: Path, *, batch_rows: int = 7_000, crs: str | None = None
+    table: pa.Table,
+    path: Path,
+    *,
+    batch_rows: int = 7_000,
+    crs: str | None = None,
+    bounds: Bounds | None = None,
 ) -> PointSource:
+    """``bounds``: what the 'header' claims (None: unknown, like CSV)."""
     pq.write_table(table, path)
-    return partial(_open, path, batch_rows, crs)
+    return partial(_open, path, batch_rows, crs, bounds)

@@ -3,15 +3,14 @@
 Pure: imports nothing from the web, database or job layers. The stages are plain functions
 with picklable arguments so that the jobs layer can spread them over machines::
 
-    p = plan(source, options, workdir, output_dir)      # counting pass + chunk plan
-    distribute(p)                                       # points -> per-chunk files
+    p = plan(source, options, workdir, output_dir)      # one pass: counts + bucket files
     results = [index_chunk(p, c.id) for c in p.chunks]  # independent, parallel
     summary = merge(p, results)                         # upper levels + tileset.json
 
-:func:`tile` runs all four locally with a process pool and publishes atomically.
+:func:`tile` runs the three locally with a process pool and publishes atomically.
 """
 
-from spatialviz.tiling.distribute import distribute
+from spatialviz.tiling.distribute import load_chunk
 from spatialviz.tiling.index import ChunkResult, index_chunk
 from spatialviz.tiling.merge import TilesetSummary, merge
 from spatialviz.tiling.options import TilingOptions, parse_size
@@ -27,8 +26,8 @@ __all__ = [
     "TilingCancelledError",
     "TilingError",
     "TilingOptions",
-    "distribute",
     "index_chunk",
+    "load_chunk",
     "merge",
     "parse_size",
     "plan",

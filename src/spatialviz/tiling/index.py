@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spatialviz.tiling.distribute import load_chunk
 from spatialviz.tiling.nodes import NodeRecord, sort_by_code, write_node
 from spatialviz.tiling.octree import iter_nodes, select_levels
 from spatialviz.tiling.plan import Plan
@@ -28,9 +29,8 @@ class ChunkResult:
 def index_chunk(plan: Plan, chunk_id: int) -> ChunkResult:
     """Build and write the subtree of one chunk. Idempotent: reruns overwrite."""
     chunk = plan.chunks[chunk_id]
-    path = plan.chunk_path(chunk_id)
-    rec = np.fromfile(path, dtype=plan.record_dtype) if path.exists() else None
-    if rec is None or rec.size == 0:
+    rec = load_chunk(plan, chunk)
+    if rec.size == 0:
         plan.root_path(chunk_id).write_bytes(b"")
         plan.root_path(chunk_id).with_suffix(".cand").write_bytes(b"")
         return ChunkResult(chunk_id=chunk_id, nodes=(), root_points=0)

@@ -9,10 +9,12 @@ memory, by any worker, independently of the others.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +35,11 @@ CancelFn = Callable[[], bool]
 
 COUNT_LEVEL = 7
 """Counting grid: 128^3 cells (2 M counters, 16 MB)."""
+
+BUCKET_LEVEL = 3
+"""While counting, points are already written to one file per level-3 node (<= 512): a
+chunk is then a union of buckets (or, if dense, a filtered part of one), so the source is
+read once instead of twice when its header gives the bounds."""
 
 
 class TilingCancelledError(Exception):
@@ -78,11 +85,10 @@ class Plan:
 
     @property
     def record_dtype(self) -> np.dtype[np.void]:
-        fields = [("x", "<f8"), ("y", "<f8"), ("z", "<f8")]
-        return np.dtype(fields + [(name, dt) for name, dt in self.columns])
+        return record_dtype(self.columns)
 
-    def chunk_path(self, chunk_id: int) -> Path:
-        return Path(self.workdir) / "chunks" / f"{chunk_id}.bin"
+    def bucket_path(self, bucket: int) -> Path:
+        return bucket_file(self.workdir, bucket)
 
     def root_path(self, chunk_id: int) -> Path:
         return Path(self.workdir) / "roots" / f"{chunk_id}.bin"
@@ -165,11 +171,67 @@ class _Scan:
     counts: npt.NDArray[np.int64] | None
 
 
+def bucket_file(workdir: str, bucket: int) -> Path:
+    return Path(workdir) / "buckets" / f"{bucket}.bin"
+
+
+class _BucketWriter:
+    """Appends each batch's points to the file of their level-3 bucket, as raw records."""
+
+    def __init__(self, workdir: str, options: TilingOptions) -> None:
+        self.workdir = workdir
+        self.options = options
+        self.columns: tuple[tuple[str, str], ...] | None = None
+        self.files: dict[int, BinaryIO] = {}
+        (Path(workdir) / "buckets").mkdir(parents=True, exist_ok=True)
+
+    def write(
+        self,
+        batch: pa.RecordBatch,
+        xyz: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
+        cells: morton.U64,
+    ) -> None:
+        if self.columns is None:
+            self.columns = choose_columns(batch.schema, self.options)
+        dtype = record_dtype(self.columns)
+        buckets = (cells >> np.uint64(3 * (COUNT_LEVEL - BUCKET_LEVEL))).astype(np.uint16)
+        order = np.argsort(buckets, kind="stable")  # uint16: numpy's O(n) radix sort
+        rec = np.empty(batch.num_rows, dtype=dtype)
+        names = batch.schema.names
+        for i, name in enumerate(POSITION_COLUMNS):
+            rec[name] = xyz[i][order]
+        for name, _dt in self.columns:
+            if name in names:
+                rec[name] = batch.column(name).to_numpy(zero_copy_only=False)[order]
+            else:
+                rec[name] = 0  # a column missing from one batch: keep the layout
+        sorted_b = buckets[order]
+        cuts = np.flatnonzero(np.diff(sorted_b)) + 1
+        starts = np.concatenate([[0], cuts]).tolist()
+        ends = np.concatenate([cuts, [len(sorted_b)]]).tolist()
+        for s, e in zip(starts, ends, strict=True):
+            b = int(sorted_b[s])
+            if b not in self.files:
+                self.files[b] = open(bucket_file(self.workdir, b), "wb")  # noqa: SIM115
+            rec[s:e].tofile(self.files[b])
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+        self.files.clear()
+
+
+def record_dtype(columns: tuple[tuple[str, str], ...]) -> np.dtype[np.void]:
+    fields = [("x", "<f8"), ("y", "<f8"), ("z", "<f8")]
+    return np.dtype(fields + [(name, dt) for name, dt in columns])
+
+
 def _scan(
     source: PointSource,
     cube: tuple[npt.NDArray[np.float64], float] | None,
     progress: Callable[[int], None],
     cancel: CancelFn,
+    sink: _BucketWriter | None = None,
 ) -> _Scan:
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
@@ -198,6 +260,8 @@ def _scan(
         if counts is not None and cube is not None:
             cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
             counts += np.bincount(cells.astype(np.intp), minlength=counts.size)
+            if sink is not None:
+                sink.write(batch, (x, y, z), cells)
         total += batch.num_rows
         progress(total)
     return _Scan(lo=lo, hi=hi, total=total, color_max=color_max, schema=schema, counts=counts)
@@ -255,23 +319,37 @@ def plan(
         hi0 = np.asarray(info.bounds[1], dtype=np.float64)
         cube = root_cube(lo0, hi0)
 
-    def tick(done: int) -> None:
-        report("scan", min(1.0, done / declared) if declared else 0.0)
+    def tick(stage: str) -> Callable[[int], None]:
+        return lambda done: report(stage, min(1.0, done / declared) if declared else 0.0)
 
-    scan = _scan(source, cube, tick, should_stop)
+    if cube is None:
+        # No bounds in the header: one pass for them first.
+        bounds = _scan(source, None, tick("scan"), should_stop)
+        if bounds.total == 0:
+            raise TilingError("the source has no points")
+        cube = root_cube(bounds.lo, bounds.hi)
+        declared = bounds.total
+    report("scan", 1.0)
+    writer = _BucketWriter(workdir, options)
+    try:
+        scan = _scan(source, cube, tick("distribute"), should_stop, writer)
+        if scan.total and not _inside(scan.lo, scan.hi, cube):
+            # The header lied about the bounds: start the buckets over on the true ones.
+            writer.close()
+            shutil.rmtree(Path(workdir) / "buckets")
+            writer = _BucketWriter(workdir, options)
+            cube = root_cube(scan.lo, scan.hi)
+            declared = scan.total
+            scan = _scan(source, cube, tick("distribute"), should_stop, writer)
+    finally:
+        writer.close()
     if scan.total == 0 or scan.schema is None:
         raise TilingError("the source has no points")
-    if cube is None or not _inside(scan.lo, scan.hi, cube):
-        # Bounds were unknown or the header lied: count again on the true bounds.
-        cube = root_cube(scan.lo, scan.hi)
-        declared = scan.total
-        scan = _scan(source, cube, tick, should_stop)
     assert scan.counts is not None
-    report("scan", 1.0)
+    report("distribute", 1.0)
     center = (scan.lo + scan.hi) / 2
     chunks = plan_chunks(scan.counts, options.chunk_points())
-    for sub in ("chunks", "roots"):
-        (Path(workdir) / sub).mkdir(parents=True, exist_ok=True)
+    (Path(workdir) / "roots").mkdir(parents=True, exist_ok=True)
     (Path(output_dir) / "tiles").mkdir(parents=True, exist_ok=True)
     return Plan(
         source=source,
@@ -284,7 +362,7 @@ def plan(
         bounds_min=_triple(scan.lo),
         bounds_max=_triple(scan.hi),
         total_points=scan.total,
-        columns=choose_columns(scan.schema, options),
+        columns=writer.columns or choose_columns(scan.schema, options),
         color_shift=8 if scan.color_max > 255 else 0,
         chunks=tuple(chunks),
         crs_wkt=info.crs_wkt or (f"EPSG:{info.crs_epsg}" if info.crs_epsg else None),

@@ -1,6 +1,6 @@
 """The local runner: all four stages on this machine, chunks in a process pool.
 
-The jobs layer may instead run :func:`plan` and :func:`distribute` in one task, one
+The jobs layer may instead run :func:`plan` (counting + bucket files) in one task, one
 :func:`index_chunk` task per chunk (a Celery group) and :func:`merge` as the chord's
 callback; the stage functions take only picklable arguments for that reason.
 """
@@ -15,7 +15,6 @@ import uuid
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from spatialviz.tiling.distribute import distribute
 from spatialviz.tiling.index import ChunkResult, index_chunk
 from spatialviz.tiling.merge import TilesetSummary, merge
 from spatialviz.tiling.options import TilingOptions
@@ -57,7 +56,6 @@ def tile(
             # (not fork) because pyarrow's thread pools do not survive a fork.
             pool = ProcessPoolExecutor(opts.jobs, mp_context=multiprocessing.get_context("spawn"))
         the_plan = plan(source, opts, str(scratch), str(staging), report, stop)
-        distribute(the_plan, report, stop)
         report("index", 0.0)
         results = _index_all(the_plan, pool, report, stop)
         report("merge", 0.0)
