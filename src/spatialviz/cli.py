@@ -9,6 +9,7 @@ import typer
 from spatialviz import __version__
 from spatialviz.client import upload_command
 from spatialviz.config import ConfigError, Settings
+from spatialviz.tiling.cli import tile_command
 
 app = typer.Typer(
     help="Spatialviz: spatial datasets in, level-of-detail 3D Tiles out.",
@@ -123,6 +124,7 @@ def worker(
     if beat:
         argv += ["--beat", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"]
     celery.worker_main(argv)
+app.command("tile")(tile_command)
 
 
 def main() -> None:
