@@ -9,6 +9,7 @@ import typer
 from spatialviz import __version__
 from spatialviz.client import upload_command
 from spatialviz.config import ConfigError, Settings
+from spatialviz.tiling.cli import tile_command
 
 app = typer.Typer(
     help="Spatialviz: spatial datasets in, level-of-detail 3D Tiles out.",
@@ -71,6 +72,7 @@ def serve(
 
 
 app.command("upload")(upload_command.upload)
+app.command("tile")(tile_command)
 
 
 def main() -> None:

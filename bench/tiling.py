@@ -1,0 +1,179 @@
+"""Tiling benchmark: this engine vs py3dtiles 12.1.1 on the same LAS files, same run.
+
+    python bench/tiling.py [--sizes 10000000,30000000] [--skip-peer] [--compression]
+
+Generates the shared benchmark clouds (cached in bench/out/), creates a separate venv for
+the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter as a subprocess
+while sampling the PSS of its whole process tree, and prints one JSON document:
+throughput, peak memory, bytes per point on disk, tile count and ratios (ours / peer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+GEN = Path(os.environ.get("SPATIALVIZ_SHARED", "/work/shared")) / "bench" / "gen_pointcloud.py"
+PEER_VENV = OUT / "peer-venv"
+PEER_VERSION = "12.1.1"
+
+
+def ensure_cloud(n: int) -> Path:
+    path = OUT / f"cloud-{n}.las"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(GEN), str(path), str(n)], check=True)
+    return path
+
+
+def ensure_peer() -> Path:
+    exe = PEER_VENV / "bin" / "py3dtiles"
+    marker = PEER_VENV / f"installed-{PEER_VERSION}"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        pip = PEER_VENV / "bin" / "pip"
+        # The [las] extra brings laspy: without it py3dtiles refuses .las input.
+        subprocess.run([str(pip), "install", "-q", f"py3dtiles[las]=={PEER_VERSION}"], check=True)
+        marker.touch()
+    return exe
+
+
+def _tree_memory(proc: psutil.Process) -> int:
+    """PSS (proportional: shared pages counted once) of a process and its children."""
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_full_info().pss
+        except psutil.Error:
+            continue
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Wall time and peak process-tree PSS of one command."""
+    started = time.perf_counter()
+    popen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = psutil.Process(popen.pid)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_memory(proc))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = popen.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if popen.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} failed:\n{output.decode(errors='replace')[-3000:]}")
+    return {"seconds": seconds, "peak_mb": peak / 2**20}
+
+
+def disk_usage(folder: Path, suffixes: tuple[str, ...]) -> tuple[int, int]:
+    """Total bytes of all files, and the number of tile content files."""
+    total = 0
+    tiles = 0
+    for p in folder.rglob("*"):
+        if p.is_file():
+            total += p.stat().st_size
+            tiles += p.suffix in suffixes
+    return total, tiles
+
+
+def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
+    out = OUT / f"ours-{n}-{compression}"
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{HERE}"}
+    cmd = [sys.executable, str(HERE / "tiling.py"), "--engine", str(las), str(out),
+           "--mode", compression, "--jobs", str(jobs)]
+    result = measure(cmd, env)
+    size, tiles = disk_usage(out, (".glb",))
+    return _summary(result, n, size, tiles)
+
+
+def run_peer(las: Path, n: int, jobs: int) -> dict[str, Any]:
+    out = OUT / f"py3dtiles-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    exe = ensure_peer()
+    cmd = [str(exe), "convert", str(las), "--out", str(out), "--jobs", str(jobs), "--overwrite"]
+    result = measure(cmd)
+    size, tiles = disk_usage(out, (".pnts", ".glb"))
+    return _summary(result, n, size, tiles)
+
+
+def _summary(result: dict[str, float], n: int, size: int, tiles: int) -> dict[str, Any]:
+    return {
+        "seconds": round(result["seconds"], 2),
+        "mpts_per_s": round(n / result["seconds"] / 1e6, 3),
+        "peak_mb": round(result["peak_mb"], 1),
+        "bytes_per_point": round(size / n, 2),
+        "tiles": tiles,
+    }
+
+
+def engine(las: Path, out: Path, compression: str, jobs: int) -> None:
+    """The measured process: LAS -> tileset with position + RGB, default memory budget."""
+    from las_source import las_source  # bench/ is on sys.path
+
+    from spatialviz.tiling import TilingOptions, tile
+
+    options = TilingOptions(jobs=jobs, attributes="rgb", compression=compression)  # type: ignore[arg-type]
+    tile(las_source(las), out, options)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000000,30000000")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--compression", action="store_true", help="also run with meshopt")
+    parser.add_argument("--engine", nargs=2, metavar=("LAS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="none", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine:
+        engine(Path(args.engine[0]), Path(args.engine[1]), args.mode, args.jobs)
+        return
+    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "runs": {}}
+    for n in (int(s) for s in args.sizes.split(",")):
+        las = ensure_cloud(n)
+        run: dict[str, Any] = {"ours": run_ours(las, n, "none", args.jobs)}
+        if args.compression:
+            run["ours_meshopt"] = run_ours(las, n, "meshopt", args.jobs)
+        if not args.skip_peer:
+            peer = run_peer(las, n, args.jobs)
+            run["py3dtiles"] = peer
+            ours = run["ours"]
+            run["ratios"] = {
+                "throughput": round(ours["mpts_per_s"] / peer["mpts_per_s"], 2),
+                "peak_memory": round(ours["peak_mb"] / peer["peak_mb"], 2),
+                "bytes_per_point": round(ours["bytes_per_point"] / peer["bytes_per_point"], 2),
+            }
+        report["runs"][str(n)] = run
+        print(json.dumps({str(n): run}), file=sys.stderr, flush=True)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Writing one node's tile and describing it for the hierarchy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from spatialviz.tiling import morton
+from spatialviz.tiling.encoders import encoder_for
+from spatialviz.tiling.glb import PointContent
+from spatialviz.tiling.plan import Plan
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """A written node: where it sits in the octree and the tight box of its own points
+    (in the tileset's local frame)."""
+
+    level: int
+    key: int
+    count: int
+    lo: tuple[float, float, float]
+    hi: tuple[float, float, float]
+    bytes: int
+
+    @property
+    def name(self) -> str:
+        return node_name(self.level, self.key)
+
+
+def node_name(level: int, key: int) -> str:
+    x, y, z = (int(v[0]) for v in morton.decode(np.array([key], dtype=np.uint64)))
+    return f"{level}-{x}-{y}-{z}"
+
+
+def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> NodeRecord:
+    """Encode the records of one node into ``tiles/<name>.glb``."""
+    local = np.column_stack([rec["x"], rec["y"], rec["z"]]) - np.asarray(plan.center)
+    colors = None
+    if plan.has_color:
+        colors = np.column_stack(
+            [(rec[c] >> plan.color_shift).astype(np.uint8) for c in ("red", "green", "blue")]
+        )
+    properties = {name: rec[name] for name in plan.property_names}
+    data = encoder_for(plan.options.compression)(
+        PointContent(positions=local, colors=colors, properties=properties)
+    )
+    path = Path(plan.output_dir) / "tiles" / f"{node_name(level, key)}.glb"
+    path.write_bytes(data)
+    lo = [float(local[:, i].min()) for i in range(3)]
+    hi = [float(local[:, i].max()) for i in range(3)]
+    return NodeRecord(
+        level=level,
+        key=key,
+        count=len(rec),
+        lo=(lo[0], lo[1], lo[2]),
+        hi=(hi[0], hi[1], hi[2]),
+        bytes=len(data),
+    )
+
+
+def sort_by_code(plan: Plan, rec: npt.NDArray[np.void]) -> tuple[npt.NDArray[np.void], morton.U64]:
+    """Records and their Morton codes, sorted by code."""
+    xyz = np.column_stack([rec["x"], rec["y"], rec["z"]])
+    codes = morton.codes_for(xyz, np.asarray(plan.origin), plan.size)
+    order = np.argsort(codes)
+    return rec[order], codes[order]

@@ -1,0 +1,306 @@
+"""Stage 1: the counting pass and the chunk plan.
+
+One streaming pass over the source finds the bounds (unless the header gave trustworthy
+ones), the colour depth and how many points fall in each cell of a coarse 128^3 grid.
+Cells are then merged up the octree into *chunks*: the largest octree nodes whose point
+count fits :meth:`TilingOptions.chunk_points`, so that each chunk can later be indexed in
+memory, by any worker, independently of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from spatialviz.formats.base import COLOR_COLUMNS, POSITION_COLUMNS, ROW_ID_COLUMN, PointReader
+from spatialviz.tiling import morton
+from spatialviz.tiling.glb import METADATA_TYPES
+from spatialviz.tiling.options import TilingOptions
+
+PointSource = Callable[[], PointReader]
+"""Opens the input afresh. Must be picklable (a module-level function or a
+``functools.partial`` of one) because every stage runs it in its own process."""
+
+ProgressFn = Callable[[str, float], None]
+CancelFn = Callable[[], bool]
+
+COUNT_LEVEL = 7
+"""Counting grid: 128^3 cells (2 M counters, 16 MB)."""
+
+
+class TilingCancelled(Exception):
+    """The cancel check asked to stop; nothing was published."""
+
+
+class TilingError(Exception):
+    """The input cannot be tiled (no points, no positions, ...)."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: int
+    level: int
+    key: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the later stages need; plain data so it pickles to any worker."""
+
+    source: PointSource
+    options: TilingOptions
+    workdir: str
+    """Scratch space shared by all stages (chunk files)."""
+    output_dir: str
+    """Where tiles are written before the run publishes them."""
+    origin: tuple[float, float, float]
+    """Minimum corner of the root cube."""
+    size: float
+    center: tuple[float, float, float]
+    """Origin of the tileset's local frame (the bounds' centre)."""
+    bounds_min: tuple[float, float, float]
+    bounds_max: tuple[float, float, float]
+    total_points: int
+    columns: tuple[tuple[str, str], ...]
+    """Stored columns besides x, y, z: (name, numpy dtype)."""
+    color_shift: int
+    """8 when the colours are 16-bit."""
+    chunks: tuple[Chunk, ...]
+    crs_wkt: str | None
+
+    @property
+    def record_dtype(self) -> np.dtype[np.void]:
+        fields = [("x", "<f8"), ("y", "<f8"), ("z", "<f8")]
+        return np.dtype(fields + [(name, dt) for name, dt in self.columns])
+
+    def chunk_path(self, chunk_id: int) -> Path:
+        return Path(self.workdir) / "chunks" / f"{chunk_id}.bin"
+
+    def root_path(self, chunk_id: int) -> Path:
+        return Path(self.workdir) / "roots" / f"{chunk_id}.bin"
+
+    @property
+    def has_color(self) -> bool:
+        return any(name == "red" for name, _ in self.columns)
+
+    @property
+    def property_names(self) -> list[str]:
+        return [name for name, _ in self.columns if name not in COLOR_COLUMNS]
+
+
+def columns_of(
+    batch: pa.RecordBatch,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The x, y, z columns of a batch as float64 arrays (zero-copy when they already are)."""
+    names = batch.schema.names
+    if not all(c in names for c in POSITION_COLUMNS):
+        raise TilingError("the source has no x, y, z columns")
+    x, y, z = (
+        batch.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        for c in POSITION_COLUMNS
+    )
+    return x, y, z
+
+
+def _batches(source: PointSource) -> Iterator[pa.RecordBatch]:
+    """The source's batches, read one ahead in a thread: decoding the next batch overlaps
+    our numpy work on this one (both release the GIL for most of their time)."""
+    reader = source()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            it = iter(reader.iter_batches())
+            pending = pool.submit(next, it, None)
+            while True:
+                batch = pending.result()
+                if batch is None:
+                    break
+                pending = pool.submit(next, it, None)
+                yield batch
+    finally:
+        reader.close()
+
+
+def choose_columns(schema: pa.Schema, options: TilingOptions) -> tuple[tuple[str, str], ...]:
+    """Which source columns travel into the tiles, with their stored numpy dtype."""
+    names = schema.names
+    chosen: list[tuple[str, str]] = []
+    if all(c in names for c in COLOR_COLUMNS):
+        chosen += [(c, "<u2") for c in COLOR_COLUMNS]
+    if options.attributes == "rgb":
+        return tuple(chosen)
+    wanted = [n for n in names if n not in POSITION_COLUMNS and n not in COLOR_COLUMNS]
+    if isinstance(options.attributes, tuple):
+        wanted = [n for n in wanted if n in options.attributes]
+    for name in wanted:
+        typ = schema.field(name).type
+        if pa.types.is_boolean(typ):
+            chosen.append((name, "|u1"))
+            continue
+        if not (pa.types.is_integer(typ) or pa.types.is_floating(typ)):
+            continue  # strings, timestamps...: not a per-point property we can style by
+        dt = np.dtype(typ.to_pandas_dtype()).newbyteorder("<")
+        if dt.name not in METADATA_TYPES:
+            dt = np.dtype("<f8")
+        chosen.append((name, dt.str))
+    if ROW_ID_COLUMN in names and all(n != ROW_ID_COLUMN for n, _ in chosen):
+        chosen.append((ROW_ID_COLUMN, "<i8"))
+    return tuple(chosen)
+
+
+@dataclass
+class _Scan:
+    lo: npt.NDArray[np.float64]
+    hi: npt.NDArray[np.float64]
+    total: int
+    color_max: int
+    schema: pa.Schema | None
+    counts: npt.NDArray[np.int64] | None
+
+
+def _scan(
+    source: PointSource,
+    cube: tuple[npt.NDArray[np.float64], float] | None,
+    progress: Callable[[int], None],
+    cancel: CancelFn,
+) -> _Scan:
+    lo = np.full(3, np.inf)
+    hi = np.full(3, -np.inf)
+    total = 0
+    color_max = 0
+    schema = None
+    counts = np.zeros(8**COUNT_LEVEL, dtype=np.int64) if cube is not None else None
+    for batch in _batches(source):
+        if cancel():
+            raise TilingCancelled
+        if batch.num_rows == 0:
+            continue
+        schema = schema or batch.schema
+        x, y, z = columns_of(batch)
+        for axis, v in enumerate((x, y, z)):
+            vmin, vmax = float(v.min()), float(v.max())
+            if not (np.isfinite(vmin) and np.isfinite(vmax)):
+                raise TilingError("the source has non-finite coordinates")
+            lo[axis] = min(lo[axis], vmin)
+            hi[axis] = max(hi[axis], vmax)
+        if "red" in batch.schema.names:
+            color_max = max(
+                color_max,
+                *(
+                    int(np.max(batch.column(c).to_numpy(zero_copy_only=False)))
+                    for c in COLOR_COLUMNS
+                ),
+            )
+        if counts is not None and cube is not None:
+            cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
+            counts += np.bincount(cells.astype(np.intp), minlength=counts.size)
+        total += batch.num_rows
+        progress(total)
+    return _Scan(lo=lo, hi=hi, total=total, color_max=color_max, schema=schema, counts=counts)
+
+
+def root_cube(
+    lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], float]:
+    """A cube enclosing the bounds with a hair of margin, so no point sits on its far
+    faces (which would clamp into the last grid cell of the next node)."""
+    extent = float(np.max(hi - lo))
+    size = max(extent, 1e-6) * (1 + 1e-6) + 1e-9
+    center = (lo + hi) / 2
+    return center - size / 2, size
+
+
+def plan_chunks(counts: npt.NDArray[np.int64], budget: int) -> list[Chunk]:
+    """Merge counting cells up the octree into the largest nodes under ``budget``."""
+    pyramid = [counts]
+    for _ in range(COUNT_LEVEL):
+        pyramid.append(pyramid[-1].reshape(-1, 8).sum(axis=1))
+    pyramid.reverse()  # pyramid[level][key]
+    chunks: list[Chunk] = []
+    stack = [(0, 0)]
+    while stack:
+        level, key = stack.pop()
+        count = int(pyramid[level][key])
+        if count == 0:
+            continue
+        if count <= budget or level == COUNT_LEVEL:
+            chunks.append(Chunk(id=len(chunks), level=level, key=key, count=count))
+        else:
+            stack.extend((level + 1, key * 8 + child) for child in range(7, -1, -1))
+    return chunks
+
+
+def plan(
+    source: PointSource,
+    options: TilingOptions,
+    workdir: str,
+    output_dir: str,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Plan:
+    """Run the counting pass and decide the chunks."""
+    report = progress or (lambda _s, _f: None)
+    should_stop = cancel or (lambda: False)
+    reader = source()
+    info = reader.info
+    reader.close()
+    declared = info.declared_rows or 0
+    cube = None
+    if info.bounds is not None:
+        lo0 = np.asarray(info.bounds[0], dtype=np.float64)
+        hi0 = np.asarray(info.bounds[1], dtype=np.float64)
+        cube = root_cube(lo0, hi0)
+
+    def tick(done: int) -> None:
+        report("scan", min(1.0, done / declared) if declared else 0.0)
+
+    scan = _scan(source, cube, tick, should_stop)
+    if scan.total == 0 or scan.schema is None:
+        raise TilingError("the source has no points")
+    if cube is None or not _inside(scan.lo, scan.hi, cube):
+        # Bounds were unknown or the header lied: count again on the true bounds.
+        cube = root_cube(scan.lo, scan.hi)
+        declared = scan.total
+        scan = _scan(source, cube, tick, should_stop)
+    assert scan.counts is not None
+    report("scan", 1.0)
+    center = (scan.lo + scan.hi) / 2
+    chunks = plan_chunks(scan.counts, options.chunk_points())
+    for sub in ("chunks", "roots"):
+        (Path(workdir) / sub).mkdir(parents=True, exist_ok=True)
+    (Path(output_dir) / "tiles").mkdir(parents=True, exist_ok=True)
+    return Plan(
+        source=source,
+        options=options,
+        workdir=workdir,
+        output_dir=output_dir,
+        origin=_triple(cube[0]),
+        size=cube[1],
+        center=_triple(center),
+        bounds_min=_triple(scan.lo),
+        bounds_max=_triple(scan.hi),
+        total_points=scan.total,
+        columns=choose_columns(scan.schema, options),
+        color_shift=8 if scan.color_max > 255 else 0,
+        chunks=tuple(chunks),
+        crs_wkt=info.crs_wkt or (f"EPSG:{info.crs_epsg}" if info.crs_epsg else None),
+    )
+
+
+def _inside(
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    cube: tuple[npt.NDArray[np.float64], float],
+) -> bool:
+    origin, size = cube
+    return bool(np.all(lo >= origin) and np.all(hi < origin + size))
+
+
+def _triple(v: npt.NDArray[np.float64]) -> tuple[float, float, float]:
+    return (float(v[0]), float(v[1]), float(v[2]))

@@ -1,0 +1,57 @@
+"""Every GLB we write passes the Khronos glTF-Validator with zero errors.
+
+The validator is the npm package in tools/validators (`npm ci` there installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from spatialviz.tiling import TilingOptions, tile
+from tests.tiling.conftest import Tiled
+from tests.tiling.helpers import walk
+from tests.tiling.sources import make_cloud, parquet_source
+
+VALIDATORS = Path(__file__).resolve().parents[2] / "tools" / "validators"
+NODE = shutil.which("node")
+
+pytestmark = pytest.mark.skipif(
+    NODE is None or not (VALIDATORS / "node_modules" / "gltf-validator").exists(),
+    reason="node or tools/validators/node_modules missing (run `npm ci` in tools/validators)",
+)
+
+
+def validate(paths: list[Path]) -> list[dict[str, object]]:
+    assert NODE is not None
+    proc = subprocess.run(
+        [NODE, str(VALIDATORS / "validate_gltf.mjs"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    reports: list[dict[str, object]] = json.loads(proc.stdout)
+    return reports
+
+
+def test_all_tiles_pass_gltf_validator(tiled: Tiled) -> None:
+    paths = [v.path for v in walk(tiled.out / "tileset.json")]
+    reports = validate(paths)
+    assert len(reports) == len(paths)
+    bad = [r for r in reports if r["errors"] != 0]
+    assert bad == []
+
+
+@pytest.mark.parametrize("compression", ["none", "meshopt"])
+def test_rgb_only_and_compressed_tiles_pass(tmp_path: Path, compression: str) -> None:
+    source = parquet_source(make_cloud(8_000, seed=9), tmp_path / "in.parquet")
+    opts = TilingOptions(jobs=1, attributes="rgb", compression=compression, leaf_points=2_000)  # type: ignore[arg-type]
+    tile(source, tmp_path / "out", opts)
+    paths = [v.path for v in walk(tmp_path / "out" / "tileset.json")]
+    bad = [r for r in validate(paths) if r["errors"] != 0]
+    assert bad == []
