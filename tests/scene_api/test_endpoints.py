@@ -208,7 +208,8 @@ async def test_style_only_patch_starts_no_job_and_position_change_retiles(
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["job"] is not None and body["job"]["kind"] == "scene.tile"
+    assert body["job"] is not None
+    assert body["job"]["kind"] == "scene.tile"
     retiled = await wait_for_scene(client, headers, scene["id"])
     assert retiled["status"] == "ready"
     assert retiled["frame"] == "chart"
@@ -329,7 +330,8 @@ async def test_exports_usdz_and_3tz_end_to_end(client: httpx.AsyncClient) -> Non
 
     archive = await fetch_export(client, headers, scene["id"], "3tz")
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
-    assert "tileset.json" in names and names[-1] == INDEX_NAME
+    assert "tileset.json" in names
+    assert names[-1] == INDEX_NAME
     tileset = json.loads(zipfile.ZipFile(io.BytesIO(archive.content)).read("tileset.json"))
     assert tileset["asset"]["version"] == "1.1"
 
