@@ -158,6 +158,31 @@ async def _key_id(tenant: Tenant) -> str:
     return str(key["id"])
 
 
+async def _scene_id(tenant: Tenant) -> str:
+    """A scene of a ready dataset (its tiling job may still run)."""
+    from tests.scene_api.helpers import create_scene, ready_dataset
+
+    if "dataset_id" in OBJECT_FACTORIES:
+        dataset_id = await tenant.ensure("dataset_id")
+        from tests.dataset.helpers import wait_for_dataset
+
+        await wait_for_dataset(tenant.client, tenant.headers, dataset_id)
+    else:
+        dataset = await ready_dataset(tenant.client, tenant.headers, tenant.workspace_id)
+        dataset_id = str(dataset["id"])
+    created = await create_scene(tenant.client, tenant.headers, dataset_id)
+    return str(created["scene"]["id"])
+
+
+async def _share_link_id(tenant: Tenant) -> str:
+    scene_id = await tenant.ensure("scene_id")
+    response = await tenant.client.post(
+        f"/api/v1/scenes/{scene_id}/share-links", headers=tenant.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 # Every path parameter of every /api/v1 route needs an entry: the cross-tenant and
 # unauthenticated-route tests fail for a parameter without one. A factory creates one of
 # A's objects (through the API, as A) and returns its id; use ``tenant.ensure(...)`` for
@@ -166,4 +191,6 @@ OBJECT_FACTORIES: dict[str, ObjectFactory] = {
     "workspace_id": _workspace_id,
     "user_id": _member_user_id,
     "key_id": _key_id,
+    "scene_id": _scene_id,
+    "link_id": _share_link_id,
 }
