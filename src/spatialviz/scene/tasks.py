@@ -189,7 +189,9 @@ def export_usdz(ctx: JobContext) -> JobResult:
         report = write_usdz(
             transform_parquet(canonical, enc),
             out,
-            budget_points=int(ctx.params.get("budget_points") or 50_000),
+            budget_points=int(
+                ctx.params.get("budget_points") or ctx.settings.scene_export_budget_points
+            ),
         )
     except ExportError as exc:
         raise JobError("export_failed", str(exc)) from exc
@@ -204,7 +206,9 @@ def export_glb(ctx: JobContext) -> JobResult:
     from spatialviz.tiling.glb import PointContent, encode_glb
 
     canonical, enc, key = _export_inputs(ctx)
-    sampler = GridSampler(int(ctx.params.get("budget_points") or 50_000))
+    sampler = GridSampler(
+        int(ctx.params.get("budget_points") or ctx.settings.scene_export_budget_points)
+    )
     ctx.progress(0.1, "sampling")
     for batch in transform_parquet(canonical, enc):
         xyz = np.stack(
