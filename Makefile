@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest test-services clean web web-test
+.PHONY: install run test lint typecheck pytest test-services clean web web-test validators
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,16 @@ src/spatialviz/static/index.html: $(WEB_SOURCES)
 
 web: src/spatialviz/static/index.html
 
+# Khronos glTF-Validator for the tiling tests (npm, pinned by its lock file).
+tools/validators/node_modules/.package-lock.json: tools/validators/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tools/validators && npm ci --no-audit --no-fund; \
+	else \
+		echo "Node.js not found: glTF validation tests will be skipped."; \
+	fi
+
+validators: tools/validators/node_modules/.package-lock.json
+
 web-test:
 	cd web && npm ci --no-audit --no-fund && npm test
 
@@ -45,7 +55,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install web
+pytest: install web validators
 	$(BIN)/pytest -q
 
 test: lint typecheck web-test pytest

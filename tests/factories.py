@@ -192,6 +192,54 @@ async def _upload_id(tenant: Tenant) -> str:
     return str(response.headers["Location"].rsplit("/", 1)[-1])
 
 
+async def _scene_id(tenant: Tenant) -> str:
+    """A scene of a ready dataset (its tiling job may still run)."""
+    from tests.scene_api.helpers import create_scene, ready_dataset
+
+    if "dataset_id" in OBJECT_FACTORIES:
+        dataset_id = await tenant.ensure("dataset_id")
+        from tests.dataset.helpers import wait_for_dataset
+
+        await wait_for_dataset(tenant.client, tenant.headers, dataset_id)
+    else:
+        dataset = await ready_dataset(tenant.client, tenant.headers, tenant.workspace_id)
+        dataset_id = str(dataset["id"])
+    created = await create_scene(tenant.client, tenant.headers, dataset_id)
+    return str(created["scene"]["id"])
+
+
+async def _share_link_id(tenant: Tenant) -> str:
+    scene_id = await tenant.ensure("scene_id")
+    response = await tenant.client.post(
+        f"/api/v1/scenes/{scene_id}/share-links", headers=tenant.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _tile_path(tenant: Tenant) -> str:
+    """The path of one of A's real tiles (under tiles/), once A's scene is ready."""
+    from tests.scene_api.helpers import wait_for_scene
+
+    scene_id = await tenant.ensure("scene_id")
+    await wait_for_scene(tenant.client, tenant.headers, scene_id)
+    tileset = await tenant.client.get(
+        f"/api/v1/scenes/{scene_id}/tileset.json", headers=tenant.headers
+    )
+    assert tileset.status_code == 200, tileset.text
+    stack = [tileset.json()["root"]]
+    while stack:
+        tile = stack.pop()
+        if "content" in tile:
+            return str(tile["content"]["uri"]).removeprefix("tiles/")
+        stack.extend(tile.get("children", []))
+    raise AssertionError("A's tileset has no tile content")
+
+
+async def _export_format(tenant: Tenant) -> str:
+    return "usdz"
+
+
 # Every path parameter of every /api/v1 route needs an entry: the cross-tenant and
 # unauthenticated-route tests fail for a parameter without one. A factory creates one of
 # A's objects (through the API, as A) and returns its id; use ``tenant.ensure(...)`` for
@@ -203,4 +251,8 @@ OBJECT_FACTORIES: dict[str, ObjectFactory] = {
     "dataset_id": _dataset_id,
     "job_id": _job_id,
     "upload_id": _upload_id,
+    "scene_id": _scene_id,
+    "link_id": _share_link_id,
+    "path": _tile_path,
+    "fmt": _export_format,
 }

@@ -124,6 +124,8 @@ def worker(
     if beat:
         argv += ["--beat", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"]
     celery.worker_main(argv)
+
+
 app.command("tile")(tile_command)
 
 

@@ -101,6 +101,19 @@ class Settings(BaseSettings):
     jobs_soft_time_limit_seconds: int = Field(default=3 * 3600, gt=0)
     jobs_hard_time_limit_seconds: int = Field(default=3 * 3600 + 300, gt=0)
 
+    # Scenes: tile delivery, share links, tiling and exports (docs/scenes.md).
+    scene_signature_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    scene_share_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    scene_share_link_max_ttl_seconds: int = Field(default=90 * 24 * 3600, ge=60)
+    scene_delivery_cache_seconds: float = Field(default=30.0, ge=0)
+    #: When set and storage is local, tile bytes are handed to nginx with X-Accel-Redirect
+    #: under this internal location (deploy/nginx/spatialviz.conf: "/_blobs/").
+    x_accel_prefix: str | None = None
+    scene_tiling_jobs: int = Field(default=1, ge=1, le=64)
+    scene_tiling_memory_budget: int = Field(default=700 << 20, ge=64 << 20)
+    scene_export_budget_points: int = Field(default=50_000, ge=1, le=250_000)
+    scene_query_max_scan_rows: int = Field(default=5_000_000, ge=1)
+
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
         if not self.database_url:

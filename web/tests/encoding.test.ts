@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultEncoding, encodingRequest, validateEncoding } from '../src/lib/encoding';
+import { defaultEncoding, encodingRequest, initialColoring, validateEncoding } from '../src/lib/encoding';
 import type { Column } from '../src/lib/types';
 
 const col = (name: string, type = 'float64', role: string | null = null): Column => ({ name, type, role, unit: null });
@@ -11,14 +11,28 @@ describe('encoding form', () => {
     expect(defaultEncoding([col('p'), col('q'), col('r')])).toMatchObject({ x: 'p', y: 'q', z: 'r' });
   });
 
-  it('turns the form into the POST /scenes body, empty choices becoming null', () => {
+  it('turns the form into the backend Encoding shape, empty choices becoming null', () => {
     const body = encodingRequest('ds1', { x: ' x ', y: 'y', z: 'z', color: '', colormap: 'magma', size: '' });
     expect(body).toEqual({
       dataset_id: 'ds1',
-      encoding: { x: 'x', y: 'y', z: 'z', color: null, colormap: 'magma', size: null },
+      encoding: { position: { x: 'x', y: 'y', z: 'z' }, color: null, size: null },
     });
-    expect(JSON.parse(JSON.stringify(encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 'kind', colormap: 'viridis', size: 'w' }))).encoding)
-      .toEqual({ x: 'a', y: 'b', z: 'c', color: 'kind', colormap: 'viridis', size: 'w' });
+    const columns = [col('a'), col('b'), col('c'), col('kind', 'string'), col('t'), col('w')];
+    const numeric = encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 't', colormap: 'grayscale', size: 'w' }, columns);
+    expect(JSON.parse(JSON.stringify(numeric)).encoding).toEqual({
+      position: { x: 'a', y: 'b', z: 'c' },
+      color: { mode: 'continuous', column: 't', colormap: 'grey' },
+      size: { mode: 'column', column: 'w' },
+    });
+    const text = encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 'kind', colormap: 'viridis', size: '' }, columns);
+    expect(text.encoding.color).toEqual({ mode: 'categorical', column: 'kind' });
+  });
+
+  it('reads the initial colouring from a stored scene encoding', () => {
+    expect(initialColoring({ color: { mode: 'continuous', column: 't', colormap: 'grey' } })).toEqual({ color: 't', colormap: 'grayscale' });
+    expect(initialColoring({ color: { mode: 'categorical', column: 'kind' } })).toEqual({ color: 'kind', colormap: 'viridis' });
+    expect(initialColoring({})).toEqual({ color: '', colormap: 'viridis' });
+    expect(initialColoring(null)).toEqual({ color: '', colormap: 'viridis' });
   });
 
   it('validates: axes required and numeric, colour any column, known colormap', () => {

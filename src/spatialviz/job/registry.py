@@ -24,7 +24,11 @@ FinishHook = Callable[["AsyncSession", "Job"], Awaitable[None]]
 JobResult = dict[str, Any] | None
 
 # Modules that register kinds when imported; a new domain appends its ``tasks`` module.
-KIND_MODULES: list[str] = ["spatialviz.job.examples", "spatialviz.dataset.tasks"]
+KIND_MODULES: list[str] = [
+    "spatialviz.job.examples",
+    "spatialviz.dataset.tasks",
+    "spatialviz.scene.tasks",
+]
 
 
 @dataclass(frozen=True)

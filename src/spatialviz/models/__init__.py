@@ -6,6 +6,7 @@ from spatialviz.models.audit_event import AuditEvent
 from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.refresh_token import RefreshToken
+from spatialviz.models.scene import Scene, SceneStatus, ShareLink
 from spatialviz.models.upload import Upload
 from spatialviz.models.user import User
 from spatialviz.models.workspace import Membership, Role, Workspace
@@ -21,6 +22,9 @@ __all__ = [
     "Membership",
     "RefreshToken",
     "Role",
+    "Scene",
+    "SceneStatus",
+    "ShareLink",
     "Upload",
     "User",
     "Workspace",

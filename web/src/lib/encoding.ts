@@ -1,9 +1,13 @@
 /**
  * The "make a scene" form: which columns become x, y, z, colour and size. Pure.
  *
- * Request body sent to POST /api/v1/scenes:
- *   {"dataset_id": "...", "encoding": {"x": "lon", "y": "lat", "z": "depth",
- *     "color": "temperature" | null, "colormap": "viridis", "size": null}}
+ * Request body sent to POST /api/v1/scenes, in the backend's `Encoding` shape
+ * (src/spatialviz/scene/encoding.py; docs/scenes.md):
+ *   {"dataset_id": "...", "encoding": {
+ *     "position": {"x": "lon", "y": "lat", "z": "depth"},
+ *     "color": {"mode": "continuous", "column": "temperature", "colormap": "viridis"}
+ *            | {"mode": "categorical", "column": "label"} | null,   (null: dataset RGB or height)
+ *     "size": {"mode": "column", "column": "weight"} | null}}
  */
 import { isColormap } from './colormap';
 import type { Column } from './types';
@@ -17,16 +21,44 @@ export interface EncodingForm {
   size: string; // '' = uniform
 }
 
+export type ColorRequest =
+  | { mode: 'continuous'; column: string; colormap: string }
+  | { mode: 'categorical'; column: string }
+  | null;
+
 export interface EncodingRequest {
   dataset_id: string;
   encoding: {
-    x: string;
-    y: string;
-    z: string;
-    color: string | null;
-    colormap: string;
-    size: string | null;
+    position: { x: string; y: string; z: string };
+    color: ColorRequest;
+    size: { mode: 'column'; column: string } | null;
   };
+}
+
+/** The web client's colormap names → the backend's (scene/colormaps.py). */
+const BACKEND_COLORMAP: Record<string, string> = { grayscale: 'grey' };
+
+export function backendColormap(name: string): string {
+  return BACKEND_COLORMAP[name] ?? name;
+}
+
+/** The form's colormap name for a backend one (`grey` → `grayscale`). */
+export function formColormap(name: string): string {
+  const found = Object.entries(BACKEND_COLORMAP).find(([, backend]) => backend === name);
+  return found ? found[0] : name;
+}
+
+/** The colour column and colormap a scene's stored encoding starts with ('' = none). */
+export function initialColoring(encoding: Record<string, unknown> | null | undefined): { color: string; colormap: string } {
+  const color = encoding?.color;
+  if (color && typeof color === 'object') {
+    const c = color as { column?: unknown; colormap?: unknown };
+    return {
+      color: typeof c.column === 'string' ? c.column : '',
+      colormap: typeof c.colormap === 'string' ? formColormap(c.colormap) : 'viridis',
+    };
+  }
+  return { color: '', colormap: 'viridis' };
 }
 
 export type FieldErrors = Partial<Record<keyof EncodingForm, string>>;
@@ -76,16 +108,27 @@ export function validateEncoding(form: EncodingForm, columns: Column[]): FieldEr
   return errors;
 }
 
-export function encodingRequest(datasetId: string, form: EncodingForm): EncodingRequest {
+/**
+ * The POST /scenes body. A numeric colour column is continuous (with the colormap); any
+ * other column is categorical. Without ``columns`` every colour column counts as numeric.
+ */
+export function encodingRequest(datasetId: string, form: EncodingForm, columns: Column[] = []): EncodingRequest {
+  const colorName = form.color.trim();
+  const sizeName = form.size.trim();
+  const colorColumn = columns.find((c) => c.name === colorName);
+  let color: ColorRequest = null;
+  if (colorName) {
+    color =
+      colorColumn && !isNumeric(colorColumn)
+        ? { mode: 'categorical', column: colorName }
+        : { mode: 'continuous', column: colorName, colormap: backendColormap(form.colormap) };
+  }
   return {
     dataset_id: datasetId,
     encoding: {
-      x: form.x.trim(),
-      y: form.y.trim(),
-      z: form.z.trim(),
-      color: form.color.trim() || null,
-      colormap: form.colormap,
-      size: form.size.trim() || null,
+      position: { x: form.x.trim(), y: form.y.trim(), z: form.z.trim() },
+      color,
+      size: sizeName ? { mode: 'column', column: sizeName } : null,
     },
   };
 }

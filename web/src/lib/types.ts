@@ -97,7 +97,7 @@ export interface PickResult {
 export interface BoxResult {
   count: number;
   stats: Record<string, { min: number; max: number; mean: number }>;
-  sample: Record<string, unknown>[];
+  samples: Record<string, unknown>[];
 }
 
 export interface ShareLink {

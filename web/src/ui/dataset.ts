@@ -82,7 +82,7 @@ function encodingForm(d: Dataset, columns: Column[]): HTMLElement {
       if (Object.keys(errors).length) return;
       submit.disabled = true;
       try {
-        const created = await createScene(encodingRequest(d.id, form));
+        const created = await createScene(encodingRequest(d.id, form, columns));
         const bar = progressBar('job-progress', 'Tiling');
         message.replaceChildren(bar.el);
         const job = await watchJob(created.job.id, (j) => {

@@ -2,6 +2,7 @@
 import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow, usdzUrl } from '../api';
 import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
+import { initialColoring } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
 import { sceneChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
@@ -93,8 +94,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
 
   // Colour by
   const attributes = scene.attributes ?? [];
-  const initialColor = typeof scene.encoding?.color === 'string' ? (scene.encoding.color as string) : '';
-  const initialMap = typeof scene.encoding?.colormap === 'string' ? (scene.encoding.colormap as string) : 'viridis';
+  const { color: initialColor, colormap: initialMap } = initialColoring(scene.encoding);
   const colorSelect = h('select', { id: 'color-by', 'data-testid': 'color-by' },
     h('option', { value: '' }, 'Original colours'),
     ...attributes.map((a) => h('option', { value: a.name, selected: a.name === initialColor }, `${a.name} (${a.kind})`)));

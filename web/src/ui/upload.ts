@@ -155,7 +155,7 @@ export async function followDataset(dataset: Dataset, status: HTMLElement): Prom
     );
     return null;
   }
-  const created = await createScene(encodingRequest(ready.id, form));
+  const created = await createScene(encodingRequest(ready.id, form, columns));
   const job = await watchJob(created.job.id, show('Tiling'));
   if (job.status !== 'succeeded') return failed(status, 'Tiling', job);
   status.replaceChildren(h('span', { 'data-testid': 'scene-ready' }, 'Scene ready'));

@@ -1,0 +1,422 @@
+"""Scene routes: create/read/change/delete, tileset delivery, share links, queries, exports."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool
+
+from spatialviz.auth.deps import CurrentPrincipal
+from spatialviz.config import Settings
+from spatialviz.job.schemas import JobRead
+from spatialviz.job.service import JobService
+from spatialviz.kit.deps import ResourcesDep, SessionDep
+from spatialviz.kit.errors import PROBLEM_JSON, problem_responses
+from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from spatialviz.kit.storage import BlobNotFound, BlobStorage, StorageError
+from spatialviz.models.dataset import Dataset
+from spatialviz.models.job import Job
+from spatialviz.models.scene import Scene, ShareLink
+from spatialviz.scene import delivery as http
+from spatialviz.scene import queries, service
+from spatialviz.scene.auth import SceneReadable
+from spatialviz.scene.encoding import ResolvedEncoding
+from spatialviz.scene.exceptions import TileNotFound
+from spatialviz.scene.schemas import (
+    Attribute,
+    ExportAccepted,
+    SceneAccepted,
+    SceneCreate,
+    SceneOut,
+    SceneQuery,
+    SceneUpdate,
+    ShareLinkCreate,
+    ShareLinkOut,
+)
+
+router = APIRouter(prefix="/api/v1/scenes", tags=["scenes"])
+
+
+def scene_out(
+    scene: Scene,
+    dataset: Dataset,
+    job: Job | None,
+    settings: Settings,
+    *,
+    share_id: uuid.UUID | None = None,
+) -> SceneOut:
+    resolved = ResolvedEncoding.model_validate(scene.resolved)
+    return SceneOut(
+        id=scene.id,
+        dataset_id=scene.dataset_id,
+        workspace_id=scene.workspace_id,
+        name=scene.name,
+        status=service.effective_status(scene, job),
+        encoding=scene.encoding,
+        resolved_encoding=scene.resolved,
+        job_id=scene.job_id,
+        error_code=scene.error_code,
+        error_message=scene.error_message,
+        axes=service.axes_of(dataset, resolved) if resolved.chart_box is not None else None,
+        attributes=[Attribute(**a) for a in service.attributes_of(dataset, resolved)],
+        tileset_url=service.tileset_url(scene, settings, share_id=share_id),
+        tileset_version=scene.tileset_version,
+        frame="chart" if resolved.chart_box is not None else "dataset",
+        created_at=scene.created_at,
+        updated_at=scene.updated_at,
+    )
+
+
+async def _scene_out(
+    session: SessionDep, scene: Scene, settings: Settings, share_id: uuid.UUID | None = None
+) -> SceneOut:
+    dataset = await service.dataset_of(session, scene)
+    job = await service.current_job(session, scene)
+    return scene_out(scene, dataset, job, settings, share_id=share_id)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Create a scene of a ready dataset and start tiling it",
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+async def create_scene(
+    body: SceneCreate, principal: CurrentPrincipal, session: SessionDep, resources: ResourcesDep
+) -> SceneAccepted:
+    jobs = JobService(session, resources.jobs, resources.pubsub)
+    scene, job = await service.create_scene(
+        session,
+        jobs,
+        principal,
+        dataset_id=body.dataset_id,
+        encoding=body.encoding,
+        name=body.name,
+    )
+    out = await _scene_out(session, scene, resources.settings)
+    return SceneAccepted(scene=out, job=JobRead.model_validate(job))
+
+
+@router.get(
+    "",
+    summary="Scenes the caller can read, newest first",
+    responses=problem_responses(401, 422, 429),
+)
+async def list_scenes(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    resources: ResourcesDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    dataset_id: Annotated[uuid.UUID | None, Query()] = None,
+    workspace_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> Page[SceneOut]:
+    items = await service.list_scenes(
+        session,
+        principal,
+        dataset_id=dataset_id,
+        workspace_id=workspace_id,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(items) == limit else None
+    out = [await _scene_out(session, s, resources.settings) for s in items]
+    return Page[SceneOut](items=out, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{scene_id}",
+    summary="A scene (bearer credential or ?share= token)",
+    responses=problem_responses(401, 403, 404, 429),
+)
+async def get_scene(
+    access: SceneReadable, session: SessionDep, resources: ResourcesDep
+) -> SceneOut:
+    scene = await service.get_scene_unscoped(session, access.entry.scene_id)
+    return await _scene_out(session, scene, resources.settings, access.share_id)
+
+
+@router.patch(
+    "/{scene_id}",
+    summary="Rename or re-encode; only position/filter changes start a new tiling job",
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+async def update_scene(
+    scene_id: uuid.UUID,
+    body: SceneUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    resources: ResourcesDep,
+) -> SceneAccepted:
+    jobs = JobService(session, resources.jobs, resources.pubsub)
+    scene, job = await service.update_scene(
+        session,
+        jobs,
+        resources.cache,
+        principal,
+        scene_id,
+        name=body.name,
+        encoding=body.encoding,
+        encoding_given="encoding" in body.model_fields_set,
+    )
+    out = await _scene_out(session, scene, resources.settings)
+    return SceneAccepted(scene=out, job=JobRead.model_validate(job) if job else None)
+
+
+@router.delete(
+    "/{scene_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a scene and its tiles",
+    responses=problem_responses(401, 403, 404, 429),
+)
+async def delete_scene(
+    scene_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, resources: ResourcesDep
+) -> Response:
+    await service.delete_scene(session, resources.storage, resources.cache, principal, scene_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+def _range_not_satisfiable(size: int, request: Request) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "https://spatialviz.dev/problems/range_not_satisfiable",
+            "title": "Range not satisfiable",
+            "status": 416,
+            "detail": f"The resource has {size} bytes.",
+            "code": "range_not_satisfiable",
+            "instance": request.url.path,
+        },
+        status_code=416,
+        media_type=PROBLEM_JSON,
+        headers={"Content-Range": f"bytes */{size}"},
+    )
+
+
+async def serve_blob(
+    request: Request,
+    storage: BlobStorage,
+    settings: Settings,
+    key: str,
+    *,
+    etag: str,
+    cache_control: str,
+    content_type: str,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
+    """ETag/304, single byte ranges, X-Accel-Redirect for nginx, else streamed in a thread."""
+    try:
+        size = await anyio.to_thread.run_sync(storage.size, key)
+    except (BlobNotFound, StorageError):
+        raise TileNotFound("No such file.") from None
+    headers = {
+        "ETag": etag,
+        "Cache-Control": cache_control,
+        "Accept-Ranges": "bytes",
+        **(extra_headers or {}),
+    }
+    if http.evaluate_conditional(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    if settings.x_accel_prefix and storage.local_path(key) is not None:
+        headers["X-Accel-Redirect"] = f"{settings.x_accel_prefix.rstrip('/')}/{key}"
+        return Response(status_code=200, headers=headers, media_type=content_type)
+    try:
+        byte_range = http.parse_range(request.headers.get("range"), size)
+    except http.RangeNotSatisfiable as exc:
+        return _range_not_satisfiable(exc.size, request)
+    start, end, code = 0, size - 1, 200
+    if byte_range is not None:
+        start, end = byte_range
+        code = 206
+        headers["Content-Range"] = http.content_range(start, end, size)
+    headers["Content-Length"] = str(end - start + 1)
+    chunks = iterate_in_threadpool(storage.iter_chunks(key, start, end + 1))
+    return StreamingResponse(chunks, status_code=code, headers=headers, media_type=content_type)
+
+
+def _etag(*parts: str) -> str:
+    return http.strong_etag(hashlib.sha256("/".join(parts).encode()).hexdigest())
+
+
+def _safe_path(path: str) -> str:
+    parts = path.split("/")
+    if not path or any(p in ("", ".", "..") for p in parts) or "\0" in path or len(path) > 500:
+        raise TileNotFound("No such tile.")
+    return path
+
+
+_DELIVERY_ERRORS = problem_responses(401, 403, 404, 409, 416, 429)
+
+
+@router.get(
+    "/{scene_id}/tileset.json",
+    summary="The scene's 3D Tiles 1.1 tileset (signed URL, share token or bearer)",
+    responses=_DELIVERY_ERRORS,
+    response_class=Response,
+)
+async def get_tileset(request: Request, access: SceneReadable, resources: ResourcesDep) -> Response:
+    key = service.tile_key(access.entry, "tileset.json")
+    return await serve_blob(
+        request,
+        resources.storage,
+        resources.settings,
+        key,
+        etag=_etag(str(access.entry.version), "tileset.json"),
+        cache_control=http.cache_control_for("tileset.json"),
+        content_type=http.content_type_for("tileset.json"),
+    )
+
+
+@router.get(
+    "/{scene_id}/tiles/{path:path}",
+    summary="One tile (GLB) or external tileset JSON; immutable",
+    responses=_DELIVERY_ERRORS,
+    response_class=Response,
+)
+async def get_tile(
+    path: str, request: Request, access: SceneReadable, resources: ResourcesDep
+) -> Response:
+    rel = f"tiles/{_safe_path(path)}"
+    key = service.tile_key(access.entry, rel)
+    return await serve_blob(
+        request,
+        resources.storage,
+        resources.settings,
+        key,
+        etag=_etag(str(access.entry.version), rel),
+        cache_control=http.cache_control_for(rel),
+        content_type=http.content_type_for(rel),
+    )
+
+
+# --- share links ---------------------------------------------------------------------------
+
+
+def _link_out(link: ShareLink, url: str | None) -> ShareLinkOut:
+    return ShareLinkOut(
+        id=link.id,
+        scene_id=link.scene_id,
+        url=url,
+        expires_at=service.share_expiry(link),
+        revoked_at=link.revoked_at,
+        created_at=link.created_at,
+    )
+
+
+@router.post(
+    "/{scene_id}/share-links",
+    status_code=status.HTTP_201_CREATED,
+    summary="A signed, expiring, revocable read-only link to the scene",
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def create_share_link(
+    scene_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    resources: ResourcesDep,
+    body: Annotated[ShareLinkCreate | None, Body()] = None,
+) -> ShareLinkOut:
+    link = await service.create_share_link(
+        session,
+        resources.settings,
+        principal,
+        scene_id,
+        expires_in_seconds=body.expires_in_seconds if body else None,
+    )
+    return _link_out(link, service.share_url(resources.settings, link))
+
+
+@router.get(
+    "/{scene_id}/share-links",
+    summary="The scene's share links (editors)",
+    responses=problem_responses(401, 403, 404, 429),
+)
+async def list_share_links(
+    scene_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[ShareLinkOut]:
+    links = await service.list_share_links(session, principal, scene_id)
+    return [_link_out(link, None) for link in links]
+
+
+@router.delete(
+    "/{scene_id}/share-links/{link_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a share link (and every tile URL minted through it)",
+    responses=problem_responses(401, 403, 404, 429),
+)
+async def revoke_share_link(
+    scene_id: uuid.UUID,
+    link_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    resources: ResourcesDep,
+) -> Response:
+    await service.revoke_share_link(session, resources.cache, principal, scene_id, link_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/{scene_id}/query",
+    summary="Pick a row, or query a box, sphere or nearest neighbours (dataset frame)",
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+async def query_scene(
+    access: SceneReadable,
+    body: Annotated[SceneQuery, Body()],
+    session: SessionDep,
+    resources: ResourcesDep,
+) -> dict[str, Any]:
+    scene = await service.get_scene_unscoped(session, access.entry.scene_id)
+    dataset = await service.dataset_of(session, scene)
+    path = await service.canonical_path(resources.settings, resources.storage, dataset)
+    return await queries.run(path, body, resources.settings)
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/{scene_id}/export.{fmt}",
+    summary="export.glb | export.usdz | export.3tz: 202 + job while made, then 200 + file",
+    responses={
+        **problem_responses(401, 403, 404, 409, 416, 429),
+        202: {"model": ExportAccepted, "description": "The export is being made"},
+    },
+    response_class=Response,
+)
+async def get_export(
+    scene_id: uuid.UUID,
+    fmt: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    resources: ResourcesDep,
+) -> Response:
+    jobs = JobService(session, resources.jobs, resources.pubsub)
+    ready = await service.request_export(session, jobs, resources.storage, principal, scene_id, fmt)
+    if isinstance(ready, Job):
+        body = ExportAccepted(job=JobRead.model_validate(ready)).model_dump(mode="json")
+        return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/jobs/{ready.id}"})
+    scene, key = ready
+    filename = f"{scene.name.rsplit('.', 1)[0] or 'scene'}.{fmt}"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
+    return await serve_blob(
+        request,
+        resources.storage,
+        resources.settings,
+        key,
+        etag=_etag(key),
+        cache_control=http.CACHE_PRIVATE,
+        content_type=http.content_type_for(key),
+        extra_headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )

@@ -1,0 +1,260 @@
+"""Scene jobs: tiling (canonical Parquet → encoding transform → 3D Tiles) and exports.
+
+Thin adapters: they take keys from the job's params, run the pure engines and write their
+files as staged outputs (published only when the job succeeds). The scene row changes in
+:func:`spatialviz.scene.service.apply_tiling_outcome`, in the transaction that finishes
+the tiling job.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import structlog
+
+from spatialviz.formats.base import SourceInfo
+from spatialviz.formats.canonical import read_canonical
+from spatialviz.job.context import JobCancelled, JobContext, JobError
+from spatialviz.job.registry import JobResult, job_kind
+from spatialviz.scene.encoding import ResolvedEncoding
+from spatialviz.scene.service import EXPORT_KINDS, TILE_KIND, apply_tiling_outcome
+from spatialviz.scene.transform import transform_parquet
+from spatialviz.tiling import TilingCancelledError, TilingError, TilingOptions, tile
+
+log = structlog.get_logger(__name__)
+
+# Share of the progress bar per tiling stage: (start, end).
+_STAGES = {
+    "scan": (0.0, 0.3),
+    "distribute": (0.3, 0.5),
+    "index": (0.5, 0.85),
+    "merge": (0.85, 0.9),
+}
+
+
+class TransformedReader:
+    """A :class:`~spatialviz.formats.base.PointReader` over a canonical file with a scene
+    encoding applied: the canonical point convention the tiling engine consumes."""
+
+    def __init__(self, path: str, resolved: dict[str, Any]) -> None:
+        self.path = path
+        self.encoding = ResolvedEncoding.model_validate(resolved)
+        canonical = read_canonical(Path(path))
+        source = canonical.info
+        canonical.close()
+        plain = self.encoding.chart_box is None and (
+            (self.encoding.x, self.encoding.y, self.encoding.z) == ("x", "y", "z")
+        )
+        # Header bounds and the CRS hold only when positions are the dataset's own x/y/z.
+        self.info = SourceInfo(
+            format="scene",
+            declared_rows=source.declared_rows,
+            crs_wkt=source.crs_wkt if plain else None,
+            crs_epsg=source.crs_epsg if plain else None,
+            bounds=source.bounds if plain else None,
+        )
+
+    def iter_batches(self) -> Iterator[pa.RecordBatch]:
+        return transform_parquet(self.path, self.encoding)
+
+    def close(self) -> None:
+        pass
+
+
+def open_transformed(path: str, resolved: dict[str, Any]) -> TransformedReader:
+    """Module-level, so ``functools.partial(open_transformed, ...)`` pickles to workers."""
+    return TransformedReader(path, resolved)
+
+
+def local_canonical(ctx: JobContext, key: str) -> Path:
+    local = ctx.storage.local_path(key)
+    if local is not None and local.is_file():
+        return local
+    dest = ctx.scratch / "canonical.parquet"
+    ctx.storage.get_file(key, dest)
+    return dest
+
+
+def _cancelled(ctx: JobContext) -> bool:
+    try:
+        ctx.check_cancelled()
+    except JobCancelled:
+        return True
+    return False
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def tree_version(root: Path) -> str:
+    """A content hash over every file's path and bytes: the tileset's version."""
+    digest = hashlib.sha256()
+    for path in _files(root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()[:24]
+
+
+def _put_output(ctx: JobContext, key: str, path: Path) -> None:
+    ctx.storage.put_file(f"{ctx.staging_prefix}/{key}", path)
+
+
+def _warm_query_index(canonical: Path) -> None:
+    """Build the dataset's spatial index next to its canonical file (local storage)."""
+    from spatialviz.scene.query import SpatialIndex
+
+    try:
+        SpatialIndex.open(canonical)
+    except Exception as exc:  # the query endpoint builds it on demand otherwise
+        log.warning("query_index_failed", path=str(canonical), error=repr(exc))
+
+
+@job_kind(TILE_KIND, queue="heavy", max_attempts=2, on_finish=apply_tiling_outcome)
+def tile_scene(ctx: JobContext) -> JobResult:
+    canonical_key = str(ctx.params["canonical_key"])
+    resolved: dict[str, Any] = dict(ctx.params["resolved"])
+    prefix = str(ctx.params["tilesets_prefix"])
+    ctx.progress(0.0, "reading")
+    canonical = local_canonical(ctx, canonical_key)
+    source = functools.partial(open_transformed, str(canonical), resolved)
+    out = ctx.scratch / "tileset"
+
+    def on_progress(stage: str, fraction: float) -> None:
+        lo, hi = _STAGES.get(stage, (0.0, 0.9))
+        ctx.progress(lo + (hi - lo) * fraction, stage)
+
+    options = TilingOptions(
+        jobs=ctx.settings.scene_tiling_jobs,
+        memory_budget=ctx.settings.scene_tiling_memory_budget,
+    )
+    try:
+        summary = tile(
+            source,
+            out,
+            options,
+            progress=on_progress,
+            cancel=lambda: _cancelled(ctx),
+            workdir=str(ctx.scratch),
+        )
+    except TilingCancelledError:
+        ctx.check_cancelled()
+        raise
+    except TilingError as exc:
+        raise JobError("tiling_failed", str(exc)) from exc
+    ctx.progress(0.9, "publishing")
+    version = tree_version(out)
+    target = f"{prefix}/{version}"
+    for path in _files(out):
+        _put_output(ctx, f"{target}/{path.relative_to(out).as_posix()}", path)
+    ctx.progress(0.95, "indexing")
+    if ctx.storage.local_path(canonical_key) is not None:
+        _warm_query_index(canonical)
+    ctx.progress(1.0, "done")
+    return {
+        "version": version,
+        "prefix": target,
+        "points": summary.points,
+        "tiles": summary.tiles,
+        "bytes": summary.bytes,
+        "max_level": summary.max_level,
+    }
+
+
+# --- exports ---------------------------------------------------------------------------
+
+
+def _export_inputs(ctx: JobContext) -> tuple[Path, ResolvedEncoding, str]:
+    canonical = local_canonical(ctx, str(ctx.params["canonical_key"]))
+    enc = ResolvedEncoding.model_validate(ctx.params["resolved"])
+    return canonical, enc, str(ctx.params["export_key"])
+
+
+@job_kind(EXPORT_KINDS["usdz"], queue="heavy", max_attempts=2)
+def export_usdz(ctx: JobContext) -> JobResult:
+    from spatialviz.scene.exports.usdz import ExportError, write_usdz
+
+    canonical, enc, key = _export_inputs(ctx)
+    ctx.progress(0.1, "sampling")
+    out = ctx.scratch / "scene.usdz"
+    try:
+        report = write_usdz(
+            transform_parquet(canonical, enc),
+            out,
+            budget_points=int(
+                ctx.params.get("budget_points") or ctx.settings.scene_export_budget_points
+            ),
+        )
+    except ExportError as exc:
+        raise JobError("export_failed", str(exc)) from exc
+    _put_output(ctx, key, out)
+    ctx.progress(1.0, "done")
+    return {"key": key, "points": report.points, "bytes": report.bytes}
+
+
+@job_kind(EXPORT_KINDS["glb"], queue="heavy", max_attempts=2)
+def export_glb(ctx: JobContext) -> JobResult:
+    from spatialviz.scene.exports.usdz import GridSampler
+    from spatialviz.tiling.glb import PointContent, encode_glb
+
+    canonical, enc, key = _export_inputs(ctx)
+    sampler = GridSampler(
+        int(ctx.params.get("budget_points") or ctx.settings.scene_export_budget_points)
+    )
+    ctx.progress(0.1, "sampling")
+    for batch in transform_parquet(canonical, enc):
+        xyz = np.stack(
+            [np.asarray(batch.column(c).to_numpy(zero_copy_only=False)) for c in "xyz"], axis=1
+        ).astype(np.float64)
+        rgb = np.stack(
+            [
+                np.asarray(batch.column(c).to_numpy(zero_copy_only=False))
+                for c in ("red", "green", "blue")
+            ],
+            axis=1,
+        ).astype(np.uint8)
+        sampler.add(xyz, rgb)
+        ctx.check_cancelled()
+    if len(sampler.xyz) == 0:
+        raise JobError("export_failed", "there are no points to export")
+    # Centred on the bounds: a standalone model has no tileset transform to carry offsets.
+    center = (sampler.xyz.min(axis=0) + sampler.xyz.max(axis=0)) / 2
+    data = encode_glb(
+        PointContent(positions=sampler.xyz - center, colors=sampler.rgb, properties={})
+    )
+    out = ctx.scratch / "scene.glb"
+    out.write_bytes(data)
+    _put_output(ctx, key, out)
+    ctx.progress(1.0, "done")
+    return {"key": key, "points": len(sampler.xyz), "bytes": len(data), "center": center.tolist()}
+
+
+@job_kind(EXPORT_KINDS["3tz"], queue="heavy", max_attempts=2)
+def export_3tz(ctx: JobContext) -> JobResult:
+    from spatialviz.scene.exports.archive import write_3tz
+
+    prefix = str(ctx.params["tileset_prefix"])
+    key = str(ctx.params["export_key"])
+    local = ctx.storage.local_path(f"{prefix}/tileset.json")
+    if local is not None and local.is_file():
+        tileset_dir = local.parent
+    else:
+        tileset_dir = ctx.scratch / "tileset"
+        for blob in ctx.storage.list_keys(prefix):
+            dest = tileset_dir / blob[len(prefix) + 1 :]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            ctx.storage.get_file(blob, dest)
+            ctx.check_cancelled()
+    out = ctx.scratch / "scene.3tz"
+    files = write_3tz(tileset_dir, out)
+    _put_output(ctx, key, out)
+    ctx.progress(1.0, "done")
+    return {"key": key, "files": files, "bytes": out.stat().st_size}

@@ -1,0 +1,92 @@
+"""Scene test helpers: a ready dataset, a ready scene, waiting for jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
+from tests.factories import Headers
+
+
+async def ready_dataset(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    workspace_id: str,
+    data: bytes | None = None,
+    filename: str = "points.csv",
+) -> dict[str, Any]:
+    response = await upload(client, headers, workspace_id, data or csv_bytes(300), filename)
+    assert response.status_code == 202, response.text
+    dataset = await wait_for_dataset(client, headers, response.json()["dataset"]["id"])
+    assert dataset["status"] == "ready", dataset
+    return dataset
+
+
+async def wait_for_scene(
+    client: httpx.AsyncClient, headers: Headers, scene_id: str, within: float = 90.0
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(f"/api/v1/scenes/{scene_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("ready", "failed"):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"scene still {body['status']} after {within}s: {body}")
+        await asyncio.sleep(0.1)
+
+
+async def create_scene(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    dataset_id: str,
+    encoding: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/scenes", json={"dataset_id": dataset_id, "encoding": encoding}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def ready_scene(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    workspace_id: str,
+    data: bytes | None = None,
+    filename: str = "points.csv",
+    encoding: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    dataset = await ready_dataset(client, headers, workspace_id, data, filename)
+    created = await create_scene(client, headers, dataset["id"], encoding)
+    scene = await wait_for_scene(client, headers, created["scene"]["id"])
+    assert scene["status"] == "ready", scene
+    return scene
+
+
+async def fetch_export(
+    client: httpx.AsyncClient, headers: Headers, scene_id: str, fmt: str, within: float = 90.0
+) -> httpx.Response:
+    """GET export.<fmt> until the job has made it (202 meanwhile), then the 200 response."""
+    deadline = time.monotonic() + within
+    first = True
+    while True:
+        response = await client.get(f"/api/v1/scenes/{scene_id}/export.{fmt}", headers=headers)
+        if response.status_code == 200:
+            return response
+        assert response.status_code == 202, response.text
+        assert response.headers["location"].startswith("/api/v1/jobs/")
+        job = response.json()["job"]
+        assert job["status"] not in ("failed", "cancelled"), job
+        if first:
+            assert job["kind"] == f"scene.export_{fmt}"
+            first = False
+        if time.monotonic() > deadline:
+            raise AssertionError(f"export.{fmt} not made after {within}s: {job}")
+        await asyncio.sleep(0.1)
