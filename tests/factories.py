@@ -158,6 +158,22 @@ async def _key_id(tenant: Tenant) -> str:
     return str(key["id"])
 
 
+async def _job_id(tenant: Tenant) -> str:
+    """Jobs are created by services, not by a route: record one in A's workspace through
+    the app under test (never sent, so it stays queued)."""
+    from spatialviz.job.service import JobService
+    from spatialviz.kit.db import transaction
+    from spatialviz.kit.jobs import UnstartedJobQueue
+
+    app = getattr(tenant.client, "_transport").app  # noqa: B009 - httpx.ASGITransport
+    resources = app.state.resources
+    async with transaction(resources.sessions) as session:
+        job = await JobService(session, UnstartedJobQueue(), resources.pubsub).create(
+            workspace_id=uuid.UUID(tenant.workspace_id), kind="example.sleep"
+        )
+        return str(job.id)
+
+
 # Every path parameter of every /api/v1 route needs an entry: the cross-tenant and
 # unauthenticated-route tests fail for a parameter without one. A factory creates one of
 # A's objects (through the API, as A) and returns its id; use ``tenant.ensure(...)`` for
@@ -166,4 +182,5 @@ OBJECT_FACTORIES: dict[str, ObjectFactory] = {
     "workspace_id": _workspace_id,
     "user_id": _member_user_id,
     "key_id": _key_id,
+    "job_id": _job_id,
 }

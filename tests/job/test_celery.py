@@ -58,7 +58,7 @@ def workers(settings: Settings, tmp_path: Path, broker: None) -> Iterator[list[W
     started: list[Worker] = []
     yield started
     for worker in started:
-        worker.stop()
+        worker.kill()
 
 
 def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
@@ -76,7 +76,7 @@ async def test_worker_killed_mid_job_is_redelivered_once(
 ) -> None:
     first = start(workers, settings, tmp_path)
     workspace = await make_workspace(resources)
-    job_id = await create_job(resources, workspace, params={"steps": 30, "step_seconds": 0.1})
+    job_id = await create_job(resources, workspace, params={"steps": 20, "step_seconds": 0.1})
     await wait_for(resources, job_id, running_with_progress(0.2), within=60)
     first.kill()
 
@@ -87,7 +87,7 @@ async def test_worker_killed_mid_job_is_redelivered_once(
     key = f"jobs/{job_id}/output/result.txt"
     assert keys_under(resources, job_id) == [key]
     lines = resources.storage.read_bytes(key).decode().splitlines()
-    assert len(lines) == 30
+    assert len(lines) == 20
     assert all(line.endswith("attempt 2") for line in lines)
 
 
@@ -167,7 +167,7 @@ async def test_redis_restarted_while_a_job_runs(
             resources: Resources = app.state.resources
             start(workers, isolated, tmp_path)
             workspace = await make_workspace(resources)
-            params = {"steps": 30, "step_seconds": 0.1}
+            params = {"steps": 20, "step_seconds": 0.1}
             job_id = await create_job(resources, workspace, params=params)
             await wait_for(resources, job_id, running_with_progress(0.2), within=60)
 
@@ -190,4 +190,4 @@ async def test_redis_restarted_while_a_job_runs(
             assert job.status == JobStatus.succeeded, job.error_message
     finally:
         for worker in workers:
-            worker.stop()
+            worker.kill()

@@ -3,6 +3,7 @@ for the services-mode runner tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,9 +62,12 @@ class Worker:
 
     def kill(self) -> None:
         """kill -9 of the worker: its main process and every pool process."""
-        if self.process.poll() is None:
+        # The whole group, even when the main process is gone: pool processes may linger.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+        if not self._log.closed:
+            self._log.close()
 
     def exited_within(self, seconds: float) -> bool:
         try:
@@ -79,7 +83,8 @@ class Worker:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 def free_port() -> int:
