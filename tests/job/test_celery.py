@@ -59,6 +59,8 @@ def workers(settings: Settings, tmp_path: Path, broker: None) -> Iterator[list[W
     yield started
     for worker in started:
         worker.kill()
+        print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
+        print(worker.log_tail())
 
 
 def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:

@@ -49,6 +49,7 @@ class Worker:
 
     def __init__(self, settings: Settings, log_path: Path, *, beat: bool = True) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
         command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", "2"]
         command += ["--loglevel", "WARNING"] + (["--beat"] if beat else [])
@@ -68,6 +69,11 @@ class Worker:
         self.process.wait(10)
         if not self._log.closed:
             self._log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Shown with a failing test (pytest prints captured output)."""
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
 
     def exited_within(self, seconds: float) -> bool:
         try:
