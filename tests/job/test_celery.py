@@ -39,8 +39,13 @@ BROKER_DB_URL = "redis://127.0.0.1:6379/13"  # 15 is the tests' cache/pub-sub da
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
+    # A message lost anywhere is sent again after 5 s (the reaper's safety net).
     return settings.model_copy(
-        update={"jobs_backend": "celery", "celery_broker_url": BROKER_DB_URL}
+        update={
+            "jobs_backend": "celery",
+            "celery_broker_url": BROKER_DB_URL,
+            "jobs_requeue_after_seconds": 5.0,
+        }
     )
 
 
