@@ -45,7 +45,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install web
 	$(BIN)/pytest -q
 
 test: lint typecheck web-test pytest

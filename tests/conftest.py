@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import asyncpg
 import httpx
 import pytest
 import redis
+import uvicorn
 from fastapi import FastAPI
 
 from spatialviz.app import create_app
@@ -121,6 +124,10 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         secret_key=TEST_SECRET,
         log_format="console",
         log_level="WARNING",
+        # Generous limits so factories can create many users; the rate-limit tests set
+        # their own.
+        rate_limit_auth="1000/minute",
+        rate_limit_api="10000/minute",
     )
 
 
@@ -136,3 +143,29 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by a real uvicorn on a loopback port (its own lifespan and job
+    runner), for clients that speak real HTTP: the CLI, a browser."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        threading.Event().wait(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -7,6 +7,7 @@ so the cross-tenant and unauthenticated-route tests cover their routes automatic
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
@@ -158,20 +159,37 @@ async def _key_id(tenant: Tenant) -> str:
     return str(key["id"])
 
 
-async def _job_id(tenant: Tenant) -> str:
-    """Jobs are created by services, not by a route: record one in A's workspace through
-    the app under test (never sent, so it stays queued)."""
-    from spatialviz.job.service import JobService
-    from spatialviz.kit.db import transaction
-    from spatialviz.kit.jobs import UnstartedJobQueue
+async def _dataset_id(tenant: Tenant) -> str:
+    """A small uploaded CSV (its ingest may still run)."""
+    response = await tenant.client.post(
+        "/api/v1/datasets",
+        params={"workspace_id": tenant.workspace_id, "filename": "a.csv"},
+        content=b"x,y,z\n1,2,3\n4,5,6\n",
+        headers={**tenant.headers, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 202, response.text
+    tenant.ids.setdefault("job_id", str(response.json()["job"]["id"]))
+    return str(response.json()["dataset"]["id"])
 
-    app = getattr(tenant.client, "_transport").app  # noqa: B009 - httpx.ASGITransport
-    resources = app.state.resources
-    async with transaction(resources.sessions) as session:
-        job = await JobService(session, UnstartedJobQueue(), resources.pubsub).create(
-            workspace_id=uuid.UUID(tenant.workspace_id), kind="example.sleep"
-        )
-        return str(job.id)
+
+async def _job_id(tenant: Tenant) -> str:
+    await tenant.ensure("dataset_id")
+    return tenant.ids["job_id"]
+
+
+async def _upload_id(tenant: Tenant) -> str:
+    response = await tenant.client.post(
+        "/api/v1/uploads",
+        headers={
+            **tenant.headers,
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "100",
+            "Upload-Metadata": "workspace_id "
+            + base64.b64encode(tenant.workspace_id.encode()).decode(),
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.headers["Location"].rsplit("/", 1)[-1])
 
 
 # Every path parameter of every /api/v1 route needs an entry: the cross-tenant and
@@ -182,5 +200,7 @@ OBJECT_FACTORIES: dict[str, ObjectFactory] = {
     "workspace_id": _workspace_id,
     "user_id": _member_user_id,
     "key_id": _key_id,
+    "dataset_id": _dataset_id,
     "job_id": _job_id,
+    "upload_id": _upload_id,
 }

@@ -76,3 +76,27 @@ def test_active_kid_must_name_a_private_key(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="ACTIVE_KID"):
         settings.validate_for_startup()
+
+
+def test_jwt_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    monkeypatch.setenv(
+        "SPATIALVIZ_JWT_KEYS",
+        json.dumps([{"kid": "new", "private_key": private}, {"kid": "old", "public_key": public}]),
+    )
+    keys, active = Settings(var_dir=tmp_path).jwt_key_set
+    assert [k.kid for k in keys] == ["new", "old"]
+    assert active == "new"

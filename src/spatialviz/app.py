@@ -3,6 +3,7 @@ owns every resource."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,9 @@ from spatialviz import __version__
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
+from spatialviz.dataset.endpoints import router as dataset_router
+from spatialviz.dataset.upload_endpoints import router as upload_router
+from spatialviz.dataset.uploads import sweep_uploads_forever
 from spatialviz.job.dispatch import start_jobs
 from spatialviz.job.endpoints import router as job_router
 from spatialviz.kit.errors import install_error_handlers
@@ -41,10 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = open_resources(settings, registry)
         app.state.resources = resources
         supervisor = await start_jobs(resources)
+        sweeper = asyncio.create_task(sweep_uploads_forever(resources), name="upload-sweeper")
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
+            sweeper.cancel()
             await supervisor.aclose()
             await resources.aclose()
 
@@ -86,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(workspace_router)
     app.include_router(audit_router)
+    app.include_router(dataset_router)
+    app.include_router(upload_router)
     app.include_router(job_router)
     app.include_router(realtime_router)
     # Last: the client's routes must never shadow an API route.

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from spatialviz import __version__
+from spatialviz.client import upload_command
 from spatialviz.config import ConfigError, Settings
 
 app = typer.Typer(
@@ -67,6 +68,9 @@ def serve(
         proxy_headers=True,
         log_config=None,
     )
+
+
+app.command("upload")(upload_command.upload)
 
 
 @app.command()

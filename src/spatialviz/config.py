@@ -64,6 +64,26 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = True
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Identity and access (docs/security.md).
+    jwt_keys: list[JwtKey] = Field(default_factory=list)
+    jwt_active_kid: str | None = None
+    jwt_issuer: str = "spatialviz"
+    jwt_audience: str = "spatialviz-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    password_min_length: int = Field(default=10, ge=8)
+    max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
+    rate_limit_enabled: bool = True
+    rate_limit_api: str = "600/minute"
+    rate_limit_auth: str = "10/minute"
+
+    # Uploads and ingest: every limit a client could abuse is bounded here.
+    max_upload_bytes: int = 50 * 1024**3
+    upload_expiry_seconds: int = 24 * 3600
+    ingest_max_points: int = 2_000_000_000
+    ingest_batch_rows: int = 1_000_000
+    ingest_max_decompression_ratio: float = 200.0
+
     # Background jobs. "auto": Celery when a broker URL is configured, else the embedded
     # process pool. Celery's broker may be Redis (standalone or Sentinel) or RabbitMQ.
     jobs_backend: Literal["auto", "embedded", "celery"] = "auto"
@@ -80,19 +100,6 @@ class Settings(BaseSettings):
     jobs_visibility_timeout_seconds: int = Field(default=6 * 3600, gt=0)
     jobs_soft_time_limit_seconds: int = Field(default=3 * 3600, gt=0)
     jobs_hard_time_limit_seconds: int = Field(default=3 * 3600 + 300, gt=0)
-
-    # Identity and access (docs/security.md).
-    jwt_keys: list[JwtKey] = Field(default_factory=list)
-    jwt_active_kid: str | None = None
-    jwt_issuer: str = "spatialviz"
-    jwt_audience: str = "spatialviz-api"
-    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
-    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
-    password_min_length: int = Field(default=10, ge=8)
-    max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
-    rate_limit_enabled: bool = True
-    rate_limit_api: str = "600/minute"
-    rate_limit_auth: str = "10/minute"
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

@@ -13,6 +13,11 @@ async def test_register_sign_in_me(client: httpx.AsyncClient) -> None:
     body = me.json()
     assert body["id"] == user["id"]
     assert body["memberships"] == [{"workspace_id": user["personal_workspace_id"], "role": "owner"}]
+    [personal] = body["workspaces"]
+    assert personal["id"] == user["personal_workspace_id"]
+    assert personal["role"] == "owner"
+    assert personal["is_personal"] is True
+    assert personal["name"]
 
 
 async def test_me_without_credentials_is_401_problem(client: httpx.AsyncClient) -> None:

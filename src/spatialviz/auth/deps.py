@@ -10,6 +10,7 @@ too low), so another workspace is indistinguishable from one that does not exist
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import structlog
@@ -25,6 +26,7 @@ from spatialviz.auth.exceptions import (
 from spatialviz.auth.repository import ApiKeyRepository, UserRepository
 from spatialviz.auth.revocation import is_revoked
 from spatialviz.auth.tokens import InvalidToken, decode_access_token, digest, looks_like_api_key
+from spatialviz.config import Settings
 from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.ratelimit import get_rate_limiter
@@ -95,17 +97,39 @@ async def get_current_principal(
     if not token:
         raise MissingCredentials()
     principal = await authenticate_bearer(resources, session, token)
-    caller = f"key:{principal.api_key_id}" if principal.is_api_key else f"user:{principal.user_id}"
     # The API limit fails open: an outage of the limiter's storage must not take the API
     # down with it (docs/security.md).
     await get_rate_limiter(request).enforce(
-        resources.settings.rate_limit_api, "api", caller, fail_open=True
+        resources.settings.rate_limit_api, "api", caller_key(principal), fail_open=True
     )
     request.state.principal = principal
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+def caller_key(principal: Principal) -> str:
+    """What a per-caller rate limit counts: the API key, or else the user."""
+    return f"key:{principal.api_key_id}" if principal.is_api_key else f"user:{principal.user_id}"
+
+
+def limit_per_caller(
+    scope: str, limit: Callable[[Settings], str], *, fail_open: bool = True
+) -> Callable[..., Awaitable[None]]:
+    """A route dependency adding a stricter per-caller limit on top of the API limit::
+
+    @router.post("/scenes", dependencies=[Depends(limit_per_caller("scene-create",
+                                                                   lambda s: "30/minute"))])
+    """
+
+    async def dependency(request: Request, principal: CurrentPrincipal) -> None:
+        settings: Settings = request.app.state.resources.settings
+        await get_rate_limiter(request).enforce(
+            limit(settings), scope, caller_key(principal), fail_open=fail_open
+        )
+
+    return dependency
 
 
 async def get_user_principal(principal: CurrentPrincipal) -> Principal:

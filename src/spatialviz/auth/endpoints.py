@@ -17,6 +17,7 @@ from spatialviz.auth.deps import (
     UserPrincipal,
     seconds_left,
 )
+from spatialviz.auth.exceptions import UserSessionRequired
 from spatialviz.auth.repository import ApiKeyRepository
 from spatialviz.auth.schemas import (
     ApiKeyCreatedOut,
@@ -24,6 +25,7 @@ from spatialviz.auth.schemas import (
     ApiKeyOut,
     MembershipOut,
     MeOut,
+    MeWorkspace,
     RefreshIn,
     RegisteredOut,
     RegisterIn,
@@ -36,6 +38,7 @@ from spatialviz.kit.pagination import LimitQuery, Page
 from spatialviz.kit.ratelimit import client_ip, limit_by_ip
 from spatialviz.kit.tenancy import require_role
 from spatialviz.models import ApiKey, Role
+from spatialviz.workspace.service import list_workspaces
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -165,6 +168,14 @@ async def logout(
 @router.get("/me", response_model=MeOut, summary="Who am I", responses=problem_responses(401))
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     user = await service.current_user(session, principal)
+    reachable = await list_workspaces(session, principal, limit=1000)
+    workspaces = sorted(
+        (
+            MeWorkspace(id=w.id, name=w.name, role=principal.roles[w.id], is_personal=w.is_personal)
+            for w in reachable
+        ),
+        key=lambda w: (not w.is_personal, w.name.lower()),
+    )
     return MeOut(
         id=user.id,
         email=user.email,
@@ -175,6 +186,7 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
             MembershipOut(workspace_id=ws, role=role) for ws, role in principal.roles.items()
         ],
         api_key_id=principal.api_key_id,
+        workspaces=workspaces,
     )
 
 
@@ -182,11 +194,13 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
 
 
 async def _owned_api_key(
-    key_id: uuid.UUID, principal: UserPrincipal, session: SessionDep
+    key_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ApiKey:
     key = await ApiKeyRepository(session).get(principal, key_id, Role.owner)
     if key is None or key.revoked_at is not None:
         raise NotFound("API key not found")
+    if principal.is_api_key:
+        raise UserSessionRequired()
     return key
 
 

@@ -141,12 +141,13 @@ async def hash_password(password: str) -> str:
 async def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant work whether or not the account exists: an unknown email still costs one
     Argon2 verification, so timing does not reveal which emails are registered."""
-    if password_hash is None:
+    acceptable = password_hash is not None and len(password) <= MAX_PASSWORD_LENGTH
+    if password_hash is None or not acceptable:
         target = await anyio.to_thread.run_sync(_dummy_hash)
     else:
         target = password_hash
     ok = await anyio.to_thread.run_sync(_verify, password[:MAX_PASSWORD_LENGTH], target)
-    return ok and password_hash is not None
+    return ok and acceptable
 
 
 def _verify(password: str, password_hash: str) -> bool:

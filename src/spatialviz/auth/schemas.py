@@ -51,9 +51,19 @@ class MembershipOut(BaseModel):
     role: Role
 
 
+class MeWorkspace(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: Role
+    is_personal: bool
+
+
 class MeOut(UserOut):
     last_sign_in_at: datetime | None
     memberships: list[MembershipOut]
+    workspaces: list[MeWorkspace] = Field(
+        default_factory=list, description="The workspaces you can reach, personal first"
+    )
     api_key_id: uuid.UUID | None = None
 
 

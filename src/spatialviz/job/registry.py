@@ -9,18 +9,22 @@ picklable (IDs, ranges, keys), never arrays.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from spatialviz.job.context import JobContext
+    from spatialviz.models.job import Job
 
 Queue = Literal["heavy", "light"]
+FinishHook = Callable[["AsyncSession", "Job"], Awaitable[None]]
 JobResult = dict[str, Any] | None
 
 # Modules that register kinds when imported; a new domain appends its ``tasks`` module.
-KIND_MODULES: list[str] = ["spatialviz.job.examples"]
+KIND_MODULES: list[str] = ["spatialviz.job.examples", "spatialviz.dataset.tasks"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class JobKind:
     map: Callable[[JobContext, Any], Any] | None = None
     reduce: Callable[[JobContext, list[Any]], JobResult] | None = None
     max_attempts: int | None = None
+    on_finish: FinishHook | None = None
+    """Runs in the transaction that moves a job of this kind to succeeded, failed or
+    cancelled, so the domain row (a dataset, a scene) changes together with the job."""
 
     def __post_init__(self) -> None:
         fanout = (self.prepare, self.map, self.reduce)
@@ -63,12 +70,18 @@ def register_job_kind(kind: JobKind) -> JobKind:
 
 
 def job_kind(
-    name: str, *, queue: Queue = "heavy", max_attempts: int | None = None
+    name: str,
+    *,
+    queue: Queue = "heavy",
+    max_attempts: int | None = None,
+    on_finish: FinishHook | None = None,
 ) -> Callable[[Callable[[JobContext], JobResult]], Callable[[JobContext], JobResult]]:
     """Decorator for a single-stage kind: ``@job_kind("export.glb", queue="heavy")``."""
 
     def decorate(fn: Callable[[JobContext], JobResult]) -> Callable[[JobContext], JobResult]:
-        register_job_kind(JobKind(name, queue=queue, run=fn, max_attempts=max_attempts))
+        register_job_kind(
+            JobKind(name, queue=queue, run=fn, max_attempts=max_attempts, on_finish=on_finish)
+        )
         return fn
 
     return decorate

@@ -64,11 +64,13 @@ class JobRepository(WorkspaceScopedRepository[Job]):
             .where(Job.id == job_id, Job.status.in_([JobStatus.queued, JobStatus.running]))
             .values(cancel_requested=True, updated_at=now)
         )
-        await self.session.execute(
+        cancelled = await self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.queued)
             .values(status=JobStatus.cancelled, finished_at=now, stage="cancelled", updated_at=now)
         )
+        if _rowcount(cancelled) == 1:
+            await run_finish_hooks(self.session, [job_id])
 
     async def reset_for_retry(self, job_id: uuid.UUID) -> bool:
         now = utcnow()
@@ -193,7 +195,10 @@ class JobStore:
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
             .values(**values)
         )
-        return _rowcount(outcome) == 1
+        won = _rowcount(outcome) == 1
+        if won:
+            await run_finish_hooks(self.session, [job_id])
+        return won
 
     async def advance(self, job_id: uuid.UUID, attempt: int, delta: float) -> None:
         """Add a finished fan-out item's share to the progress (atomic in SQL)."""
@@ -271,6 +276,7 @@ class JobStore:
             .returning(Job.id, Job.kind)
         )
         resend += [(row[0], row[1]) for row in forgotten]
+        await run_finish_hooks(self.session, finished)
         return resend, finished
 
     async def recover_after_restart(self) -> list[tuple[uuid.UUID, str]]:
@@ -279,12 +285,14 @@ class JobStore:
         and return every queued job."""
         now = utcnow()
         running = Job.status == JobStatus.running
-        await self.session.execute(
+        cancelled = await self.session.execute(
             update(Job)
             .where(running, Job.cancel_requested.is_(True))
             .values(status=JobStatus.cancelled, finished_at=now, stage="cancelled", updated_at=now)
+            .returning(Job.id)
         )
-        await self.session.execute(
+        ended = [row[0] for row in cancelled]
+        failed = await self.session.execute(
             update(Job)
             .where(running, Job.attempts >= Job.max_attempts)
             .values(
@@ -295,7 +303,10 @@ class JobStore:
                 error_message="The server stopped while running this job too many times.",
                 updated_at=now,
             )
+            .returning(Job.id)
         )
+        ended += [row[0] for row in failed]
+        await run_finish_hooks(self.session, ended)
         await self.session.execute(
             update(Job)
             .where(running)
@@ -311,3 +322,21 @@ class JobStore:
             select(Job.kind, func.count()).where(Job.status == JobStatus.queued).group_by(Job.kind)
         )
         return {row[0]: int(row[1]) for row in result}
+
+
+async def run_finish_hooks(session: AsyncSession, job_ids: Sequence[uuid.UUID]) -> None:
+    """Let each finished job's domain react in this same transaction."""
+    if not job_ids:
+        return
+    from spatialviz.job.registry import UnknownJobKind, get_kind
+
+    result = await session.execute(
+        select(Job).where(Job.id.in_(list(job_ids))).execution_options(populate_existing=True)
+    )
+    for job in result.scalars():
+        try:
+            hook = get_kind(job.kind).on_finish
+        except UnknownJobKind:
+            continue
+        if hook is not None:
+            await hook(session, job)

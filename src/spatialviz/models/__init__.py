@@ -3,8 +3,10 @@
 from spatialviz.kit.db import Base
 from spatialviz.models.api_key import ApiKey
 from spatialviz.models.audit_event import AuditEvent
+from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.refresh_token import RefreshToken
+from spatialviz.models.upload import Upload
 from spatialviz.models.user import User
 from spatialviz.models.workspace import Membership, Role, Workspace
 
@@ -12,11 +14,14 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "Dataset",
+    "DatasetStatus",
     "Job",
     "JobStatus",
     "Membership",
     "RefreshToken",
     "Role",
+    "Upload",
     "User",
     "Workspace",
 ]

@@ -1,0 +1,1 @@
+"""A small HTTP client for the Spatialviz API, used by the CLI."""

@@ -1,0 +1,42 @@
+"""Checks on the first bytes and the filename that can refuse an upload at once, before
+any job runs. The full content detection happens in ingest (spatialviz.formats)."""
+
+from __future__ import annotations
+
+from spatialviz.dataset.exceptions import BadFilename, EmptyUpload, UnsupportedArchive
+
+_ARCHIVE_MAGIC = {
+    b"PK\x03\x04": "zip",
+    b"PK\x05\x06": "zip",
+    b"\x1f\x8b": "gzip",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+    b"Rar!\x1a\x07": "rar",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+MAX_LABEL = 200
+
+
+def refuse_archive_or_empty(size: int, head: bytes) -> None:
+    if size == 0:
+        raise EmptyUpload("The uploaded file is empty.")
+    for magic, kind in _ARCHIVE_MAGIC.items():
+        if head.startswith(magic):
+            raise UnsupportedArchive(
+                f"The upload is a {kind} archive; upload the file inside it instead."
+            )
+
+
+def dataset_label(filename: str | None) -> str:
+    """The client's filename is only a label: refuse traversal and control characters
+    (a client sending them is broken or hostile), keep the last path component."""
+    if not filename:
+        return "upload"
+    if "\x00" in filename or any(ord(c) < 32 or ord(c) == 127 for c in filename):
+        raise BadFilename("The filename contains NUL or control characters.")
+    parts = filename.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise BadFilename("The filename contains a '..' path component.")
+    label = parts[-1].strip() or "upload"
+    return label[:MAX_LABEL]

@@ -1,0 +1,1 @@
+"""Demo data made on the spot, so `make run` shows something real on the first screen."""

@@ -1,0 +1,70 @@
+"""Dataset test helpers: small files made on the spot, and waiting for ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from typing import Any
+
+import httpx
+import laspy
+import numpy as np
+
+from tests.factories import Headers
+
+
+def csv_bytes(rows: int = 200, seed: int = 1) -> bytes:
+    rng = np.random.default_rng(seed)
+    lines = ["x,y,z,temperature,label"]
+    for i in range(rows):
+        x, y, z = rng.uniform(0, 100, 3)
+        lines.append(f"{x:.3f},{y:.3f},{z:.3f},{rng.normal(20, 5):.2f},{'ab'[i % 2]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def las_bytes(points: int = 500, seed: int = 2) -> bytes:
+    rng = np.random.default_rng(seed)
+    header = laspy.LasHeader(point_format=3, version="1.2")
+    header.scales = np.array([0.01, 0.01, 0.01])
+    header.offsets = np.array([0.0, 0.0, 0.0])
+    las = laspy.LasData(header)
+    las.x = rng.uniform(0, 50, points)
+    las.y = rng.uniform(0, 50, points)
+    las.z = rng.uniform(0, 10, points)
+    las.intensity = rng.integers(0, 65535, points, dtype=np.uint16)
+    las.classification = rng.integers(1, 7, points, dtype=np.uint8)
+    buffer = io.BytesIO()
+    las.write(buffer)
+    return buffer.getvalue()
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    workspace_id: str,
+    data: bytes,
+    filename: str = "points.csv",
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/datasets",
+        params={"workspace_id": workspace_id, "filename": filename},
+        content=data,
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
+
+
+async def wait_for_dataset(
+    client: httpx.AsyncClient, headers: Headers, dataset_id: str, within: float = 60.0
+) -> dict[str, Any]:
+    """Poll until ingest has finished (ready or failed); a functional bound, not a benchmark."""
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(f"/api/v1/datasets/{dataset_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("ready", "failed"):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dataset still {body['status']} after {within}s: {body}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,63 @@
+"""A real headless Chromium (Debian's package, never a browser a test tool downloads),
+driven by Playwright. CI sets SPATIALVIZ_REQUIRE_BROWSER=1, so a missing browser or an
+unbuilt web client fails the run there instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from spatialviz.web import STATIC_DIR
+
+CHROMIUM = os.environ.get("SPATIALVIZ_CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("SPATIALVIZ_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu-sandbox",
+    "--use-gl=angle",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def _missing() -> str | None:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if not (STATIC_DIR / "index.html").exists():
+        return "the web client is not built (make web)"
+    return None
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    missing = _missing()
+    if missing is not None:
+        if REQUIRED:
+            pytest.fail(missing)
+        pytest.skip(missing)
+    async with async_playwright() as p:
+        instance = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        await instance.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = await context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    await context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
