@@ -79,8 +79,8 @@ async def head(
     session: SessionDep,
     tus_resumable: Annotated[str | None, Header()] = None,
 ) -> Response:
-    tus.require_version(tus_resumable)
     upload = await uploads.get_upload(session, principal, upload_id)
+    tus.require_version(tus_resumable)
     extra = {"Spatialviz-Dataset-Id": str(upload.dataset_id)} if upload.dataset_id else {}
     return Response(
         status_code=200,
@@ -107,6 +107,8 @@ async def patch(
     upload_checksum: Annotated[str | None, Header()] = None,
     content_type: Annotated[str | None, Header()] = None,
 ) -> Response:
+    # Another workspace's upload is a 404 whatever the headers say.
+    await uploads.get_upload(session, principal, upload_id)
     tus.require_version(tus_resumable)
     if content_type != tus.OFFSET_CONTENT_TYPE:
         raise tus.TusError(
@@ -154,6 +156,7 @@ async def delete(
     resources: ResourcesDep,
     tus_resumable: Annotated[str | None, Header()] = None,
 ) -> Response:
+    await uploads.get_upload(session, principal, upload_id)
     tus.require_version(tus_resumable)
     await uploads.terminate(session, resources.storage, principal, upload_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers())
