@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -180,3 +181,17 @@ async def test_server_restarted_mid_job_resumes_it(settings: Settings) -> None:
 
 def _owner_of(workspace_id: uuid.UUID) -> Principal:
     return Principal(user_id=uuid.uuid4(), roles={workspace_id: Role.owner})
+
+
+async def test_job_metrics_are_exported(resources: Resources, client: httpx.AsyncClient) -> None:
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, params={"steps": 1, "fail_at": 0})
+    await wait_for(resources, job_id, final)
+    body = (await client.get("/metrics")).text
+    assert (
+        'spatialviz_job_duration_seconds_count{kind="example.sleep",outcome="failed"} 1.0' in body
+    )
+    assert (
+        'spatialviz_job_failures_total{error_code="example_failure",kind="example.sleep"} 1.0'
+        in body
+    )

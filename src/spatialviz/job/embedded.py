@@ -1,7 +1,8 @@
 """The embedded runner: a process pool owned by the app's lifespan, calling the same task
 functions Celery workers call, so CPU work never blocks the event loop.
 
-Worker processes are spawned (not forked from a process with a running loop). Without
+Worker processes come from a forkserver (never forked from a process with a running
+loop). Without
 Redis they forward pub/sub messages through a queue to the app, which publishes them on its
 in-process pub/sub. On start, jobs a previous run left queued or running are resumed.
 """
@@ -47,7 +48,10 @@ class EmbeddedJobQueue:
         self._resources = resources
         self._settings = resources.settings
         self._metrics = metrics
-        self._mp = multiprocessing.get_context("spawn")
+        # forkserver: children fork from a clean, single-threaded server that has imported
+        # the runtime once, so they start fast and never inherit the app's loop or threads.
+        self._mp = multiprocessing.get_context("forkserver")
+        self._mp.set_forkserver_preload(["spatialviz.job.runtime", "spatialviz.job.examples"])
         self._forward_queue: Any = None if resources.redis is not None else self._mp.Queue()
         self._pool = self._new_pool()
         self._tasks: set[asyncio.Task[None]] = set()

@@ -209,11 +209,14 @@ class Attempt:
 
     def succeed(self, ctx: JobContext, result: dict[str, Any] | None) -> Step:
         self.raise_if_stopped()
-        publish_outputs(self.runtime.resources.storage, ctx.staging_prefix)
+        storage = self.runtime.resources.storage
+        publish_outputs(storage, ctx.staging_prefix)
+        # Clean up before the row says "succeeded": whoever sees the final state sees only
+        # the final outputs.
+        _delete_staging(storage, self.job.id)
         won = self.runtime.call(
             _finish(self.runtime, self.job.id, self.job.attempts, JobStatus.succeeded, result)
         )
-        _delete_staging(self.runtime.resources.storage, self.job.id)
         return self.step("succeeded" if won else "lost")
 
     def fail(self, exc: BaseException) -> Step:

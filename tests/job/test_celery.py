@@ -1,0 +1,200 @@
+"""The production runner: a real Celery worker process, real Redis broker, real
+PostgreSQL. Services mode only (embedded mode has no broker to test)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi import FastAPI
+
+from spatialviz.app import create_app
+from spatialviz.config import Settings
+from spatialviz.job.celery_app import RUN_TASK, create_celery
+from spatialviz.job.service import JobService
+from spatialviz.kit.db import transaction
+from spatialviz.kit.resources import Resources
+from spatialviz.kit.tenancy import Principal
+from spatialviz.models.job import JobStatus
+from spatialviz.models.workspace import Role
+from tests.conftest import SERVICES
+from tests.job.helpers import (
+    create_job,
+    final,
+    keys_under,
+    make_workspace,
+    running_with_progress,
+    wait_for,
+)
+from tests.job.workers import ThrowawayRedis, Worker
+
+pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
+
+BROKER_DB_URL = "redis://127.0.0.1:6379/13"  # 15 is the tests' cache/pub-sub database
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # A message lost anywhere is sent again after 5 s (the reaper's safety net).
+    return settings.model_copy(
+        update={
+            "jobs_backend": "celery",
+            "celery_broker_url": BROKER_DB_URL,
+            "jobs_requeue_after_seconds": 5.0,
+        }
+    )
+
+
+@pytest.fixture
+def broker() -> Iterator[None]:
+    client = redis.Redis.from_url(BROKER_DB_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def workers(settings: Settings, tmp_path: Path, broker: None) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+        print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
+        print(worker.log_tail())
+
+
+def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
+    worker = Worker(settings, tmp_path / f"worker-{len(workers)}.log")
+    workers.append(worker)
+    return worker
+
+
+def _owner(workspace_id: uuid.UUID) -> Principal:
+    return Principal(user_id=uuid.uuid4(), roles={workspace_id: Role.owner})
+
+
+async def test_worker_killed_mid_job_is_redelivered_once(
+    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    first = start(workers, settings, tmp_path)
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, params={"steps": 20, "step_seconds": 0.1})
+    await wait_for(resources, job_id, running_with_progress(0.2), within=60)
+    first.kill()
+
+    start(workers, settings, tmp_path)
+    job = await wait_for(resources, job_id, final, within=60)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert job.attempts == 2
+    key = f"jobs/{job_id}/output/result.txt"
+    assert keys_under(resources, job_id) == [key]
+    lines = resources.storage.read_bytes(key).decode().splitlines()
+    assert len(lines) == 20
+    assert all(line.endswith("attempt 2") for line in lines)
+
+
+async def test_same_job_enqueued_three_times_has_one_effect(
+    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    workspace = await make_workspace(resources)
+    params = {"steps": 5, "step_seconds": 0.1}
+    ids = {
+        await create_job(resources, workspace, params=params, idempotency_key="same")
+        for _ in range(3)
+    }
+    assert len(ids) == 1
+    job_id = ids.pop()
+    celery = create_celery(settings)
+    for _ in range(3):  # the same message delivered again, on top
+        celery.send_task(RUN_TASK, args=[str(job_id)], queue="light")
+    celery.close()
+    start(workers, settings, tmp_path)
+    job = await wait_for(resources, job_id, final, within=60)
+    assert job.status == JobStatus.succeeded
+    assert job.attempts == 1
+    output = resources.storage.read_bytes(f"jobs/{job_id}/output/result.txt")
+    assert output.count(b"\n") == 5
+
+
+async def test_cancel_during_a_long_job(
+    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    start(workers, settings, tmp_path)
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, params={"steps": 300, "step_seconds": 0.05})
+    await wait_for(resources, job_id, running_with_progress(0.02), within=60)
+    async with transaction(resources.sessions) as session:
+        await JobService(session, resources.jobs, resources.pubsub).cancel(
+            _owner(workspace), job_id
+        )
+    job = await wait_for(resources, job_id, final, within=5.0)
+    assert job.status == JobStatus.cancelled
+    assert keys_under(resources, job_id) == []
+
+
+async def test_fanout_runs_as_a_chord(
+    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    start(workers, settings, tmp_path)
+    workspace = await make_workspace(resources)
+    job_id = await create_job(resources, workspace, "example.fanout", {"n": 1000, "chunks": 5})
+    job = await wait_for(resources, job_id, final, within=60)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert job.result is not None
+    assert job.result["total"] == sum(range(1000))
+    assert len(keys_under(resources, job_id)) == 6
+
+
+@pytest.fixture
+async def own_redis() -> AsyncIterator[ThrowawayRedis]:
+    server = await asyncio.to_thread(ThrowawayRedis)
+    yield server
+    server.kill()
+
+
+async def test_redis_restarted_while_a_job_runs(
+    settings: Settings, own_redis: ThrowawayRedis, tmp_path: Path
+) -> None:
+    isolated = settings.model_copy(
+        update={
+            "redis_url": f"{own_redis.url}/0",
+            "celery_broker_url": f"{own_redis.url}/1",
+            "jobs_requeue_after_seconds": 5.0,
+        }
+    )
+    workers: list[Worker] = []
+    app: FastAPI = create_app(isolated)
+    try:
+        async with app.router.lifespan_context(app):
+            resources: Resources = app.state.resources
+            start(workers, isolated, tmp_path)
+            workspace = await make_workspace(resources)
+            params = {"steps": 20, "step_seconds": 0.1}
+            job_id = await create_job(resources, workspace, params=params)
+            await wait_for(resources, job_id, running_with_progress(0.2), within=60)
+
+            await asyncio.to_thread(own_redis.kill)
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(own_redis.start)
+
+            job = await wait_for(resources, job_id, final, within=60)
+            assert job.status == JobStatus.succeeded, job.error_message
+            # Celery 5.7 / kombu's Redis transport can exit the worker ("Unrecoverable
+            # error", AttributeError while closing the lost connection) when the broker
+            # drops with a late-ack task in flight. It exits loudly rather than hanging;
+            # the process supervisor (compose restart policy, Kubernetes) starts it again,
+            # as this test does.
+            if await asyncio.to_thread(workers[0].exited_within, 20.0):
+                start(workers, isolated, tmp_path)
+            # Nothing hangs: the API reconnects, and new jobs still run.
+            after = await create_job(resources, workspace, params={"steps": 2})
+            job = await wait_for(resources, after, final, within=60)
+            assert job.status == JobStatus.succeeded, job.error_message
+    finally:
+        for worker in workers:
+            worker.kill()

@@ -1,0 +1,147 @@
+"""Real Celery worker processes (``python -m spatialviz worker``) and a throwaway Redis,
+for the services-mode runner tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+import redis
+
+from spatialviz.config import Settings
+from tests.conftest import TEST_SECRET
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = f"{SRC}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    values = {
+        "ENV": "test",
+        "VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "CELERY_BROKER_URL": settings.celery_broker_url or "",
+        "STORAGE_URL": settings.storage_url,
+        "SECRET_KEY": TEST_SECRET,
+        "LOG_LEVEL": "WARNING",
+        "JOBS_BACKEND": "celery",
+        "JOBS_HEARTBEAT_SECONDS": str(settings.jobs_heartbeat_seconds),
+        "JOBS_STALE_AFTER_SECONDS": str(settings.jobs_stale_after_seconds),
+        "JOBS_REAP_INTERVAL_SECONDS": str(settings.jobs_reap_interval_seconds),
+        "JOBS_REQUEUE_AFTER_SECONDS": str(settings.jobs_requeue_after_seconds),
+        "JOBS_PROGRESS_INTERVAL_SECONDS": str(settings.jobs_progress_interval_seconds),
+    }
+    env.update({f"SPATIALVIZ_{k}": v for k, v in values.items() if v})
+    return env
+
+
+class Worker:
+    """One ``spatialviz worker`` in its own process group, so kill -9 takes all of it."""
+
+    def __init__(self, settings: Settings, log_path: Path, *, beat: bool = True) -> None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("ab")
+        command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", "2"]
+        command += ["--loglevel", "WARNING"] + (["--beat"] if beat else [])
+        self.process = subprocess.Popen(
+            command,
+            env=settings_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """kill -9 of the worker: its main process and every pool process."""
+        # The whole group, even when the main process is gone: pool processes may linger.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        if not self._log.closed:
+            self._log.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Shown with a failing test (pytest prints captured output)."""
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def exited_within(self, seconds: float) -> bool:
+        try:
+            self.process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if not self._log.closed:
+            self._log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free loopback port: restartable without disturbing
+    the shared one."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.close()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
