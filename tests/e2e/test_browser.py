@@ -1,34 +1,103 @@
 """End to end in headless Chromium against the real server: register, upload a CSV through
-the UI (tus), and watch ingest reach ready."""
+the UI (tus), watch ingest and tiling reach ready, open the scene, check the points are
+drawn (pixels of the colormap's colours against the background), pick a point and see its
+row, and run an immersive WebXR session under the IWER emulator standing in for a headset."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import time
 from pathlib import Path
 
-import pytest
+import numpy as np
+from PIL import Image
 from playwright.async_api import Page, expect
 
+from spatialviz.scene.colormaps import apply_colormap
 from tests.dataset.helpers import csv_bytes
+
+PASSWORD = "a long browser password 7"
 
 
 async def register_through_ui(page: Page, base: str, email: str) -> None:
     await page.goto(f"{base}/register")
     await page.get_by_test_id("auth-email").fill(email)
-    await page.get_by_test_id("auth-password").fill("a long browser password 7")
+    await page.get_by_test_id("auth-password").fill(PASSWORD)
     await page.get_by_test_id("auth-submit").click()
     await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
 
 
-@pytest.mark.skip(reason="the UI's upload flow goes on to create a scene: needs the scenes API")
-async def test_upload_csv_and_watch_it_become_ready(
-    page: Page, live_server: str, tmp_path: Path
-) -> None:
-    await register_through_ui(page, live_server, "viewer.one@example.com")
+async def wait_until(page: Page, expression: str, within: float = 30.0) -> None:
+    """Poll a JavaScript expression with page.evaluate (the app's CSP forbids the eval that
+    Playwright's wait_for_function uses, and tests must not loosen the CSP)."""
+    deadline = time.monotonic() + within
+    while not await page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {within}s: {expression}")
+        await asyncio.sleep(0.1)
+
+
+def colormap_pixels(png: bytes, name: str = "viridis", tolerance: float = 40.0) -> int:
+    """How many pixels are close to some colour of the colormap the scene is drawn with."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32).reshape(-1, 3)
+    palette = apply_colormap(np.linspace(0, 1, 64), 0.0, 1.0, name).astype(np.float32)
+    nearest = np.full(len(pixels), np.inf, dtype=np.float32)
+    for colour in palette:
+        nearest = np.minimum(nearest, np.linalg.norm(pixels - colour, axis=1))
+    return int((nearest < tolerance).sum())
+
+
+async def upload_and_open_scene(page: Page, base: str, tmp_path: Path) -> str:
     source = tmp_path / "survey.csv"
-    source.write_bytes(csv_bytes(500))
+    source.write_bytes(csv_bytes(3000))
     await page.get_by_test_id("upload-input").set_input_files(str(source))
-    row = page.locator('[data-testid="dataset-row"][data-status="ready"]')
-    await expect(row).to_have_count(1, timeout=60_000)
+    await expect(page.get_by_test_id("scene-ready")).to_be_visible(timeout=120_000)
+    ready_row = page.locator('[data-testid="dataset-row"][data-status="ready"]')
+    await expect(ready_row).to_have_count(1, timeout=15_000)
+    await page.get_by_test_id("scene-link").first.click()
+    await wait_until(page, "window.__spatialviz && window.__spatialviz.pointsDrawn > 0", 60)
+    scene_id: str = await page.evaluate("window.__spatialviz.sceneId")
+    return scene_id
+
+
+async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_path: Path) -> None:
+    await register_through_ui(page, live_server, "viewer.one@example.com")
+    scene_id = await upload_and_open_scene(page, live_server, tmp_path)
+
+    # The points are drawn: the canvas shows the colormap's colours, the background doesn't.
+    # Large points, so pixels carry their colour rather than a blend with the background.
+    await page.get_by_test_id("point-size").fill("8")
+    await page.wait_for_timeout(500)
+    canvas = page.get_by_test_id("viewer-canvas")
+    shot = await canvas.screenshot()
+    drawn = colormap_pixels(shot)
+    assert drawn > 500, f"only {drawn} pixels in the scene's colours"
+    await expect(page.get_by_test_id("legend")).to_be_visible()
+
+    # Picking a point shows its attribute row.
+    hit = await page.evaluate(
+        """() => {
+            for (let y = -0.5; y <= 0.5; y += 0.05)
+              for (let x = -0.5; x <= 0.5; x += 0.05) {
+                const h = window.__spatialviz.actions.pickAt(x, y);
+                if (h) return h.rowId;
+              }
+            return null;
+        }"""
+    )
+    assert hit is not None, "no point under any of the probed screen positions"
+    await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=15_000)
+    picked = await page.evaluate("window.__spatialviz.lastPickedRow")
+    assert picked["row_id"] == hit
+
+    # An immersive session starts and renders frames under the emulated headset.
+    await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "window.__spatialviz.xr.supported === true", 10)
+    await page.get_by_test_id("enter-vr").click()
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
+    await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
 
 
 async def test_register_and_see_the_empty_workspace(page: Page, live_server: str) -> None:

@@ -17,7 +17,7 @@ export interface DebugState {
   lastPickedRowId: number | null;
   lastPickedRow: Record<string, unknown> | null;
   lastBox: { count: number } | null;
-  xr: { supported: boolean | null; emulator: boolean; session: 'none' | 'starting' | 'active' | 'ended'; mode: string | null };
+  xr: { supported: boolean | null; emulator: boolean; session: 'none' | 'starting' | 'active' | 'ended'; mode: string | null; frames: number };
   upload: { progress: number; datasetId: string | null; state: string };
   jobs: Record<string, { status: string; progress: number; stage: string | null }>;
   errors: string[];
@@ -40,7 +40,7 @@ export const debug: DebugState = {
   lastPickedRowId: null,
   lastPickedRow: null,
   lastBox: null,
-  xr: { supported: null, emulator: false, session: 'none', mode: null },
+  xr: { supported: null, emulator: false, session: 'none', mode: null, frames: 0 },
   upload: { progress: 0, datasetId: null, state: 'idle' },
   jobs: {},
   errors: [],

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.dataset import service
@@ -16,6 +17,7 @@ from spatialviz.job.service import JobService
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import PayloadTooLarge, problem_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from spatialviz.models.dataset import Dataset
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 
@@ -23,6 +25,14 @@ router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 class DatasetAccepted(BaseModel):
     dataset: DatasetOut
     job: JobRead
+
+
+async def _described(session: AsyncSession, datasets: list[Dataset]) -> list[DatasetOut]:
+    scenes = await service.scene_ids_of(session, datasets)
+    return [
+        DatasetOut.model_validate(d).model_copy(update={"scene_ids": scenes[d.id]})
+        for d in datasets
+    ]
 
 
 @router.post(
@@ -92,7 +102,8 @@ async def list_datasets(
     )
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(items) == limit else None
     return Page[DatasetOut](
-        items=[DatasetOut.model_validate(d) for d in items], next_cursor=next_cursor
+        items=await _described(session, items),
+        next_cursor=next_cursor,
     )
 
 
@@ -104,7 +115,9 @@ async def list_datasets(
 async def get_dataset(
     dataset_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> DatasetOut:
-    return DatasetOut.model_validate(await service.get_dataset(session, principal, dataset_id))
+    dataset = await service.get_dataset(session, principal, dataset_id)
+    [described] = await _described(session, [dataset])
+    return described
 
 
 @router.delete(

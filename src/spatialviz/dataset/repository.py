@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
 from spatialviz.models.dataset import Dataset
+from spatialviz.models.scene import Scene
 from spatialviz.models.upload import Upload
 from spatialviz.models.workspace import Role
 
@@ -36,6 +37,20 @@ class DatasetRepository(WorkspaceScopedRepository[Dataset]):
             )
         statement = statement.order_by(Dataset.created_at.desc(), Dataset.id.desc())
         return await self.list(statement, limit=limit)
+
+    async def scene_ids(self, dataset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """The scenes of each dataset, oldest first (one query for a whole page)."""
+        found: dict[uuid.UUID, list[uuid.UUID]] = {d: [] for d in dataset_ids}
+        if not dataset_ids:
+            return found
+        rows = await self.session.execute(
+            select(Scene.dataset_id, Scene.id)
+            .where(Scene.dataset_id.in_(list(dataset_ids)))
+            .order_by(Scene.created_at, Scene.id)
+        )
+        for dataset_id, scene_id in rows:
+            found[dataset_id].append(scene_id)
+        return found
 
     async def get_unscoped(self, dataset_id: uuid.UUID) -> Dataset | None:
         """For background tasks, which act for the system after access was checked."""

@@ -221,3 +221,9 @@ def parse_columns_metadata(raw: str | None) -> dict[str, Any] | None:
             'columns must be JSON like {"x": "lon", "y": "lat", "z": "alt"}',
             code="bad_columns",
         ) from None
+
+
+async def scene_ids_of(
+    session: AsyncSession, datasets: list[Dataset]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await DatasetRepository(session).scene_ids([d.id for d in datasets])

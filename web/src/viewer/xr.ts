@@ -115,6 +115,8 @@ export class XRController {
   }
 
   private update(): void {
+    // Counted so tests (and the HUD) can tell the immersive session really renders frames.
+    debug.xr.frames += 1;
     const { renderer, tiles } = this.viewer;
     const xrCamera = renderer.xr.getCamera();
     const left = xrCamera.cameras[0];
