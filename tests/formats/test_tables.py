@@ -83,7 +83,9 @@ def test_position_override(tmp_path: Path) -> None:
     table, _ = _read(tmp_path / "o.csv", columns=PositionOverride(x="d", y="c", z="a"))
     assert table["x"].to_pylist() == [4.0, 8.0]
     assert table["z"].to_pylist() == [1.0, 5.0]
-    assert table.column_names == ["x", "y", "z", "b", "row_id"]
+    # Columns used as positions keep their own names too, so charts can label and colour by them.
+    assert table.column_names == ["x", "y", "z", "a", "b", "c", "d", "row_id"]
+    assert table["d"].to_pylist() == [4, 8]
     with pytest.raises(FormatError) as info:
         open_reader(tmp_path / "o.csv", ReaderLimits(), columns=PositionOverride(x="q", y="b"))
     assert info.value.code == "column_not_found"

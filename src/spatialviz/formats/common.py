@@ -262,7 +262,11 @@ class TableMapper:
         self.schema = schema
         self.positions = pos = resolve_positions(schema, override)
         used = {pos.x, pos.y, pos.z}
-        self.attr_sources = [n for n in schema.names if n not in used]
+        # A position column named anything but x/y/z (lon, easting, age, ...) stays an
+        # attribute under its own name too: charts, pickers and legends need it by name.
+        self.attr_sources = [
+            n for n in schema.names if n not in used or snake_case(n) not in POSITION_COLUMNS
+        ]
         self.names = canonical_names(self.attr_sources)
         info.notes.extend(pos.notes)
         info.source_columns.update({"x": pos.x, "y": pos.y})
