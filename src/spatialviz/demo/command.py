@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -358,10 +359,11 @@ def demo(
     """Create the demo account with a LiDAR scene and a 3D chart (idempotent)."""
     console = Console(stderr=False)
     try:
+        # The demo shows its own progress; INFO logs (also from the job runner's worker
+        # processes, which read the environment) would interleave with it.
+        os.environ.setdefault("SPATIALVIZ_LOG_LEVEL", "WARNING")
         settings = Settings()
         settings.validate_for_startup()
-        # The demo shows its own progress; the app's INFO logs would interleave with it.
-        settings = settings.model_copy(update={"log_level": "WARNING"})
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         if settings.uses_celery:
             console.print(
