@@ -30,6 +30,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from spatialviz.app import create_app
 from spatialviz.auth.repository import UserRepository
@@ -375,6 +376,14 @@ def demo(
             result = asyncio.run(run_demo(settings, points=points, progress=progress))
     except (DemoFailed, ConfigError) as exc:
         typer.echo(f"spatialviz demo: failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        typer.echo(
+            f"spatialviz demo: failed: database error ({first_line}); "
+            "is it reachable and migrated (spatialviz migrate)?",
+            err=True,
+        )
         raise typer.Exit(1) from None
     except (OSError, httpx.HTTPError) as exc:
         typer.echo(f"spatialviz demo: failed: {type(exc).__name__}: {exc}", err=True)
