@@ -25,7 +25,7 @@ src/spatialviz/static/index.html: $(WEB_SOURCES)
 	@if command -v npm >/dev/null 2>&1; then \
 		cd web && npm ci --no-audit --no-fund && npm run build; \
 	else \
-		echo "Node.js not found: the web client is not built (the API still runs)."; \
+		echo "Node.js not found: install Node.js 20+ (e.g. apt-get install nodejs npm) to build the web client; the API still runs."; \
 	fi
 
 web: src/spatialviz/static/index.html
@@ -43,8 +43,12 @@ validators: tools/validators/node_modules/.package-lock.json
 web-test:
 	cd web && npm ci --no-audit --no-fund && npm test
 
+# `spatialviz demo` is idempotent: the first run makes the demo account and its two scenes
+# (about 10 s), later runs only print the sign-in. A failed demo says why in one line and
+# the server starts anyway.
 run: install web
 	$(BIN)/spatialviz migrate
+	@$(BIN)/spatialviz demo || true
 	@echo "Spatialviz is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
 	$(BIN)/spatialviz serve --host $(HOST) --port $(PORT)
 

@@ -9,6 +9,7 @@ import typer
 from spatialviz import __version__
 from spatialviz.client import upload_command
 from spatialviz.config import ConfigError, Settings
+from spatialviz.demo.command import demo
 from spatialviz.tiling.cli import tile_command
 
 app = typer.Typer(
@@ -127,6 +128,7 @@ def worker(
 
 
 app.command("tile")(tile_command)
+app.command("demo")(demo)
 
 
 def main() -> None:

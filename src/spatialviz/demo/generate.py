@@ -34,7 +34,9 @@ def lidar_scene(points: int = 1_000_000, seed: int = 7) -> dict[str, npt.NDArray
     gz = _terrain(gx, gy, phase) + rng.normal(0, 0.03, n_ground)
 
     n_houses = max(4, int(side / 25) ** 2 // 3)
-    cx, cy = rng.uniform(10, side - 10, n_houses), rng.uniform(10, side - 10, n_houses)
+    margin = min(10.0, side / 4)  # small clouds (tests) still fit their houses
+    cx = rng.uniform(margin, side - margin, n_houses)
+    cy = rng.uniform(margin, side - margin, n_houses)
     w, d = rng.uniform(8, 20, n_houses), rng.uniform(8, 20, n_houses)
     h = rng.uniform(4, 18, n_houses)
     which = rng.integers(0, n_houses, n_build)
@@ -100,8 +102,8 @@ def write_lidar_las(path: Path, points: int = 1_000_000, seed: int = 7) -> Path:
 
 
 def write_measurements_csv(path: Path, rows: int = 5_000, seed: int = 11) -> Path:
-    """Cities-like measurements: three correlated numeric columns, a size and a category,
-    good for a 3D scatter chart coloured by region."""
+    """Cities-like measurements: an id, three correlated numeric columns, a size and a
+    category, good for a 3D scatter chart coloured by region."""
     rng = np.random.default_rng(seed)
     regions = np.array(["north", "south", "east", "west", "centre"])
     region = rng.integers(0, len(regions), rows)
@@ -112,10 +114,10 @@ def write_measurements_csv(path: Path, rows: int = 5_000, seed: int = 11) -> Pat
     )
     population = rng.lognormal(9, 1.2, rows).astype(np.int64)
     with path.open("w") as fh:
-        fh.write("income,age,happiness,population,region\n")
+        fh.write("id,income,age,happiness,population,region\n")
         for i in range(rows):
             fh.write(
-                f"{income[i]:.0f},{age[i]:.1f},{happiness[i]:.2f},{population[i]},"
+                f"{i + 1},{income[i]:.0f},{age[i]:.1f},{happiness[i]:.2f},{population[i]},"
                 f"{regions[region[i]]}\n"
             )
     return path
