@@ -39,8 +39,12 @@ async def wait_until(page: Page, expression: str, within: float = 30.0) -> None:
 
 
 def colormap_pixels(png: bytes, name: str = "viridis", tolerance: float = 40.0) -> int:
-    """How many pixels are close to some colour of the colormap the scene is drawn with."""
+    """How many pixels are clearly not background and close to some colour of the colormap
+    the scene is drawn with (the background is the most common colour)."""
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32).reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    background = colours[np.argmax(counts)]
+    pixels = pixels[np.linalg.norm(pixels - background, axis=1) > tolerance]
     palette = apply_colormap(np.linspace(0, 1, 64), 0.0, 1.0, name).astype(np.float32)
     nearest = np.full(len(pixels), np.inf, dtype=np.float32)
     for colour in palette:
@@ -90,6 +94,14 @@ async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_p
     await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=15_000)
     picked = await page.evaluate("window.__spatialviz.lastPickedRow")
     assert picked["row_id"] == hit
+
+    # Recolouring by an attribute happens on the client, from the tiles' per-point values.
+    await page.get_by_test_id("color-by").select_option("temperature")
+    await page.get_by_test_id("colormap").select_option("magma")
+    await expect(page.get_by_test_id("legend")).to_have_attribute("data-kind", "continuous")
+    await page.wait_for_timeout(500)
+    recoloured = colormap_pixels(await canvas.screenshot(), "magma")
+    assert recoloured > 500, f"only {recoloured} pixels in magma after recolouring"
 
     # An immersive session starts and renders frames under the emulated headset.
     await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultEncoding, encodingRequest, initialColoring, validateEncoding } from '../src/lib/encoding';
+import { defaultEncoding, encodingRequest, initialColoring, recolourable, validateEncoding } from '../src/lib/encoding';
 import type { Column } from '../src/lib/types';
 
 const col = (name: string, type = 'float64', role: string | null = null): Column => ({ name, type, role, unit: null });
@@ -45,5 +45,17 @@ describe('encoding form', () => {
       size: 'No column named "nope".',
     });
     expect(validateEncoding({ x: 'x', y: 'y', z: 'x', color: 'name', colormap: 'viridis', size: '' }, columns)).toEqual({});
+  });
+});
+
+describe('recolourable', () => {
+  it('keeps numeric attributes and drops text columns', () => {
+    const kept = recolourable([
+      { name: 'intensity', kind: 'continuous', min: 0, max: 10 },
+      { name: 'flag', kind: 'categorical', min: null, categories: [false, true] },
+      { name: 'region', kind: 'categorical', min: null, categories: null },
+      { name: 'label', kind: 'categorical', min: null, categories: ['a', 'b'] },
+    ]);
+    expect(kept.map((a) => a.name)).toEqual(['intensity', 'flag']);
   });
 });

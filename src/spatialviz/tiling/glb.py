@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -204,6 +205,13 @@ def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
             }
         )
         attributes["COLOR_0"] = len(accessors) - 1
+    for name, values in content.properties.items() if n else ():
+        # The same values as float vertex attributes, which a shader can read directly:
+        # clients recolour by any attribute without decoding the property table (which
+        # keeps the exact values, e.g. 64-bit row ids). Float32 is exact to 2^24.
+        view = bins.add(values.astype(np.float32).tobytes(), stride=4, vertex=True)
+        accessors.append({"bufferView": view, "componentType": FLOAT, "count": n, "type": "SCALAR"})
+        attributes[vertex_attribute_name(name)] = len(accessors) - 1
 
     primitive: dict[str, Any] = {"attributes": attributes, "mode": 0}
     doc: dict[str, Any] = {
@@ -225,6 +233,11 @@ def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
         doc["extensionsUsed"].append("EXT_meshopt_compression")
         doc["extensionsRequired"].append("EXT_meshopt_compression")
     return _pack(doc, payload)
+
+
+def vertex_attribute_name(column: str) -> str:
+    """glTF application-specific attributes start with "_": intensity -> _INTENSITY."""
+    return "_" + re.sub(r"[^A-Z0-9_]", "_", column.upper())
 
 
 def _add_property_table(

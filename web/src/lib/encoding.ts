@@ -61,6 +61,18 @@ export function initialColoring(encoding: Record<string, unknown> | null | undef
   return { color: '', colormap: 'viridis' };
 }
 
+/** Attributes the client can recolour by: those the tiles carry as numbers. A text column
+ * (no numeric range, or string categories) lives only in the tiles' own colours. */
+export function recolourable<
+  T extends { kind: string; min?: number | null; categories?: unknown[] | null },
+>(attributes: T[]): T[] {
+  return attributes.filter((a) => {
+    const categories = a.categories ?? [];
+    if (categories.some((c) => typeof c === 'string')) return false;
+    return a.kind === 'continuous' || categories.length > 0 || typeof a.min === 'number';
+  });
+}
+
 export type FieldErrors = Partial<Record<keyof EncodingForm, string>>;
 
 const NUMERIC = /^(u?int\d*|float\d*|double|decimal|number|integer|real)$/i;

@@ -2,7 +2,7 @@
 import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow, usdzUrl } from '../api';
 import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
-import { initialColoring } from '../lib/encoding';
+import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
 import { sceneChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
@@ -93,8 +93,12 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   };
 
   // Colour by
-  const attributes = scene.attributes ?? [];
-  const { color: initialColor, colormap: initialMap } = initialColoring(scene.encoding);
+  // Tiles carry numeric attributes only: a text column (a categorical region name) is in
+  // the tiles' own colours, not recolourable here.
+  const attributes = recolourable(scene.attributes ?? []);
+  const coloring = initialColoring(scene.encoding);
+  const initialColor = attributes.some((a) => a.name === coloring.color) ? coloring.color : '';
+  const initialMap = coloring.colormap;
   const colorSelect = h('select', { id: 'color-by', 'data-testid': 'color-by' },
     h('option', { value: '' }, 'Original colours'),
     ...attributes.map((a) => h('option', { value: a.name, selected: a.name === initialColor }, `${a.name} (${a.kind})`)));
