@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     #: under this internal location (deploy/nginx/spatialviz.conf: "/_blobs/").
     x_accel_prefix: str | None = None
     scene_tiling_jobs: int = Field(default=1, ge=1, le=64)
+    scene_tiling_max_chunk_points: int | None = Field(default=None, ge=1000)
+    """Cap on points per chunk (chunks are the units spread over workers); default: derived
+    from the memory budget."""
+    tiling_work_dir: Path | None = None
+    """Where a tiling job's chunk files live between its stages (default var/tiling). With
+    Celery workers on several machines it must be a filesystem they all mount."""
     scene_tiling_memory_budget: int = Field(default=700 << 20, ge=64 << 20)
     scene_export_budget_points: int = Field(default=50_000, ge=1, le=250_000)
     scene_query_max_scan_rows: int = Field(default=5_000_000, ge=1)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,20 @@ import structlog
 from spatialviz.formats.base import SourceInfo
 from spatialviz.formats.canonical import read_canonical
 from spatialviz.job.context import JobCancelled, JobContext, JobError
-from spatialviz.job.registry import JobResult, job_kind
+from spatialviz.job.registry import JobKind, JobResult, job_kind, register_job_kind
 from spatialviz.scene.encoding import ResolvedEncoding
 from spatialviz.scene.service import EXPORT_KINDS, TILE_KIND, apply_tiling_outcome
 from spatialviz.scene.transform import transform_parquet
-from spatialviz.tiling import TilingCancelledError, TilingError, TilingOptions, tile
+from spatialviz.tiling import (
+    ChunkResult,
+    Plan,
+    TilingCancelledError,
+    TilingError,
+    TilingOptions,
+    index_chunk,
+    merge,
+    plan,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -118,47 +129,96 @@ def _warm_query_index(canonical: Path) -> None:
         log.warning("query_index_failed", path=str(canonical), error=repr(exc))
 
 
-@job_kind(TILE_KIND, queue="heavy", max_attempts=2, on_finish=apply_tiling_outcome)
-def tile_scene(ctx: JobContext) -> JobResult:
-    canonical_key = str(ctx.params["canonical_key"])
-    resolved: dict[str, Any] = dict(ctx.params["resolved"])
-    prefix = str(ctx.params["tilesets_prefix"])
-    ctx.progress(0.0, "reading")
-    canonical = local_canonical(ctx, canonical_key)
-    source = functools.partial(open_transformed, str(canonical), resolved)
-    out = ctx.scratch / "tileset"
+# --- tiling: prepare (counts + chunk files) -> index each chunk -> merge and publish -----
+# The stages share chunk files through ``tiling_work_dir``; chunks are independent map
+# items, so embedded mode indexes them on the process pool and Celery on any worker (a chord).
+
+
+def _work_root(ctx: JobContext) -> Path:
+    base = ctx.settings.tiling_work_dir or ctx.settings.var_dir / "tiling"
+    return Path(base).resolve() / str(ctx.job_id)
+
+
+def _work_dir(ctx: JobContext) -> Path:
+    return _work_root(ctx) / f"attempt-{ctx.attempt}"
+
+
+def _load_plan(work: Path) -> Plan:
+    with (work / "plan.pickle").open("rb") as fh:
+        plan: Plan = pickle.load(fh)  # noqa: S301 - written by this job's own prepare stage
+    return plan
+
+
+def _tiling_options(ctx: JobContext) -> TilingOptions:
+    return TilingOptions(
+        jobs=1,
+        memory_budget=ctx.settings.scene_tiling_memory_budget,
+        max_chunk_points=ctx.settings.scene_tiling_max_chunk_points,
+    )
+
+
+def _prepare_tiling(ctx: JobContext) -> list[int]:
+    canonical = local_canonical(ctx, str(ctx.params["canonical_key"]))
+    source = functools.partial(open_transformed, str(canonical), dict(ctx.params["resolved"]))
+    shutil.rmtree(_work_root(ctx), ignore_errors=True)  # earlier attempts' leftovers
+    work = _work_dir(ctx)
+    (work / "chunks").mkdir(parents=True)
 
     def on_progress(stage: str, fraction: float) -> None:
-        lo, hi = _STAGES.get(stage, (0.0, 0.9))
+        lo, hi = _STAGES.get(stage, (0.0, 0.5))
         ctx.progress(lo + (hi - lo) * fraction, stage)
 
-    options = TilingOptions(
-        jobs=ctx.settings.scene_tiling_jobs,
-        memory_budget=ctx.settings.scene_tiling_memory_budget,
-    )
     try:
-        summary = tile(
+        the_plan = plan(
             source,
-            out,
-            options,
-            progress=on_progress,
-            cancel=lambda: _cancelled(ctx),
-            workdir=str(ctx.scratch),
+            _tiling_options(ctx),
+            str(work / "chunks"),
+            str(work / "out"),
+            on_progress,
+            lambda: _cancelled(ctx),
         )
     except TilingCancelledError:
         ctx.check_cancelled()
         raise
     except TilingError as exc:
         raise JobError("tiling_failed", str(exc)) from exc
+    with (work / "plan.pickle").open("wb") as fh:
+        pickle.dump(the_plan, fh)
+    return [chunk.id for chunk in the_plan.chunks]
+
+
+def _index_tiling_chunk(ctx: JobContext, chunk_id: Any) -> str:
+    work = _work_dir(ctx)
+    result = index_chunk(_load_plan(work), int(chunk_id))
+    path = work / f"result-{int(chunk_id)}.pickle"
+    with path.open("wb") as fh:
+        pickle.dump(result, fh)
+    return path.name
+
+
+def _merge_tiling(ctx: JobContext, result_names: list[Any]) -> JobResult:
+    work = _work_dir(ctx)
+    the_plan = _load_plan(work)
+    results: list[ChunkResult] = []
+    for name in result_names:
+        with (work / str(name)).open("rb") as fh:
+            results.append(pickle.load(fh))  # noqa: S301 - this job's own map outputs
+    try:
+        summary = merge(the_plan, results)
+    except TilingError as exc:
+        raise JobError("tiling_failed", str(exc)) from exc
+    out = Path(the_plan.output_dir)
     ctx.progress(0.9, "publishing")
     version = tree_version(out)
-    target = f"{prefix}/{version}"
+    target = f"{ctx.params['tilesets_prefix']}/{version}"
     for path in _files(out):
         _put_output(ctx, f"{target}/{path.relative_to(out).as_posix()}", path)
-    ctx.progress(0.95, "indexing")
-    if ctx.storage.local_path(canonical_key) is not None:
-        _warm_query_index(canonical)
-    ctx.progress(1.0, "done")
+    canonical_key = str(ctx.params["canonical_key"])
+    local = ctx.storage.local_path(canonical_key)
+    if local is not None:
+        ctx.progress(0.95, "indexing")
+        _warm_query_index(local)
+    shutil.rmtree(_work_root(ctx), ignore_errors=True)
     return {
         "version": version,
         "prefix": target,
@@ -166,7 +226,21 @@ def tile_scene(ctx: JobContext) -> JobResult:
         "tiles": summary.tiles,
         "bytes": summary.bytes,
         "max_level": summary.max_level,
+        "chunks": len(results),
     }
+
+
+register_job_kind(
+    JobKind(
+        TILE_KIND,
+        queue="heavy",
+        prepare=_prepare_tiling,
+        map=_index_tiling_chunk,
+        reduce=_merge_tiling,
+        max_attempts=2,
+        on_finish=apply_tiling_outcome,
+    )
+)
 
 
 # --- exports ---------------------------------------------------------------------------
