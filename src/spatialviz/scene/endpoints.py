@@ -225,6 +225,8 @@ async def serve_blob(
     if http.evaluate_conditional(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     if settings.x_accel_prefix and storage.local_path(key) is not None:
+        # nginx answers ranges itself and adds its own Accept-Ranges; ours would repeat it.
+        del headers["Accept-Ranges"]
         headers["X-Accel-Redirect"] = f"{settings.x_accel_prefix.rstrip('/')}/{key}"
         return Response(status_code=200, headers=headers, media_type=content_type)
     try:
