@@ -29,14 +29,7 @@ class DatasetRepository(WorkspaceScopedRepository[Dataset]):
         statement = self.scoped(principal)
         if workspace_id is not None:
             statement = statement.where(Dataset.workspace_id == workspace_id)
-        if after is not None:
-            created, last_id = after
-            statement = statement.where(
-                (Dataset.created_at < created)
-                | ((Dataset.created_at == created) & (Dataset.id < last_id))
-            )
-        statement = statement.order_by(Dataset.created_at.desc(), Dataset.id.desc())
-        return await self.list(statement, limit=limit)
+        return await self.newest_first(statement, after=after, limit=limit)
 
     async def scene_ids(self, dataset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
         """The scenes of each dataset, oldest first (one query for a whole page)."""

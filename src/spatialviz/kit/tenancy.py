@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import Select, select
@@ -97,6 +98,24 @@ class WorkspaceScopedRepository(Generic[ModelT]):
     async def list(self, statement: Select[tuple[ModelT]], *, limit: int) -> Sequence[ModelT]:
         result = await self.session.execute(statement.limit(limit))
         return cast("Sequence[ModelT]", result.scalars().all())
+
+    async def newest_first(
+        self,
+        statement: Select[tuple[ModelT]],
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[ModelT]:
+        """One keyset page ordered by (created_at, id) descending, after a cursor."""
+        model = self.model
+        if after is not None:
+            created, last_id = after
+            statement = statement.where(
+                (model.created_at < created)
+                | ((model.created_at == created) & (model.id < last_id))
+            )
+        statement = statement.order_by(model.created_at.desc(), model.id.desc())
+        return await self.list(statement, limit=limit)
 
     async def add(self, obj: ModelT) -> ModelT:
         self.session.add(obj)

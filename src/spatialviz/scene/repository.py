@@ -30,14 +30,7 @@ class SceneRepository(WorkspaceScopedRepository[Scene]):
             statement = statement.where(Scene.dataset_id == dataset_id)
         if workspace_id is not None:
             statement = statement.where(Scene.workspace_id == workspace_id)
-        if after is not None:
-            created, last_id = after
-            statement = statement.where(
-                (Scene.created_at < created)
-                | ((Scene.created_at == created) & (Scene.id < last_id))
-            )
-        statement = statement.order_by(Scene.created_at.desc(), Scene.id.desc())
-        return await self.list(statement, limit=limit)
+        return await self.newest_first(statement, after=after, limit=limit)
 
     async def get_unscoped(self, scene_id: uuid.UUID) -> Scene | None:
         """For signed or shared access (checked by signature) and background tasks."""
