@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from fastapi import FastAPI
@@ -22,6 +23,8 @@ from spatialviz.kit.tenancy import Principal
 from spatialviz.models.job import JobStatus
 from spatialviz.models.workspace import Role
 from tests.conftest import SERVICES
+from tests.dataset.helpers import csv_bytes
+from tests.factories import register_and_sign_in
 from tests.job.helpers import (
     create_job,
     final,
@@ -31,6 +34,7 @@ from tests.job.helpers import (
     wait_for,
 )
 from tests.job.workers import ThrowawayRedis, Worker
+from tests.scene_api.helpers import ready_scene
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
 
@@ -198,3 +202,22 @@ async def test_redis_restarted_while_a_job_runs(
     finally:
         for worker in workers:
             worker.kill()
+
+
+async def test_scene_tiling_spreads_chunks_over_celery_workers(
+    client: httpx.AsyncClient, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    """A scene's tiling is a chord: chunks indexed by whichever worker takes them, merged
+    into one tileset."""
+    settings.scene_tiling_max_chunk_points = 1000
+    # Between prepare and the first chunk nothing heartbeats (a known gap of fan-out jobs):
+    # this module's 2 s staleness would make the reaper restart the job while workers boot.
+    settings.jobs_stale_after_seconds = 30.0
+    start(workers, settings, tmp_path)
+    start(workers, settings, tmp_path)
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"], data=csv_bytes(5000))
+    job = (await client.get(f"/api/v1/jobs/{scene['job_id']}", headers=headers)).json()
+    assert job["status"] == "succeeded"
+    assert job["result"]["chunks"] > 1
+    assert job["result"]["points"] == 5000

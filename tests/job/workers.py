@@ -39,6 +39,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "JOBS_REAP_INTERVAL_SECONDS": str(settings.jobs_reap_interval_seconds),
         "JOBS_REQUEUE_AFTER_SECONDS": str(settings.jobs_requeue_after_seconds),
         "JOBS_PROGRESS_INTERVAL_SECONDS": str(settings.jobs_progress_interval_seconds),
+        "SCENE_TILING_MAX_CHUNK_POINTS": str(settings.scene_tiling_max_chunk_points or ""),
     }
     env.update({f"SPATIALVIZ_{k}": v for k, v in values.items() if v})
     return env
