@@ -6,8 +6,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_
-
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
 from spatialviz.models import AuditEvent, Role
 
@@ -29,13 +27,4 @@ class AuditEventRepository(WorkspaceScopedRepository[AuditEvent]):
             statement = statement.where(AuditEvent.workspace_id == workspace_id)
         if action is not None:
             statement = statement.where(AuditEvent.action == action)
-        if after is not None:
-            created, last_id = after
-            statement = statement.where(
-                or_(
-                    AuditEvent.created_at < created,
-                    (AuditEvent.created_at == created) & (AuditEvent.id < last_id),
-                )
-            )
-        statement = statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        return await self.list(statement, limit=limit)
+        return await self.newest_first(statement, after=after, limit=limit)

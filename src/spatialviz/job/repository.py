@@ -40,17 +40,12 @@ class JobRepository(WorkspaceScopedRepository[Job]):
         dataset_id: uuid.UUID | None = None,
         scene_id: uuid.UUID | None = None,
     ) -> Sequence[Job]:
-        statement = self.scoped(principal).order_by(Job.created_at.desc(), Job.id.desc())
+        statement = self.scoped(principal)
         if dataset_id is not None:
             statement = statement.where(Job.dataset_id == dataset_id)
         if scene_id is not None:
             statement = statement.where(Job.scene_id == scene_id)
-        if after is not None:
-            created, job_id = after
-            statement = statement.where(
-                or_(Job.created_at < created, and_(Job.created_at == created, Job.id < job_id))
-            )
-        return await self.list(statement, limit=limit)
+        return await self.newest_first(statement, after=after, limit=limit)
 
     async def get_by_idempotency_key(self, key: str) -> Job | None:
         result = await self.session.execute(select(Job).where(Job.idempotency_key == key))

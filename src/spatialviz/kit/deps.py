@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.config import Settings
-from spatialviz.kit.db import after_commit, finish_transaction, on_rollback
+from spatialviz.kit.db import finish_transaction
 from spatialviz.kit.resources import Resources
 
 
@@ -43,7 +43,5 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
             await finish_transaction(session, exc)
             raise
 
-
-__all__ = ["after_commit", "on_rollback"]
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
