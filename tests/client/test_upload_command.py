@@ -4,6 +4,7 @@ server's offset, then the ingest followed to the end."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -57,6 +58,7 @@ async def test_upload_resumes_after_interruption(live_server: str, tmp_path: Pat
     with pytest.raises(Interrupted):
         await asyncio.to_thread(first_try)
     assert seen == [0, 16 * 1024]
+    [interrupted_url] = json.loads((tmp_path / "resume.json").read_text()).values()
 
     runner = CliRunner()
     result = await asyncio.to_thread(
@@ -75,6 +77,15 @@ async def test_upload_resumes_after_interruption(live_server: str, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     assert "dataset is ready" in result.output
-    # The second run started at the server's offset, not at zero.
-    assert store.get("") is None
     assert (tmp_path / "resume.json").read_text() == "{}"
+
+    # The second run finished the interrupted upload (same tus resource) instead of
+    # starting a new one: that upload is the one that became the dataset.
+    def finished_upload() -> httpx.Response:
+        with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {token}"}) as c:
+            return c.head(interrupted_url, headers={"Tus-Resumable": "1.0.0"})
+
+    head = await asyncio.to_thread(finished_upload)
+    assert head.status_code == 200
+    assert head.headers["Upload-Offset"] == str(source.stat().st_size)
+    assert head.headers["Spatialviz-Dataset-Id"] in result.output

@@ -105,7 +105,7 @@ async def test_declared_size_over_the_cap_is_413_before_reading(
 
 
 async def test_streamed_body_over_the_cap_is_413_and_aborted(
-    client: httpx.AsyncClient, app: object, settings: Settings
+    client: httpx.AsyncClient, settings: Settings
 ) -> None:
     settings.max_upload_bytes = 1000
     user, headers = await register_and_sign_in(client)
@@ -144,11 +144,9 @@ async def test_bad_content_fails_ingest_with_a_reason(
     assert response.status_code == 202, response.text
     dataset = await wait_for_dataset(client, headers, response.json()["dataset"]["id"])
     assert dataset["status"] == "failed"
-    assert (
-        dataset["error_code"] in {code, "count_exceeds_file"}
-        if code == "truncated_file"
-        else (dataset["error_code"] == code)
-    )
+    # A LAS cut in half may read as cut records or as a header claiming too many.
+    accepted = {code, "count_exceeds_file"} if code == "truncated_file" else {code}
+    assert dataset["error_code"] in accepted
     assert dataset["error_message"]
     # The refused file is gone; nothing else was written.
     assert stored_files(settings) == []
