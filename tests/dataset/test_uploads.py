@@ -142,6 +142,10 @@ async def test_termination_and_other_workspaces(
     _, stranger = await register_and_sign_in(client)
     assert (await client.head(url, headers={**stranger, **TUS})).status_code == 404
     assert (await patch(client, stranger, url, 6, b"1,2,3\n")).status_code == 404
+    # Not even broken protocol headers reveal that the upload exists.
+    garbled = await client.patch(url, content=b"x", headers={**stranger, "Content-Type": "a/b"})
+    assert garbled.status_code == 404
+    assert (await client.delete(url, headers=stranger)).status_code == 404
     deleted = await client.delete(url, headers={**headers, **TUS})
     assert deleted.status_code == 204
     assert (await client.head(url, headers={**headers, **TUS})).status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from dataclasses import dataclass
 
 from spatialviz.kit.errors import SpatialvizError
 
@@ -86,6 +87,28 @@ def parse_metadata(value: str | None) -> dict[str, str]:
 
 def _bad_metadata(detail: str) -> TusError:
     return TusError(detail, status=400, code="tus_bad_metadata", title="Bad request")
+
+
+@dataclass(frozen=True)
+class PatchHeaders:
+    """A PATCH's protocol headers, checked only once the caller may see the upload (another
+    workspace's upload is a 404 whatever the headers say)."""
+
+    tus_resumable: str | None
+    content_type: str | None
+    offset: str | None
+    checksum: str | None
+
+    def parse(self) -> tuple[int, ChecksumVerifier]:
+        require_version(self.tus_resumable)
+        if self.content_type != OFFSET_CONTENT_TYPE:
+            raise TusError(
+                f"Content-Type must be {OFFSET_CONTENT_TYPE}.",
+                status=415,
+                code="tus_bad_content_type",
+                title="Unsupported media type",
+            )
+        return parse_offset(self.offset), ChecksumVerifier(self.checksum)
 
 
 class ChecksumVerifier:

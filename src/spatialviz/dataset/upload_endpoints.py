@@ -107,16 +107,6 @@ async def patch(
     upload_checksum: Annotated[str | None, Header()] = None,
     content_type: Annotated[str | None, Header()] = None,
 ) -> Response:
-    # Another workspace's upload is a 404 whatever the headers say.
-    await uploads.get_upload(session, principal, upload_id)
-    tus.require_version(tus_resumable)
-    if content_type != tus.OFFSET_CONTENT_TYPE:
-        raise tus.TusError(
-            f"Content-Type must be {tus.OFFSET_CONTENT_TYPE}.",
-            status=415,
-            code="tus_bad_content_type",
-            title="Unsupported media type",
-        )
     jobs = JobService(session, resources.jobs, resources.pubsub)
     upload, finished = await uploads.append(
         session,
@@ -124,9 +114,8 @@ async def patch(
         jobs,
         principal,
         upload_id,
-        offset=tus.parse_offset(upload_offset),
+        headers=tus.PatchHeaders(tus_resumable, content_type, upload_offset, upload_checksum),
         chunks=request.stream(),
-        checksum=tus.ChecksumVerifier(upload_checksum),
     )
     extra: dict[str, str] = {}
     if finished is not None:
@@ -156,9 +145,9 @@ async def delete(
     resources: ResourcesDep,
     tus_resumable: Annotated[str | None, Header()] = None,
 ) -> Response:
-    await uploads.get_upload(session, principal, upload_id)
-    tus.require_version(tus_resumable)
-    await uploads.terminate(session, resources.storage, principal, upload_id)
+    await uploads.terminate(
+        session, resources.storage, principal, upload_id, tus_resumable=tus_resumable
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers())
 
 

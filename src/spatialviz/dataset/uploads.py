@@ -104,14 +104,14 @@ async def append(
     principal: Principal,
     upload_id: uuid.UUID,
     *,
-    offset: int,
+    headers: tus.PatchHeaders,
     chunks: AsyncIterator[bytes],
-    checksum: tus.ChecksumVerifier,
 ) -> tuple[Upload, Finished | None]:
     repo = UploadRepository(session)
     upload = await repo.get_for_write(principal, upload_id)
     if upload is None or as_utc(upload.expires_at) < utcnow():
         raise UploadNotFound("Upload not found or expired.")
+    offset, checksum = headers.parse()
     if upload.dataset_id is not None:
         raise tus.TusError(
             "This upload is complete.", status=409, code="tus_complete", title="Conflict"
@@ -240,12 +240,18 @@ def _assemble(storage: BlobStorage, upload: Upload, key: str) -> StreamedBlob:
 
 
 async def terminate(
-    session: AsyncSession, storage: BlobStorage, principal: Principal, upload_id: uuid.UUID
+    session: AsyncSession,
+    storage: BlobStorage,
+    principal: Principal,
+    upload_id: uuid.UUID,
+    *,
+    tus_resumable: str | None,
 ) -> None:
     repo = UploadRepository(session)
     upload = await repo.get_for_write(principal, upload_id)
     if upload is None or upload.dataset_id is not None:
         raise UploadNotFound("Upload not found.")
+    tus.require_version(tus_resumable)
     await repo.remove(upload.id)
     prefix = parts_prefix(upload.id)
 
