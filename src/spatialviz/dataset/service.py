@@ -3,18 +3,21 @@ commits (the request or task owns the transaction)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.audit.service import record_audit
 from spatialviz.dataset import sniff
 from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
+from spatialviz.dataset.schemas import ColumnOverride
 from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
 from spatialviz.formats.errors import ERROR_CODES
 from spatialviz.job.service import JobService
@@ -208,12 +211,6 @@ def parse_columns_metadata(raw: str | None) -> dict[str, Any] | None:
     """The ``columns`` upload metadata: JSON naming the x/y/z source columns."""
     if not raw:
         return None
-    import json
-
-    from pydantic import ValidationError
-
-    from spatialviz.dataset.schemas import ColumnOverride
-
     try:
         return ColumnOverride.model_validate(json.loads(raw)).model_dump()
     except (ValueError, ValidationError):
