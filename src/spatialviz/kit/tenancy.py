@@ -13,11 +13,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped
 
 from spatialviz.kit.errors import Forbidden, NotFound
 from spatialviz.models.workspace import Role
@@ -63,11 +62,6 @@ def require_role(principal: Principal, workspace_id: uuid.UUID, needed: Role) ->
     if not role.allows(needed):
         raise InsufficientRole(f"This needs the {needed.value} role; you are {role.value}")
     return role
-
-
-class WorkspaceOwned(Protocol):
-    id: Mapped[uuid.UUID]
-    workspace_id: Mapped[uuid.UUID]
 
 
 ModelT = TypeVar("ModelT", bound=Any)
