@@ -41,6 +41,21 @@ async def wait_for_scene(
         await asyncio.sleep(0.1)
 
 
+async def wait_for_job(
+    client: httpx.AsyncClient, headers: Headers, job_id: str, within: float = 90.0
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(f"/api/v1/jobs/{job_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("succeeded", "failed", "cancelled"):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job still {body['status']} after {within}s: {body}")
+        await asyncio.sleep(0.1)
+
+
 async def create_scene(
     client: httpx.AsyncClient,
     headers: Headers,

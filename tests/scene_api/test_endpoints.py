@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
+from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
 from spatialviz.scene.exports.archive import INDEX_NAME
 from tests.dataset.helpers import csv_bytes, las_bytes
@@ -22,6 +24,7 @@ from tests.scene_api.helpers import (
     fetch_export,
     ready_dataset,
     ready_scene,
+    wait_for_job,
     wait_for_scene,
 )
 
@@ -349,3 +352,35 @@ async def test_delete_scene(client: httpx.AsyncClient) -> None:
     assert response.status_code == 204
     assert (await client.get(f"/api/v1/scenes/{scene['id']}", headers=headers)).status_code == 404
     assert (await client.get(scene["tileset_url"])).status_code == 404
+
+
+def _only_tileset_file(settings: Settings) -> Path:
+    [tileset] = Path(settings.storage_url.removeprefix("file://")).rglob("tileset.json")
+    return tileset
+
+
+async def test_a_failed_export_is_tried_again_on_the_next_request(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    tileset = _only_tileset_file(settings)
+    hidden = tileset.with_name("hidden.json.tmp")
+    tileset.rename(hidden)  # the archive job now fails: there is no tileset.json to pack
+
+    url = f"/api/v1/scenes/{scene['id']}/export.3tz"
+    first = await client.get(url, headers=headers)
+    assert first.status_code == 202
+    failed = await wait_for_job(client, headers, first.json()["job"]["id"])
+    assert failed["status"] == "failed", failed
+    assert "tileset.json" in (failed["error_message"] or ""), failed
+
+    hidden.rename(tileset)
+    second = await client.get(url, headers=headers)
+    assert second.status_code == 202
+    assert second.json()["job"]["id"] != failed["id"]
+    archive = await fetch_export(client, headers, scene["id"], "3tz")
+    assert "tileset.json" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    # The failed job stays in the history.
+    old = await client.get(f"/api/v1/jobs/{failed['id']}", headers=headers)
+    assert old.json()["status"] == "failed"

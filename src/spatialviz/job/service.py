@@ -32,6 +32,9 @@ from spatialviz.models.workspace import Role
 log = structlog.get_logger(__name__)
 
 
+_RETRYABLE = frozenset({JobStatus.failed, JobStatus.cancelled})
+
+
 class JobService:
     def __init__(
         self,
@@ -56,9 +59,12 @@ class JobService:
         dataset_id: uuid.UUID | None = None,
         scene_id: uuid.UUID | None = None,
         idempotency_key: str | None = None,
+        retry_failed: bool = False,
     ) -> Job:
         """Record a job in the caller's transaction and send it once that commits. With an
-        ``idempotency_key``, creating it again returns the first job and sends nothing."""
+        ``idempotency_key``, creating it again returns the first job and sends nothing;
+        with ``retry_failed`` too, a failed or cancelled first job gives its key up to a new
+        one (it stays in the history), so a transient failure is not remembered forever."""
         try:
             job_kind = get_kind(kind)
         except UnknownJobKind:
@@ -66,7 +72,11 @@ class JobService:
         if idempotency_key is not None:
             existing = await self.repository.get_by_idempotency_key(idempotency_key)
             if existing is not None:
-                return self._same_job(existing, workspace_id, kind)
+                existing = self._same_job(existing, workspace_id, kind)
+                if not (retry_failed and existing.status in _RETRYABLE):
+                    return existing
+                existing.idempotency_key = None
+                await self.session.flush()
         job = Job(
             workspace_id=workspace_id,
             kind=kind,

@@ -590,7 +590,8 @@ async def request_export(
     fmt: str,
 ) -> Job | tuple[Scene, str]:
     """The cached export's key when it exists, else the job making it (one per version:
-    asking again while it runs returns the same job)."""
+    asking again while it runs returns the same job; asking again after it failed starts a
+    new one)."""
     if fmt not in EXPORT_FORMATS:
         raise SceneNotFound(f"No export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
     scene = await get_scene(session, principal, scene_id)
@@ -612,4 +613,5 @@ async def request_export(
             "tileset_prefix": scene.tileset_prefix,
         },
         idempotency_key=f"scene-export:{scene.id}:{fmt}:{export_version(scene, fmt)}",
+        retry_failed=True,
     )
