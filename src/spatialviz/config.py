@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     jobs_embedded_workers: int = Field(default=2, ge=1, le=64)
     jobs_heartbeat_seconds: float = Field(default=2.0, gt=0)
     jobs_stale_after_seconds: float = Field(default=60.0, gt=0)
+    # A fanned-out job has no running code while its parts wait in the queue behind other
+    # work: it is presumed lost only when no part has finished for this long.
+    jobs_fanout_lease_seconds: float = Field(default=900.0, gt=0)
     jobs_reap_interval_seconds: float = Field(default=15.0, gt=0)
     jobs_requeue_after_seconds: float = Field(default=300.0, gt=0)
     jobs_progress_interval_seconds: float = Field(default=0.5, ge=0)
@@ -134,6 +137,11 @@ class Settings(BaseSettings):
         if self.jobs_stale_after_seconds <= 2 * self.jobs_heartbeat_seconds:
             raise ConfigError(
                 "SPATIALVIZ_JOBS_STALE_AFTER_SECONDS must exceed twice the heartbeat interval"
+            )
+        if self.jobs_fanout_lease_seconds < self.jobs_stale_after_seconds:
+            raise ConfigError(
+                "SPATIALVIZ_JOBS_FANOUT_LEASE_SECONDS must be at least "
+                "SPATIALVIZ_JOBS_STALE_AFTER_SECONDS"
             )
         if self.jobs_backend == "celery" and self.broker_url is None:
             raise ConfigError(

@@ -195,3 +195,56 @@ async def test_job_metrics_are_exported(resources: Resources, client: httpx.Asyn
         'spatialviz_job_failures_total{error_code="example_failure",kind="example.sleep"} 1.0'
         in body
     )
+
+
+async def test_fanout_parts_waiting_behind_other_work_do_not_restart_the_job(
+    settings: Settings,
+) -> None:
+    """One pool process: the fan-out's parts queue behind a job that runs for twice the
+    stale-heartbeat limit. Nothing of the fan-out runs meanwhile, yet it is not presumed
+    lost: its lease covers the wait, so it finishes on its first attempt."""
+    one_worker = settings.model_copy(
+        update={"jobs_embedded_workers": 1, "jobs_fanout_lease_seconds": 60.0}
+    )
+    app = create_app(one_worker)
+    async with app.router.lifespan_context(app):
+        resources: Resources = app.state.resources
+        workspace = await make_workspace(resources)
+        params = {"n": 100, "chunks": 2, "prepare_seconds": 0.5}
+        fanout = await create_job(resources, workspace, "example.fanout", params)
+        await wait_for(resources, fanout, lambda job: job.status == JobStatus.running)
+        # Sent while the fan-out prepares, so the pool runs it before the fan-out's parts.
+        blocker_steps = int(2 * settings.jobs_stale_after_seconds / 0.2) + 1
+        blocker = await create_job(
+            resources, workspace, params={"steps": blocker_steps, "step_seconds": 0.2}
+        )
+        job = await wait_for(resources, fanout, final)
+        assert job.status == JobStatus.succeeded, job.error_message
+        assert job.attempts == 1
+        assert job.result is not None
+        assert job.result["total"] == sum(range(100))
+        # The blocker really ran in between, longer than a heartbeat is trusted.
+        other = await load_job(resources, blocker)
+        assert other.status == JobStatus.succeeded
+        assert other.finished_at is not None
+        assert job.finished_at is not None
+        assert other.finished_at <= job.finished_at
+
+
+async def test_fanout_parts_killed_with_the_pool_are_run_again(resources: Resources) -> None:
+    """A pool process dies mid-part: the fan-out's lease ends at once, so the reaper starts
+    the job again after the stale-heartbeat wait instead of after the whole lease."""
+    assert resources.settings.jobs_fanout_lease_seconds > 60
+    workspace = await make_workspace(resources)
+    params = {"n": 100, "chunks": 2, "item_seconds": 1.5}
+    job_id = await create_job(resources, workspace, "example.fanout", params)
+    await wait_for(resources, job_id, lambda job: (job.stage or "").startswith("processing"))
+    await asyncio.sleep(0.3)  # the parts are running now
+    pool = resources.jobs._pool  # type: ignore[attr-defined]
+    for process in list(pool._processes.values()):
+        process.kill()
+    job = await wait_for(resources, job_id, final, within=30)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert job.attempts == 2
+    assert job.result is not None
+    assert job.result["total"] == sum(range(100))

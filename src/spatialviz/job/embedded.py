@@ -92,13 +92,16 @@ class EmbeddedJobQueue:
 
     async def _call(self, fn: Callable[..., Step], *args: Any) -> Step:
         loop = asyncio.get_running_loop()
+        pool = self._pool
         try:
-            step = await loop.run_in_executor(self._pool, fn, *args)
+            step = await loop.run_in_executor(pool, fn, *args)
         except BrokenProcessPool:
-            # A pool process died (OOM, kill): start a fresh pool; the job's heartbeat goes
-            # stale and the reaper sends it again.
+            # A pool process died (OOM, kill): start a fresh pool (once, however many calls
+            # the broken one failed); the job's heartbeat goes stale and the reaper sends it
+            # again.
             log.error("job_pool_broken", function=fn.__name__)
-            self._pool = self._new_pool()
+            if self._pool is pool:
+                self._pool = self._new_pool()
             raise
         self._metrics.observe(step)
         return step
@@ -120,12 +123,19 @@ class EmbeddedJobQueue:
 
     async def _fan_out(self, planned: Step) -> Step:
         job_id, attempt, total = planned.job_id, planned.attempt, len(planned.items)
-        steps = await asyncio.gather(
-            *(
-                self._call(runtime.run_item, job_id, attempt, index, total, item)
-                for index, item in enumerate(planned.items)
+        try:
+            steps = await asyncio.gather(
+                *(
+                    self._call(runtime.run_item, job_id, attempt, index, total, item)
+                    for index, item in enumerate(planned.items)
+                )
             )
-        )
+        except BrokenProcessPool:
+            # The parts died with the pool: end the fan-out's lease so the reaper starts
+            # the job again after the usual stale-heartbeat wait, not after the whole lease.
+            async with transaction(self._resources.sessions) as session:
+                await JobStore(session).end_lease(uuid.UUID(job_id), attempt)
+            raise
         if any(step.outcome != "mapped" for step in steps):
             return next(step for step in steps if step.outcome != "mapped")
         return await self._call(runtime.run_reduce, job_id, attempt, [s.value for s in steps])

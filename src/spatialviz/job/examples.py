@@ -33,6 +33,7 @@ def sleep_job(ctx: JobContext) -> JobResult:
 
 
 def _plan(ctx: JobContext) -> list[Any]:
+    time.sleep(float(ctx.params.get("prepare_seconds", 0.0)))
     n, chunks = int(ctx.params.get("n", 100)), int(ctx.params.get("chunks", 4))
     size = -(-n // chunks)
     return [[start, min(start + size, n)] for start in range(0, n, size)]

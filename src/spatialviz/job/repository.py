@@ -14,13 +14,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.kit.db import utcnow
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
 from spatialviz.models.job import Job, JobStatus
+
+
+def _at_least(moment: datetime) -> Any:
+    """``heartbeat_at`` moved to ``moment`` unless it is already later, so a part's
+    heartbeat never shortens its fan-out's lease."""
+    value = literal(moment, type_=Job.heartbeat_at.type)
+    return case((Job.heartbeat_at > value, Job.heartbeat_at), else_=value)
 
 
 def _rowcount(result: Any) -> int:
@@ -150,7 +157,7 @@ class JobStore:
         """Heartbeat (and progress); returns whether cancel was requested, or None when this
         attempt no longer holds the job."""
         now = utcnow()
-        values: dict[str, Any] = {"heartbeat_at": now}
+        values: dict[str, Any] = {"heartbeat_at": _at_least(now)}
         if progress is not None:
             values.update(progress=progress, updated_at=now)
         if stage is not None:
@@ -195,15 +202,36 @@ class JobStore:
             await run_finish_hooks(self.session, [job_id])
         return won
 
-    async def advance(self, job_id: uuid.UUID, attempt: int, delta: float) -> None:
-        """Add a finished fan-out item's share to the progress (atomic in SQL)."""
+    async def advance(
+        self, job_id: uuid.UUID, attempt: int, delta: float, lease_until: datetime
+    ) -> None:
+        """Add a finished fan-out item's share to the progress (atomic in SQL) and renew the
+        fan-out's lease."""
         await self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
             .values(
                 progress=case((Job.progress + delta > 0.99, 0.99), else_=Job.progress + delta),
-                heartbeat_at=utcnow(),
+                heartbeat_at=_at_least(lease_until),
             )
+        )
+
+    async def lease(self, job_id: uuid.UUID, attempt: int, until: datetime) -> None:
+        """A fanned-out job counts as alive until ``until`` although no code of it runs: its
+        parts may wait in the queue behind other work for longer than a heartbeat lasts."""
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
+            .values(heartbeat_at=_at_least(until))
+        )
+
+    async def end_lease(self, job_id: uuid.UUID, attempt: int) -> None:
+        """The fan-out's parts are known to be gone: from now on the usual heartbeat
+        staleness applies."""
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
+            .values(heartbeat_at=utcnow())
         )
 
     async def release(self, job_id: uuid.UUID, attempt: int, reason: str) -> bool:

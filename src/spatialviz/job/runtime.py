@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -309,10 +309,19 @@ async def _touch(
     return flag
 
 
+def _lease_end(rt: WorkerRuntime) -> datetime:
+    return utcnow() + timedelta(seconds=rt.settings.jobs_fanout_lease_seconds)
+
+
+async def _lease(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int) -> None:
+    async with transaction(rt.resources.sessions) as session:
+        await JobStore(session).lease(job_id, attempt, _lease_end(rt))
+
+
 async def _advance(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, delta: float) -> None:
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
-        await store.advance(job_id, attempt, delta)
+        await store.advance(job_id, attempt, delta, _lease_end(rt))
         await _publish_state(rt, job_id, store)
 
 
@@ -392,6 +401,7 @@ def run_job(job_id: str) -> Step:
             items = list(kind.prepare(ctx))
             attempt.raise_if_stopped()
             attempt.report(PREPARED_AT, f"processing {len(items)} parts")
+            rt.call(_lease(rt, job.id, job.attempts))
             return attempt.step("planned", items=items)
         assert kind.run is not None
         result = kind.run(ctx)
