@@ -107,9 +107,12 @@ def spatialviz(
     return proc
 
 
-def api_env(var_dir: Path, **extra: str) -> dict[str, str]:
+def api_env(var_dir: Path, log_level: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPATIALVIZ_")}
     env["SPATIALVIZ_VAR_DIR"] = str(var_dir)
+    # nginx runs with access_log off; WARNING turns the API's per-request access line off
+    # too, so neither side pays for logging the other does not do.
+    env["SPATIALVIZ_LOG_LEVEL"] = log_level
     env.update(extra)
     return env
 
@@ -330,14 +333,14 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     api_port, xaccel_api_port = free_port(), free_port()
     static_port, proxy_port = free_port(), free_port()
     with processes() as procs:
-        spatialviz(["migrate"], api_env(var_dir), work / "migrate.log", check=True)
-        env = api_env(var_dir)
+        env = api_env(var_dir, args.api_log_level)
+        spatialviz(["migrate"], env, work / "migrate.log", check=True)
         procs.append(spatialviz(["serve", "--port", str(api_port)], env, work / "api.log"))
         wait_for_port(api_port, procs[-1])
         base = f"http://{HOST}:{api_port}"
         tile = prepare_scene(base, las, storage)
 
-        env = api_env(var_dir, SPATIALVIZ_X_ACCEL_PREFIX="/_blobs/")
+        env = api_env(var_dir, args.api_log_level, SPATIALVIZ_X_ACCEL_PREFIX="/_blobs/")
         port_args = ["serve", "--port", str(xaccel_api_port)]
         procs.append(spatialviz(port_args, env, work / "api-xaccel.log"))
         wait_for_port(xaccel_api_port, procs[-1])
@@ -405,6 +408,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "rounds": args.rounds,
             "nginx_workers": args.workers,
             "uvicorn_processes": 1,
+            "api_log_level": args.api_log_level,
+            "nginx_access_log": "off",
         },
         "tile": {"path": tile.path, "bytes": tile.size, "glb_tiles_in_scene": tile.count},
         "headers": headers,
@@ -426,6 +431,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="nginx worker processes")
+    parser.add_argument(
+        "--api-log-level", default="WARNING", help="INFO logs every API request (nginx: off)"
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = parser.parse_args()

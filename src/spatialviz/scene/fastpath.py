@@ -48,6 +48,7 @@ from spatialviz.scene.blobs import (
     scene_blob,
     x_accel_headers,
 )
+from spatialviz.scene.endpoints import router as scene_router
 
 #: Bytes read per thread hop, and so the most one response holds in memory (uvicorn waits
 #: for the socket to drain before the next chunk). Tiles are mostly smaller: one hop each.
@@ -135,7 +136,12 @@ class SignedDeliveryFastPath:
             ["outcome"],
             registry=registry,
         )
-        self._routes: dict[str, object] = {}
+        # The access log and metrics label requests by route template: point them at the
+        # route each request stands in for (else they would match the path again, slowly).
+        self._routes = {
+            rel: next(r for r in scene_router.routes if getattr(r, "path_format", "") == t)
+            for rel, t in _TEMPLATES.items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         signed = _signed_request(scope) if scope["type"] == "http" else None
@@ -164,7 +170,7 @@ class SignedDeliveryFastPath:
         not_modified = http.evaluate_conditional(signed.if_none_match, target.etag)
         prefix = resources.settings.x_accel_prefix
         if prefix:  # as serve_blob: no storage call, nginx sends the file
-            self._label_route(scope, signed.rel)
+            scope["route"] = self._routes[TILESET if signed.rel == TILESET else "tiles"]
             if not_modified:
                 await _start(send, 304, headers, None)
             else:
@@ -176,7 +182,7 @@ class SignedDeliveryFastPath:
         blob = await anyio.to_thread.run_sync(_open_blob, path, READ_CHUNK_BYTES if body else 0)
         if blob is None:
             return False
-        self._label_route(scope, signed.rel)
+        scope["route"] = self._routes[TILESET if signed.rel == TILESET else "tiles"]
         try:
             if not_modified:
                 await _start(send, 304, headers, None)
@@ -187,19 +193,6 @@ class SignedDeliveryFastPath:
         finally:
             blob.file.close()
         return True
-
-    def _label_route(self, scope: Scope, rel: str) -> None:
-        # The access log and metrics label requests by route template; point them at the
-        # route this request stands in for rather than making them match the path again.
-        template = _TEMPLATES[TILESET if rel == TILESET else "tiles"]
-        route = self._routes.get(template)
-        if route is None:
-            for candidate in scope["app"].router.routes:
-                if getattr(candidate, "path_format", None) == template:
-                    route = self._routes[template] = candidate
-                    break
-        if route is not None:
-            scope["route"] = route
 
 
 async def _start(
