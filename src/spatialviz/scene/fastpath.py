@@ -132,7 +132,7 @@ class SignedDeliveryFastPath:
         self.app = app
         self.requests = Counter(
             "spatialviz_scene_fast_path_total",
-            "Signed tileset/tile requests: answered by the fast path, or passed to the route.",
+            "Signed tileset/tile GETs the fast path looked up: served, or passed to the route.",
             ["outcome"],
             registry=registry,
         )
