@@ -212,7 +212,12 @@ http {{
     tcp_nopush on;
     keepalive_requests 1000000;
 {temp}
-    upstream spatialviz_api {{ server {HOST}:{api_port}; keepalive 64; }}
+    # As deploy/nginx/spatialviz.conf: kept-alive connections to the API.
+    upstream spatialviz_api {{
+        server {HOST}:{api_port};
+        keepalive 64;
+        keepalive_requests 10000;
+    }}
 
     server {{  # the peer: the tile file, straight from the storage directory
         listen {HOST}:{static_port};

@@ -130,12 +130,13 @@ class SignedDeliveryFastPath:
 
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         self.app = app
-        self.requests = Counter(
+        requests = Counter(
             "spatialviz_scene_fast_path_total",
             "Signed tileset/tile GETs the fast path looked up: served, or passed to the route.",
             ["outcome"],
             registry=registry,
         )
+        self._served, self._passed = requests.labels("served"), requests.labels("passed")
         # The access log and metrics label requests by route template: point them at the
         # route each request stands in for (else they would match the path again, slowly).
         self._routes = {
@@ -147,10 +148,10 @@ class SignedDeliveryFastPath:
         signed = _signed_request(scope) if scope["type"] == "http" else None
         if signed is None or not await self._serve(scope, signed, send):
             if signed is not None:
-                self.requests.labels("passed").inc()
+                self._passed.inc()
             await self.app(scope, receive, send)
             return
-        self.requests.labels("served").inc()
+        self._served.inc()
 
     async def _serve(self, scope: Scope, signed: _Signed, send: Send) -> bool:
         """Answer the request, or return False before anything was sent."""
