@@ -3,7 +3,7 @@
 Viewers fetch hundreds of tiles per scene with ``?sig=``; on that path the FastAPI route
 spent more time resolving dependencies, opening a (never used) session and hopping to a
 thread per MiB than sending bytes (issue 7, profile in docs/scenes.md). This ASGI
-middleware sits just outside the router and answers a signed ``GET``/``HEAD`` of
+middleware sits just outside the router and answers a signed ``GET`` of
 ``/api/v1/scenes/{id}/tileset.json`` or ``…/tiles/{path}`` itself when, and only when,
 everything it needs is at hand:
 
@@ -76,7 +76,8 @@ class _Signed:
 
 def _signed_request(scope: Scope) -> _Signed | None:
     """The parts of a request this path may answer, or None to leave it to the route."""
-    if scope["method"] not in ("GET", "HEAD") or scope.get("root_path"):
+    # GET only: the routes are GET-only (HEAD is their 405, and stays so).
+    if scope["method"] != "GET" or scope.get("root_path"):
         return None
     match = _PATH.match(scope["path"])
     if match is None:
@@ -88,7 +89,7 @@ def _signed_request(scope: Scope) -> _Signed | None:
     for name, value in scope["headers"]:
         if name in _ROUTE_ONLY_HEADERS:
             return None
-        if name == b"if-none-match":
+        if name == b"if-none-match" and if_none_match is None:  # the first, as Starlette
             if_none_match = value.decode("latin-1")
     tile_path = match.group(3)
     if tile_path is not None:
@@ -167,11 +168,12 @@ class SignedDeliveryFastPath:
         path = resources.storage.local_path(target.key)
         if path is None:
             return False
+        # (The router overwrites this when the request is passed on after all.)
+        scope["route"] = self._routes[TILESET if signed.rel == TILESET else "tiles"]
         headers = blob_headers(target)
         not_modified = http.evaluate_conditional(signed.if_none_match, target.etag)
         prefix = resources.settings.x_accel_prefix
         if prefix:  # as serve_blob: no storage call, nginx sends the file
-            scope["route"] = self._routes[TILESET if signed.rel == TILESET else "tiles"]
             if not_modified:
                 await _start(send, 304, headers, None)
             else:
@@ -179,11 +181,10 @@ class SignedDeliveryFastPath:
                 await _start(send, 200, redirect, target.content_type)
             await send({"type": "http.response.body", "body": b""})
             return True
-        body = not not_modified and scope["method"] != "HEAD"
-        blob = await anyio.to_thread.run_sync(_open_blob, path, READ_CHUNK_BYTES if body else 0)
+        read = 0 if not_modified else READ_CHUNK_BYTES
+        blob = await anyio.to_thread.run_sync(_open_blob, path, read)
         if blob is None:
             return False
-        scope["route"] = self._routes[TILESET if signed.rel == TILESET else "tiles"]
         try:
             if not_modified:
                 await _start(send, 304, headers, None)
@@ -208,8 +209,8 @@ async def _start(
 
 
 async def _send_body(send: Send, blob: _OpenBlob) -> None:
-    """The chunk already read, then the rest one thread hop per chunk. Empty for HEAD and
-    304 (nothing was read). uvicorn's send waits for the socket to drain, so at most one
+    """The chunk already read, then the rest one thread hop per chunk. Empty for a 304
+    (nothing was read). uvicorn's send waits for the socket to drain, so at most one
     chunk per response is held in memory."""
     sent = len(blob.first)
     total = sent if not blob.first else blob.size
