@@ -29,6 +29,7 @@ from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMidd
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
 from spatialviz.scene.endpoints import router as scene_router
+from spatialviz.scene.fastpath import SignedDeliveryFastPath
 from spatialviz.web import STATIC_DIR, mount_web_client
 from spatialviz.workspace.endpoints import router as workspace_router
 
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
-    # every response, errors included.
+    # every response, errors included, the signed fast path's too.
+    app.add_middleware(SignedDeliveryFastPath, registry=registry)
     app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from spatialviz.config import Settings
+from spatialviz.scene.auth import get_scene_access
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import ready_scene
 
@@ -66,3 +68,42 @@ async def test_tiles_are_handed_to_nginx(client: httpx.AsyncClient, settings: Se
     forged = await client.get(f"/api/v1/scenes/{scene['id']}/{uri}?sig={sig}x")
     assert forged.status_code == 403
     assert "x-accel-redirect" not in forged.headers
+
+
+async def test_the_fast_path_hands_over_without_touching_storage(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    storage = Path(settings.storage_url.removeprefix("file://"))
+    tileset = await client.get(scene["tileset_url"])
+    uri = _first_tile_uri(json.loads((storage / _blob(tileset)).read_text()))
+    sig = scene["tileset_url"].split("?sig=", 1)[1]
+    url = f"/api/v1/scenes/{scene['id']}/{uri}?sig={sig}"
+
+    def route_must_not_run() -> None:
+        raise AssertionError("the FastAPI route's access dependency ran")
+
+    app.dependency_overrides[get_scene_access] = route_must_not_run
+    try:
+        first = await client.get(url)
+        assert first.status_code == 200
+        assert first.content == b""
+        # Gone from storage: the API still only hands the request over (nginx 404s), as
+        # it never looks at the file.
+        (storage / _blob(first)).unlink()
+        again = await client.get(url)
+        conditional = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    finally:
+        app.dependency_overrides.clear()
+    assert again.status_code == 200
+    assert again.headers["x-accel-redirect"] == first.headers["x-accel-redirect"]
+    assert again.headers["content-type"] == "model/gltf-binary"
+    assert "immutable" in again.headers["cache-control"]
+    assert "accept-ranges" not in again.headers
+    assert conditional.status_code == 304
+    assert "x-accel-redirect" not in conditional.headers
+
+
+def _blob(response: httpx.Response) -> str:
+    return response.headers["x-accel-redirect"].removeprefix("/_blobs/")

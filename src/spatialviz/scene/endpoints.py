@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Annotated, Any
 
@@ -25,6 +24,15 @@ from spatialviz.models.scene import Scene, ShareLink
 from spatialviz.scene import delivery as http
 from spatialviz.scene import queries, service
 from spatialviz.scene.auth import SceneReadable
+from spatialviz.scene.blobs import (
+    TILESET,
+    BlobTarget,
+    blob_headers,
+    etag_of,
+    safe_tile_path,
+    scene_blob,
+    x_accel_headers,
+)
 from spatialviz.scene.encoding import ResolvedEncoding
 from spatialviz.scene.exceptions import TileNotFound
 from spatialviz.scene.schemas import (
@@ -204,31 +212,26 @@ async def serve_blob(
     request: Request,
     storage: BlobStorage,
     settings: Settings,
-    key: str,
+    target: BlobTarget,
     *,
-    etag: str,
-    cache_control: str,
-    content_type: str,
     extra_headers: dict[str, str] | None = None,
 ) -> Response:
-    """ETag/304, single byte ranges, X-Accel-Redirect for nginx, else streamed in a thread."""
+    """ETag/304, X-Accel-Redirect for nginx, else single byte ranges streamed in a thread."""
+    key = target.key
+    headers = blob_headers(target, extra_headers)
+    if settings.x_accel_prefix and storage.local_path(key) is not None:
+        # No storage call: nginx finds (or 404s) the file itself, and answers
+        # If-None-Match against its own ETag; ours is honoured here as well.
+        if http.evaluate_conditional(request.headers.get("if-none-match"), target.etag):
+            return Response(status_code=304, headers=headers)
+        headers = x_accel_headers(headers, settings.x_accel_prefix, key)
+        return Response(status_code=200, headers=headers, media_type=target.content_type)
     try:
         size = await anyio.to_thread.run_sync(storage.size, key)
     except (BlobNotFound, StorageError):
         raise TileNotFound("No such file.") from None
-    headers = {
-        "ETag": etag,
-        "Cache-Control": cache_control,
-        "Accept-Ranges": "bytes",
-        **(extra_headers or {}),
-    }
-    if http.evaluate_conditional(request.headers.get("if-none-match"), etag):
+    if http.evaluate_conditional(request.headers.get("if-none-match"), target.etag):
         return Response(status_code=304, headers=headers)
-    if settings.x_accel_prefix and storage.local_path(key) is not None:
-        # nginx answers ranges itself and adds its own Accept-Ranges; ours would repeat it.
-        del headers["Accept-Ranges"]
-        headers["X-Accel-Redirect"] = f"{settings.x_accel_prefix.rstrip('/')}/{key}"
-        return Response(status_code=200, headers=headers, media_type=content_type)
     try:
         byte_range = http.parse_range(request.headers.get("range"), size)
     except http.RangeNotSatisfiable as exc:
@@ -240,18 +243,9 @@ async def serve_blob(
         headers["Content-Range"] = http.content_range(start, end, size)
     headers["Content-Length"] = str(end - start + 1)
     chunks = iterate_in_threadpool(storage.iter_chunks(key, start, end + 1))
-    return StreamingResponse(chunks, status_code=code, headers=headers, media_type=content_type)
-
-
-def _etag(*parts: str) -> str:
-    return http.strong_etag(hashlib.sha256("/".join(parts).encode()).hexdigest())
-
-
-def _safe_path(path: str) -> str:
-    parts = path.split("/")
-    if not path or any(p in ("", ".", "..") for p in parts) or "\0" in path or len(path) > 500:
-        raise TileNotFound("No such tile.")
-    return path
+    return StreamingResponse(
+        chunks, status_code=code, headers=headers, media_type=target.content_type
+    )
 
 
 _DELIVERY_ERRORS = problem_responses(401, 403, 404, 409, 416, 429)
@@ -264,16 +258,8 @@ _DELIVERY_ERRORS = problem_responses(401, 403, 404, 409, 416, 429)
     response_class=Response,
 )
 async def get_tileset(request: Request, access: SceneReadable, resources: ResourcesDep) -> Response:
-    key = service.tile_key(access.entry, "tileset.json")
-    return await serve_blob(
-        request,
-        resources.storage,
-        resources.settings,
-        key,
-        etag=_etag(str(access.entry.version), "tileset.json"),
-        cache_control=http.cache_control_for("tileset.json"),
-        content_type=http.content_type_for("tileset.json"),
-    )
+    target = scene_blob(access.entry, TILESET)
+    return await serve_blob(request, resources.storage, resources.settings, target)
 
 
 @router.get(
@@ -285,17 +271,8 @@ async def get_tileset(request: Request, access: SceneReadable, resources: Resour
 async def get_tile(
     path: str, request: Request, access: SceneReadable, resources: ResourcesDep
 ) -> Response:
-    rel = f"tiles/{_safe_path(path)}"
-    key = service.tile_key(access.entry, rel)
-    return await serve_blob(
-        request,
-        resources.storage,
-        resources.settings,
-        key,
-        etag=_etag(str(access.entry.version), rel),
-        cache_control=http.cache_control_for(rel),
-        content_type=http.content_type_for(rel),
-    )
+    target = scene_blob(access.entry, f"tiles/{safe_tile_path(path)}")
+    return await serve_blob(request, resources.storage, resources.settings, target)
 
 
 # --- share links ---------------------------------------------------------------------------
@@ -412,13 +389,8 @@ async def get_export(
     scene, key = ready
     filename = f"{scene.name.rsplit('.', 1)[0] or 'scene'}.{fmt}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
+    target = BlobTarget(key, etag_of(key), http.CACHE_PRIVATE, http.content_type_for(key))
+    disposition = {"Content-Disposition": f'attachment; filename="{safe}"'}
     return await serve_blob(
-        request,
-        resources.storage,
-        resources.settings,
-        key,
-        etag=_etag(key),
-        cache_control=http.CACHE_PRIVATE,
-        content_type=http.content_type_for(key),
-        extra_headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+        request, resources.storage, resources.settings, target, extra_headers=disposition
     )

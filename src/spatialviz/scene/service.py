@@ -4,6 +4,7 @@ the transaction)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -468,16 +469,23 @@ class Delivery:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Delivery:
-        d = json.loads(raw)
-        return cls(
-            scene_id=uuid.UUID(d["scene_id"]),
-            workspace_id=uuid.UUID(d["workspace_id"]),
-            dataset_id=uuid.UUID(d["dataset_id"]),
-            prefix=d["prefix"],
-            version=d["version"],
-            generation=int(d["generation"]),
-            revoked=frozenset(uuid.UUID(r) for r in d["revoked"]),
-        )
+        return _parse_delivery(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_delivery(raw: bytes) -> Delivery:
+    # Memoised on the cached bytes themselves: equal bytes are an equal (frozen) entry, so
+    # this can never serve stale facts; it only skips re-parsing JSON on every signed GET.
+    d = json.loads(raw)
+    return Delivery(
+        scene_id=uuid.UUID(d["scene_id"]),
+        workspace_id=uuid.UUID(d["workspace_id"]),
+        dataset_id=uuid.UUID(d["dataset_id"]),
+        prefix=d["prefix"],
+        version=d["version"],
+        generation=int(d["generation"]),
+        revoked=frozenset(uuid.UUID(r) for r in d["revoked"]),
+    )
 
 
 def _delivery_key(scene_id: uuid.UUID) -> str:
@@ -494,12 +502,19 @@ async def forget_delivery(session: AsyncSession, cache: Cache, scene_id: uuid.UU
     after_commit(session, forget)
 
 
+async def cached_delivery(cache: Cache, scene_id: uuid.UUID) -> Delivery | None:
+    """The cached facts only (None on a miss): what the signed fast path can use without a
+    database session. Every revocation deletes the entry, so a hit is current."""
+    raw = await cache.get(_delivery_key(scene_id))
+    return None if raw is None else Delivery.from_bytes(raw)
+
+
 async def delivery(
     session: AsyncSession, cache: Cache, settings: Settings, scene_id: uuid.UUID
 ) -> Delivery:
-    raw = await cache.get(_delivery_key(scene_id))
-    if raw is not None:
-        return Delivery.from_bytes(raw)
+    cached = await cached_delivery(cache, scene_id)
+    if cached is not None:
+        return cached
     from spatialviz.scene.repository import ShareLinkRepository
 
     scene = await get_scene_unscoped(session, scene_id)

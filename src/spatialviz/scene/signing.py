@@ -21,6 +21,7 @@ replayed as a share token or the other way round.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -57,6 +58,7 @@ class SignatureRevoked(SignatureError):
     code = "signature_revoked"
 
 
+@functools.lru_cache(maxsize=16)  # one HMAC less per verified URL; a process has 1-2 secrets
 def _subkey(secret: str | bytes, purpose: bytes) -> bytes:
     raw = secret.encode() if isinstance(secret, str) else secret
     if len(raw) < 16:
