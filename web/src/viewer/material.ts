@@ -61,11 +61,9 @@ if (uMode > 1.5) {
   float span = max(uRange.y - uRange.x, 1e-20);
   float t = clamp((aValue - uRange.x) / span, 0.0, 1.0);
   vColor.rgb = texture2D(uLut, vec2(t * (uLutSize - 1.0) / uLutSize + 0.5 / uLutSize, 0.5)).rgb;
-} else {
-  // Our tiles carry the file's colours sRGB-encoded in COLOR_0 (as LAS and PLY store them);
-  // three.js expects linear vertex colours, so decode here or everything looks washed out.
-  vColor.rgb = mix(vColor.rgb / 12.92, pow((vColor.rgb + 0.055) / 1.055, vec3(2.4)), step(0.04045, vColor.rgb));
 }
+// Otherwise the tile's own COLOR_0, already linear as glTF defines it (the tiler converts
+// from sRGB), so three.js uses it as is, like any other glTF viewer.
 #endif`,
         );
     };
