@@ -20,11 +20,11 @@ SRGB_TO_LINEAR_U8: npt.NDArray[np.uint8] = np.rint(SRGB_TO_LINEAR * 255.0).astyp
 
 def srgb_to_linear_u8(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """8-bit sRGB codes -> 8-bit linear codes, any shape."""
-    out: npt.NDArray[np.uint8] = SRGB_TO_LINEAR_U8[rgb]
+    out: npt.NDArray[np.uint8] = np.take(SRGB_TO_LINEAR_U8, rgb)
     return out
 
 
 def srgb_to_linear(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """8-bit sRGB codes -> linear floats in [0, 1], any shape (exact, for float formats)."""
-    out: npt.NDArray[np.float32] = SRGB_TO_LINEAR.astype(np.float32)[rgb]
+    out: npt.NDArray[np.float32] = np.take(SRGB_TO_LINEAR.astype(np.float32), rgb)
     return out
