@@ -59,6 +59,8 @@ def test_every_point_stored_exactly_once_within_quantization(tiled: Tiled) -> No
     assert (err <= got["tol"][order]).all()
     rgb = np.column_stack([t["red"], t["green"], t["blue"]])
     assert np.array_equal(got["rgb"][order], srgb_to_linear_u8(rgb))  # glTF COLOR_0 is linear
+    # ... and the tileset says so (the viewer still decodes sRGB for tilesets without it)
+    assert load_json(tiled.out / "tileset.json")["extras"]["spatialviz"]["color_space"] == "linear"
     assert np.array_equal(got["intensity"][order], t["intensity"].to_numpy())
     assert np.array_equal(got["classification"][order], t["classification"].to_numpy())
     assert tiled.summary.points == N_POINTS

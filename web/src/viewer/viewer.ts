@@ -16,6 +16,7 @@ import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
 import { signingPlugin } from '../lib/signing';
+import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
 import type { Scene, SceneAttribute } from '../lib/types';
 import { debug } from '../debug';
@@ -118,6 +119,7 @@ export class Viewer {
     this.tiles.errorTarget = options.errorTarget ?? 6;
     this.tiles.setCamera(this.camera);
     this.offset.add(this.tiles.group);
+    this.tiles.addEventListener('load-root-tileset', ({ tileset }) => this.material.setTileColorSpace(tileColorSpace(tileset)));
     this.tiles.addEventListener('load-model', ({ scene, tile }) => this.onLoadModel(scene, tile));
     this.tiles.addEventListener('dispose-model', ({ tile }) => this.onDisposeModel(tile));
     this.tiles.addEventListener('tile-visibility-change', ({ tile, visible }) => {
