@@ -53,6 +53,7 @@ def test_grid_step_is_the_coarsest_common_grid() -> None:
     assert grid_step(v, float(v.min()), float(v.max())) == pytest.approx(0.02)
     assert grid_step(v + np.array([0, 0, 1e-6, 0]), 12.34, 12.44) is None
     assert grid_step(np.array([1.0, 1.0]), 1.0, 1.0) is None  # flat: no grid to learn
+    assert grid_step(np.array([0.0, np.nan, 1.0]), 0.0, 1.0) is None
 
 
 @pytest.mark.parametrize("meshopt", [False, True])

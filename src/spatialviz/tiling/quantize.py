@@ -4,9 +4,10 @@ Most point files store integers times a scale (LAS: 1 cm or 1 mm; CSV: a fixed n
 decimals). When a node's points all sit on such a grid and its extent spans at most 2^16
 steps of it, that grid *is* the quantization: every point decodes to exactly its input
 coordinate, and neighbouring points differ by small integers, which is what the meshopt
-vertex codec compresses best (16-bit steps over the node's extent would instead spread
-each coordinate over ~10x more values, ~3.5 bits per axis of pure rounding pattern). Nodes
-that are off-grid or too wide keep 16-bit steps over their own extent.
+vertex codec compresses best (16-bit steps over a 50 m leaf are ~13x finer than a 1 cm
+grid: ~3 bits per axis of rounding pattern, 1.1 of the 4.7 compressed position bytes per
+point in the benchmark). Nodes that are off-grid or too wide keep 16-bit steps over their
+own extent.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ _ON_GRID = 1e-3
 """Largest distance from a whole number of GRID_UNITs (in units) still read as on-grid:
 far above float64 noise at Earth-sized coordinates (~1e-4), far below a real offset."""
 
+_EXACT = float(1 << 52)
+"""Spans of more GRID_UNITs than this are past float64's integers: no grid to find."""
+
 TOP = 65535
 
 _ALL16 = np.arange(TOP + 1, dtype=np.uint32)
@@ -37,12 +41,13 @@ SIGN = (1.0, 1.0, -1.0)
 def grid_step(v: npt.NDArray[np.float64], lo: float, hi: float) -> float | None:
     """The coarsest grid (a whole number of GRID_UNITs) holding every value of ``v``
     relative to ``lo``, if there is one and ``[lo, hi]`` spans at most TOP of its steps."""
-    if v.size < 2:
+    if v.size < 2 or not (hi - lo) / GRID_UNIT < _EXACT:
         return None
     units = (v - lo) * (1.0 / GRID_UNIT)
     whole = np.rint(units)
     units -= whole  # now the distance to the grid, checked without an abs() temporary
-    if float(units.max()) > _ON_GRID or float(units.min()) < -_ON_GRID:
+    # Written so that NaN fails too.
+    if not (float(units.max()) <= _ON_GRID and float(units.min()) >= -_ON_GRID):
         return None
     common = int(np.gcd.reduce(whole.astype(np.int64)))
     if common == 0:
