@@ -71,6 +71,8 @@ async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_p
 
     # The points are drawn: the canvas shows the colormap's colours, the background doesn't.
     # Large points, so pixels carry their colour rather than a blend with the background.
+    # These are the tiles' own colours (the colormap baked into COLOR_0, stored linear): a
+    # viewer decoding them as sRGB once more draws none of the colormap's colours.
     await page.get_by_test_id("point-size").fill("8")
     await page.wait_for_timeout(500)
     canvas = page.get_by_test_id("viewer-canvas")

@@ -125,6 +125,22 @@ def test_streamed_batches_are_grid_sampled_to_the_budget(tmp_path: Path) -> None
     assert _check_arkit_profile(out) == []
 
 
+def test_display_color_is_linear_and_the_palette_srgb(tmp_path: Path) -> None:
+    """USD's displayColor is linear: sRGB 188 must be authored as ~0.5, not 0.737."""
+    xyz = np.random.default_rng(3).uniform(0, 10, size=(200, 3))
+    rgb = np.tile(np.array([[188, 0, 255]], np.uint8), (200, 1))
+    out = tmp_path / "linear.usdz"
+    write_usdz(PointArrays(xyz, rgb), out, budget_points=5000)
+    stage = Usd.Stage.Open(str(out))
+    mesh = next(UsdGeom.Mesh(p) for p in stage.Traverse() if p.IsA(UsdGeom.Mesh))
+    colors = np.array(UsdGeom.PrimvarsAPI(mesh).GetPrimvar("displayColor").Get())
+    assert colors[:, 0] == pytest.approx(0.503, abs=0.002)
+    assert (colors[:, 1] == 0).all()
+    assert colors[:, 2] == pytest.approx(1.0)
+    tex = UsdShade.Shader(stage.GetPrimAtPath("/Scene/Materials/PointColors/Palette"))
+    assert tex.GetInput("sourceColorSpace").Get() == "sRGB"
+
+
 def test_grid_sampler_spreads_points() -> None:
     rng = np.random.default_rng(2)
     sampler = GridSampler(500)

@@ -10,9 +10,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spatialviz.tiling import TilingOptions, tile
+from spatialviz.tiling.glb import PointContent, encode_glb
 from tests.tiling.conftest import Tiled
 from tests.tiling.helpers import walk
 from tests.tiling.sources import make_cloud, parquet_source
@@ -55,3 +57,14 @@ def test_rgb_only_and_compressed_tiles_pass(tmp_path: Path, compression: str) ->
     paths = [v.path for v in walk(tmp_path / "out" / "tileset.json")]
     bad = [r for r in validate(paths) if r["errors"] != 0]
     assert bad == []
+
+
+@pytest.mark.parametrize("meshopt", [False, True])
+def test_grid_exact_tiles_pass(tmp_path: Path, meshopt: bool) -> None:
+    """Positions on the source's grid (scale = the LAS scale) are just as valid."""
+    rng = np.random.default_rng(3)
+    xyz = np.rint(rng.uniform(0, 40, (3_000, 3)) / 0.01) * 0.01 - 20
+    rgb = rng.integers(0, 256, (3_000, 3)).astype(np.uint8)
+    path = tmp_path / "grid.glb"
+    path.write_bytes(encode_glb(PointContent(xyz, rgb, {}), meshopt=meshopt))
+    assert [r["errors"] for r in validate([path])] == [0]

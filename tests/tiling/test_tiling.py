@@ -19,6 +19,7 @@ from spatialviz.tiling import (
     plan,
     tile,
 )
+from spatialviz.tiling.colorspace import srgb_to_linear_u8
 from spatialviz.tiling.glb import read_glb
 from tests.tiling.conftest import N_POINTS, Tiled
 from tests.tiling.helpers import all_tilesets, box_bounds, decode, load_json, walk
@@ -57,7 +58,9 @@ def test_every_point_stored_exactly_once_within_quantization(tiled: Tiled) -> No
     err = np.abs(got["pos"][order] - expected)
     assert (err <= got["tol"][order]).all()
     rgb = np.column_stack([t["red"], t["green"], t["blue"]])
-    assert np.array_equal(got["rgb"][order], rgb)
+    assert np.array_equal(got["rgb"][order], srgb_to_linear_u8(rgb))  # glTF COLOR_0 is linear
+    # ... and the tileset says so (the viewer still decodes sRGB for tilesets without it)
+    assert load_json(tiled.out / "tileset.json")["extras"]["spatialviz"]["color_space"] == "linear"
     assert np.array_equal(got["intensity"][order], t["intensity"].to_numpy())
     assert np.array_equal(got["classification"][order], t["classification"].to_numpy())
     assert tiled.summary.points == N_POINTS
@@ -220,6 +223,11 @@ def test_meshopt_tiles_round_trip(tmp_path: Path) -> None:
     )
     expected = np.column_stack([table["x"], table["y"], table["z"]]) - center
     assert (np.abs(got["pos"][order] - expected) <= got["tol"][order]).all()
+    # The Z-order re-sort inside each tile moves every attribute with its point.
+    rgb = np.column_stack([table["red"], table["green"], table["blue"]])
+    assert np.array_equal(got["rgb"][order], srgb_to_linear_u8(rgb))
+    assert np.array_equal(got["intensity"][order], table["intensity"].to_numpy())
+    assert np.array_equal(got["classification"][order], table["classification"].to_numpy())
     doc, _ = read_glb(next(iter(walk(tmp_path / "out" / "tileset.json"))).path.read_bytes())
     assert "EXT_meshopt_compression" in doc["extensionsRequired"]
 

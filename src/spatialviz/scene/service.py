@@ -74,6 +74,9 @@ def export_version(scene: Scene, fmt: str) -> str:
     basis: dict[str, Any] = {"tileset": scene.tileset_version}
     if fmt != "3tz":
         basis["encoding"] = scene.resolved
+        # GLB/USDZ colours became linear where their formats say so: never serve one
+        # cached from before.
+        basis["colors"] = "linear"
     raw = json.dumps(basis, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:20]
 

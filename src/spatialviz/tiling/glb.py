@@ -1,7 +1,10 @@
 """One octree node -> one binary glTF 2.0 (mode POINTS).
 
-Positions are quantized to uint16 per axis over the node's own bounds (KHR_mesh_quantization:
-the node's ``translation``/``scale`` dequantize them), colours are normalized uint8, and the
+Positions are quantized to uint16 per axis (KHR_mesh_quantization: the node's
+``translation``/``scale`` dequantize them) on the source's own coordinate grid when it fits,
+else over the node's bounds (see :mod:`spatialviz.tiling.quantize`). Colours arrive
+sRGB-encoded, as files store them, and are written *linear* as glTF defines COLOR_0
+(normalized uint8 through a lookup table, :mod:`spatialviz.tiling.colorspace`). The
 per-point attributes (intensity, classification, original row id, ...) form one
 EXT_structural_metadata property table addressed through EXT_mesh_features with *implicit*
 feature ids (feature id = vertex index), so picking a point costs no extra vertex bytes.
@@ -22,6 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from spatialviz.tiling.colorspace import srgb_to_linear_u8
+from spatialviz.tiling.quantize import local_morton_order, quantize_positions
 
 GLB_MAGIC = 0x46546C67
 CHUNK_JSON = 0x4E4F534A
@@ -48,7 +54,8 @@ METADATA_TYPES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class PointContent:
-    """The points of one node, positions already in the tileset's local (z-up) frame."""
+    """The points of one node, positions already in the tileset's local (z-up) frame,
+    colours sRGB-encoded (as LAS, PLY and the colormaps give them)."""
 
     positions: npt.NDArray[np.float64]
     colors: npt.NDArray[np.uint8] | None
@@ -140,40 +147,23 @@ class _BinBuilder:
         return b"".join([*self.parts, b"\0" * pad])
 
 
-def _quantize_positions(
-    local: npt.NDArray[np.float64], bits: int = 16
-) -> tuple[npt.NDArray[np.uint16], list[float], list[float]]:
-    """(n,3) z-up local positions -> uint16 (n,4) padded y-up array, translation, scale."""
-    top = float((1 << bits) - 1)
-    q = np.zeros((len(local), 4), dtype=np.uint16)
-    translation: list[float] = []
-    scale: list[float] = []
-    # glTF axis i takes local axis src[i] times sign[i]: (x, y, z) -> (x, z, -y).
-    for i, (src, sign) in enumerate(((0, 1.0), (2, 1.0), (1, -1.0))):
-        v = local[:, src] * sign
-        lo = float(v.min()) if v.size else 0.0
-        hi = float(v.max()) if v.size else 0.0
-        # A flat axis still needs a non-zero scale so the node matrix stays invertible.
-        step = max((hi - lo) / top, 1e-9)
-        v -= lo
-        v *= 1.0 / step
-        np.rint(v, out=v)
-        np.clip(v, 0, top, out=v)
-        q[:, i] = v
-        translation.append(lo)
-        scale.append(step)
-    return q, translation, scale
-
-
 def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
     """Encode one node's points as a GLB (vertex data meshopt-compressed if asked).
 
-    Compressed tiles quantize positions to 14 bits over the node's extent (Draco's default
-    too): ~4 mm steps in a 60 m leaf, far below the point spacing, and each dropped bit
-    saves ~1/3 byte per point after meshopt's delta coding.
+    Compressed tiles store the points in Z-order of their quantized positions (every
+    attribute permuted alike), which is what meshopt's delta coding wants; the file's point
+    order carries no meaning (row ids travel as a property).
     """
     n = len(content.positions)
-    q, translation, scale = _quantize_positions(content.positions, 14 if meshopt else 16)
+    q, translation, scale = quantize_positions(content.positions)
+    colors = content.colors
+    properties = content.properties
+    if meshopt and n > 1:
+        order = local_morton_order(q)
+        # np.take, not q[order]: ~10x faster on 2-D rows with numpy's fancy indexing.
+        q = np.take(q, order, axis=0)
+        colors = np.take(colors, order, axis=0) if colors is not None else None
+        properties = {name: np.take(values, order) for name, values in properties.items()}
     bins = _BinBuilder(meshopt=meshopt and n > 0)
     # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
     pos_view = bins.add(q.tobytes(), stride=8, vertex=True)
@@ -190,9 +180,9 @@ def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
         }
     ]
     attributes = {"POSITION": 0}
-    if content.colors is not None:
+    if colors is not None:
         rgba = np.empty((n, 4), dtype=np.uint8)
-        rgba[:, :3] = content.colors
+        rgba[:, :3] = srgb_to_linear_u8(colors)
         rgba[:, 3] = 0
         col_view = bins.add(rgba.tobytes(), stride=4, vertex=True)
         accessors.append(
@@ -205,7 +195,7 @@ def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
             }
         )
         attributes["COLOR_0"] = len(accessors) - 1
-    for name, values in content.properties.items() if n else ():
+    for name, values in properties.items() if n else ():
         # The same values as float vertex attributes, which a shader can read directly:
         # clients recolour by any attribute without decoding the property table (which
         # keeps the exact values, e.g. 64-bit row ids). Float32 is exact to 2^24.
@@ -224,8 +214,8 @@ def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
         "meshes": [{"primitives": [primitive]}],
         "accessors": accessors,
     }
-    if content.properties and n:
-        _add_property_table(doc, primitive, bins, content.properties, n)
+    if properties and n:
+        _add_property_table(doc, primitive, bins, properties, n)
     doc["bufferViews"] = bins.views
     payload = bins.payload()
     doc["buffers"] = bins.buffers(payload)
@@ -298,7 +288,8 @@ def read_glb(data: bytes) -> tuple[dict[str, Any], bytes]:
 
 
 def decode_points(data: bytes) -> PointContent:
-    """Decode a GLB written by :func:`encode_glb` back to local z-up positions."""
+    """Decode a GLB written by :func:`encode_glb` back to local z-up positions (colours as
+    stored: linear)."""
     doc, payload = read_glb(data)
     prim = doc["meshes"][0]["primitives"][0]
     node = doc["nodes"][0]

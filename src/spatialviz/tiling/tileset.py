@@ -139,6 +139,9 @@ def write_tilesets(plan: Plan, records: list[NodeRecord]) -> int:
                 "center": list(plan.center),
                 "crs": plan.crs_wkt,
                 "bounds": [list(plan.bounds_min), list(plan.bounds_max)],
+                # Tiles written before this key existed hold sRGB bytes in COLOR_0; the web
+                # viewer decodes those for such tilesets only.
+                "color_space": "linear",
             }
         },
     }

@@ -5,6 +5,7 @@
  */
 import * as THREE from 'three';
 import { CATEGORICAL_PALETTE, colormapLUT, paletteLUT } from '../lib/colormap';
+import type { TileColorSpace } from '../lib/colorspace';
 
 export type ColorMode = 'rgb' | 'continuous' | 'categorical';
 
@@ -31,6 +32,7 @@ export class PointMaterial extends THREE.PointsMaterial {
     uRange: { value: new THREE.Vector2(0, 1) },
     uLut: { value: lutTexture(colormapLUT('viridis'), 256) },
     uLutSize: { value: 256 },
+    uSrgbTiles: { value: 0 },
   };
   private palette = lutTexture(paletteLUT(), CATEGORICAL_PALETTE.length);
   private colormaps = new Map<string, THREE.DataTexture>();
@@ -47,7 +49,8 @@ attribute float aValue;
 uniform float uMode;
 uniform vec2 uRange;
 uniform sampler2D uLut;
-uniform float uLutSize;`,
+uniform float uLutSize;
+uniform float uSrgbTiles;`,
         )
         .replace(
           '#include <color_vertex>',
@@ -61,15 +64,21 @@ if (uMode > 1.5) {
   float span = max(uRange.y - uRange.x, 1e-20);
   float t = clamp((aValue - uRange.x) / span, 0.0, 1.0);
   vColor.rgb = texture2D(uLut, vec2(t * (uLutSize - 1.0) / uLutSize + 0.5 / uLutSize, 0.5)).rgb;
-} else {
-  // Our tiles carry the file's colours sRGB-encoded in COLOR_0 (as LAS and PLY store them);
-  // three.js expects linear vertex colours, so decode here or everything looks washed out.
+} else if (uSrgbTiles > 0.5) {
+  // A tileset of ours from before COLOR_0 was written linear: decode its sRGB bytes.
   vColor.rgb = mix(vColor.rgb / 12.92, pow((vColor.rgb + 0.055) / 1.055, vec3(2.4)), step(0.04045, vColor.rgb));
 }
+// Otherwise the tile's own COLOR_0, linear as glTF defines it (the tiler converts from
+// sRGB), used as is, like any other glTF viewer does.
 #endif`,
         );
     };
     this.customProgramCacheKey = () => 'spatialviz-points';
+  }
+
+  /** Whether the tiles' COLOR_0 holds sRGB bytes (our tilesets from before it was linear). */
+  setTileColorSpace(space: TileColorSpace): void {
+    this.uniformsExtra.uSrgbTiles.value = space === 'srgb' ? 1 : 0;
   }
 
   setStyle(style: PointStyle): void {

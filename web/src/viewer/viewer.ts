@@ -13,8 +13,10 @@ import { FlyControls } from 'three/addons/controls/FlyControls.js';
 import { LRUCache, type Tile } from '3d-tiles-renderer/core';
 import { TilesRenderer } from '3d-tiles-renderer/three';
 import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
+import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
 import { signingPlugin } from '../lib/signing';
+import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
 import type { Scene, SceneAttribute } from '../lib/types';
 import { debug } from '../debug';
@@ -102,7 +104,8 @@ export class Viewer {
 
     this.tiles = new TilesRenderer(url);
     this.tiles.registerPlugin(signingPlugin(url, location.href));
-    this.tiles.registerPlugin(new GLTFExtensionsPlugin({ metadata: true }));
+    // The decoder is for tilesets tiled with compression "meshopt" (EXT_meshopt_compression).
+    this.tiles.registerPlugin(new GLTFExtensionsPlugin({ metadata: true, meshoptDecoder: MeshoptDecoder }));
     // A cache of our own (the default one is shared by every renderer on the page), keeping
     // the renderer's unload order.
     const cache = new LRUCache();
@@ -116,6 +119,7 @@ export class Viewer {
     this.tiles.errorTarget = options.errorTarget ?? 6;
     this.tiles.setCamera(this.camera);
     this.offset.add(this.tiles.group);
+    this.tiles.addEventListener('load-root-tileset', ({ tileset }) => this.material.setTileColorSpace(tileColorSpace(tileset)));
     this.tiles.addEventListener('load-model', ({ scene, tile }) => this.onLoadModel(scene, tile));
     this.tiles.addEventListener('dispose-model', ({ tile }) => this.onDisposeModel(tile));
     this.tiles.addEventListener('tile-visibility-change', ({ tile, visible }) => {

@@ -6,6 +6,9 @@ the octahedra are merged into a few ``Mesh`` prims (one draw call each). Reality
 ``displayColor`` when rendering, so colour comes from one ``UsdPreviewSurface`` whose
 diffuse colour is a small palette texture (one texel per distinct colour) addressed by
 per-vertex ``st``; ``displayColor`` is authored too for usdview and other DCC tools.
+Colours arrive sRGB-encoded (file colours, colormaps): the palette PNG keeps those codes
+and says ``sourceColorSpace = sRGB``, while ``displayColor``, linear by USD convention,
+gets them decoded (like the tiles' glTF COLOR_0).
 
 Points are first grid-sampled to ``budget_points`` (one point per occupied voxel, the
 voxel doubling until the budget holds) so the result stays smooth on a headset:
@@ -26,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+
+from spatialviz.tiling.colorspace import srgb_to_linear
 
 F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
@@ -241,7 +246,7 @@ def _author_stage(
         api = UsdGeom.PrimvarsAPI(mesh)
         st = api.CreatePrimvar("st", Sdf.ValueTypeNames.TexCoord2fArray, UsdGeom.Tokens.vertex)
         st.Set(Vt.Vec2fArray.FromNumpy(np.repeat(uv[chunk], 6, axis=0)))
-        colors = np.repeat(rgb[chunk].astype(np.float32) / 255.0, 6, axis=0)
+        colors = np.repeat(srgb_to_linear(rgb[chunk]), 6, axis=0)
         display = mesh.CreateDisplayColorPrimvar(UsdGeom.Tokens.vertex)
         display.Set(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(colors)))
         UsdShade.MaterialBindingAPI.Apply(mesh.GetPrim()).Bind(material)
