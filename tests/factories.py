@@ -7,8 +7,10 @@ so the cross-tenant and unauthenticated-route tests cover their routes automatic
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,27 @@ DEFAULT_PASSWORD = "correct horse battery staple 42"
 _counter = itertools.count()
 
 Headers = dict[str, str]
+
+
+async def poll_status(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    url: str,
+    finals: frozenset[str],
+    within: float,
+) -> dict[str, Any]:
+    """GET ``url`` until its ``status`` is one of ``finals``; a functional bound on the wait,
+    not a benchmark."""
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] in finals:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} still {body['status']} after {within}s: {body}")
+        await asyncio.sleep(0.1)
 
 
 def unique_email(prefix: str = "user") -> str:

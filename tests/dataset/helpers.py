@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 from typing import Any
 
 import httpx
 import laspy
 import numpy as np
 
-from tests.factories import Headers
+from tests.factories import Headers, poll_status
 
 
 def csv_bytes(rows: int = 200, seed: int = 1) -> bytes:
@@ -57,14 +55,6 @@ async def upload(
 async def wait_for_dataset(
     client: httpx.AsyncClient, headers: Headers, dataset_id: str, within: float = 60.0
 ) -> dict[str, Any]:
-    """Poll until ingest has finished (ready or failed); a functional bound, not a benchmark."""
-    deadline = time.monotonic() + within
-    while True:
-        response = await client.get(f"/api/v1/datasets/{dataset_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if body["status"] in ("ready", "failed"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"dataset still {body['status']} after {within}s: {body}")
-        await asyncio.sleep(0.1)
+    """Poll until ingest has finished (ready or failed)."""
+    url = f"/api/v1/datasets/{dataset_id}"
+    return await poll_status(client, headers, url, frozenset({"ready", "failed"}), within)

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
+from spatialviz.models.job import FINAL_STATUSES
 from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
-from tests.factories import Headers
+from tests.factories import Headers, poll_status
 
 
 async def ready_dataset(
@@ -29,31 +30,15 @@ async def ready_dataset(
 async def wait_for_scene(
     client: httpx.AsyncClient, headers: Headers, scene_id: str, within: float = 90.0
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        response = await client.get(f"/api/v1/scenes/{scene_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if body["status"] in ("ready", "failed"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"scene still {body['status']} after {within}s: {body}")
-        await asyncio.sleep(0.1)
+    url = f"/api/v1/scenes/{scene_id}"
+    return await poll_status(client, headers, url, frozenset({"ready", "failed"}), within)
 
 
 async def wait_for_job(
     client: httpx.AsyncClient, headers: Headers, job_id: str, within: float = 90.0
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        response = await client.get(f"/api/v1/jobs/{job_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if body["status"] in ("succeeded", "failed", "cancelled"):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job still {body['status']} after {within}s: {body}")
-        await asyncio.sleep(0.1)
+    url = f"/api/v1/jobs/{job_id}"
+    return await poll_status(client, headers, url, FINAL_STATUSES, within)
 
 
 async def create_scene(
