@@ -49,7 +49,7 @@ def test_all_tiles_pass_gltf_validator(tiled: Tiled) -> None:
     assert bad == []
 
 
-@pytest.mark.parametrize("compression", ["none", "meshopt"])
+@pytest.mark.parametrize("compression", ["none", "meshopt", "draco"])
 def test_rgb_only_and_compressed_tiles_pass(tmp_path: Path, compression: str) -> None:
     source = parquet_source(make_cloud(8_000, seed=9), tmp_path / "in.parquet")
     opts = TilingOptions(jobs=1, attributes="rgb", compression=compression, leaf_points=2_000)  # type: ignore[arg-type]
@@ -59,12 +59,24 @@ def test_rgb_only_and_compressed_tiles_pass(tmp_path: Path, compression: str) ->
     assert bad == []
 
 
-@pytest.mark.parametrize("meshopt", [False, True])
-def test_grid_exact_tiles_pass(tmp_path: Path, meshopt: bool) -> None:
+@pytest.mark.parametrize("compression", ["none", "meshopt", "draco"])
+def test_grid_exact_tiles_pass(tmp_path: Path, compression: str) -> None:
     """Positions on the source's grid (scale = the LAS scale) are just as valid."""
     rng = np.random.default_rng(3)
     xyz = np.rint(rng.uniform(0, 40, (3_000, 3)) / 0.01) * 0.01 - 20
     rgb = rng.integers(0, 256, (3_000, 3)).astype(np.uint8)
     path = tmp_path / "grid.glb"
-    path.write_bytes(encode_glb(PointContent(xyz, rgb, {}), meshopt=meshopt))
+    content = PointContent(xyz, rgb, {})
+    path.write_bytes(encode_glb(content, compression=compression))  # type: ignore[arg-type]
     assert [r["errors"] for r in validate([path])] == [0]
+
+
+def test_draco_tiles_with_every_attribute_pass(tmp_path: Path) -> None:
+    """Draco codes position and colour; the other attributes and the property table stay
+    plain views, permuted into Draco's order."""
+    source = parquet_source(make_cloud(6_000, seed=5), tmp_path / "in.parquet")
+    tile(source, tmp_path / "out", TilingOptions(jobs=1, compression="draco", leaf_points=2_000))
+    paths = [v.path for v in walk(tmp_path / "out" / "tileset.json")]
+    reports = validate(paths)
+    assert len(reports) == len(paths) > 1
+    assert [r for r in reports if r["errors"] != 0 or r["warnings"] != 0] == []

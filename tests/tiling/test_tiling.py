@@ -211,10 +211,15 @@ def test_stages_run_separately_like_a_celery_chord(tmp_path: Path) -> None:
     jsonschema.validate(doc, TILESET)
 
 
-def test_meshopt_tiles_round_trip(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("compression", "extension"),
+    [("meshopt", "EXT_meshopt_compression"), ("draco", "KHR_draco_mesh_compression")],
+)
+def test_compressed_tiles_round_trip(tmp_path: Path, compression: str, extension: str) -> None:
     table = make_cloud(6_000, seed=4)
     source = parquet_source(table, tmp_path / "in.parquet")
-    tile(source, tmp_path / "out", TilingOptions(jobs=1, compression="meshopt", leaf_points=1_500))
+    options = TilingOptions(jobs=1, compression=compression, leaf_points=1_500)  # type: ignore[arg-type]
+    tile(source, tmp_path / "out", options)
     got = _gather(tmp_path / "out")
     order = np.argsort(got["row_id"])
     assert np.array_equal(got["row_id"][order], np.arange(6_000))
@@ -223,13 +228,14 @@ def test_meshopt_tiles_round_trip(tmp_path: Path) -> None:
     )
     expected = np.column_stack([table["x"], table["y"], table["z"]]) - center
     assert (np.abs(got["pos"][order] - expected) <= got["tol"][order]).all()
-    # The Z-order re-sort inside each tile moves every attribute with its point.
+    # The re-ordering inside each tile (meshopt: Z-order; Draco: its kd-tree's order) moves
+    # every attribute with its point.
     rgb = np.column_stack([table["red"], table["green"], table["blue"]])
     assert np.array_equal(got["rgb"][order], srgb_to_linear_u8(rgb))
     assert np.array_equal(got["intensity"][order], table["intensity"].to_numpy())
     assert np.array_equal(got["classification"][order], table["classification"].to_numpy())
     doc, _ = read_glb(next(iter(walk(tmp_path / "out" / "tileset.json"))).path.read_bytes())
-    assert "EXT_meshopt_compression" in doc["extensionsRequired"]
+    assert extension in doc["extensionsRequired"]
 
 
 @pytest.mark.parametrize("header", ["true", "lying"])

@@ -154,6 +154,7 @@ def _tiling_options(ctx: JobContext) -> TilingOptions:
         jobs=1,
         memory_budget=ctx.settings.scene_tiling_memory_budget,
         max_chunk_points=ctx.settings.scene_tiling_max_chunk_points,
+        compression=ctx.settings.scene_tiling_compression,
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import partial
 
 from spatialviz.tiling.glb import ContentEncoder, encode_glb
+from spatialviz.tiling.options import COMPRESSIONS
 
 
 def encoder_for(compression: str) -> ContentEncoder:
     """The encoder for ``TilingOptions.compression``."""
-    if compression == "none":
-        return encode_glb
-    if compression == "meshopt":
-        return partial(encode_glb, meshopt=True)
+    for known in COMPRESSIONS:
+        if compression == known:
+            return partial(encode_glb, compression=known)
     raise ValueError(f"unknown compression {compression!r}")

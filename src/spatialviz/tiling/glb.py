@@ -26,7 +26,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from spatialviz.tiling import draco
 from spatialviz.tiling.colorspace import srgb_to_linear_u8
+from spatialviz.tiling.options import Compression
 from spatialviz.tiling.quantize import local_morton_order, quantize_positions
 
 GLB_MAGIC = 0x46546C67
@@ -147,53 +149,56 @@ class _BinBuilder:
         return b"".join([*self.parts, b"\0" * pad])
 
 
-def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
-    """Encode one node's points as a GLB (vertex data meshopt-compressed if asked).
+def encode_glb(content: PointContent, *, compression: Compression = "none") -> bytes:
+    """Encode one node's points as a GLB, its vertex data compressed as asked.
 
-    Compressed tiles store the points in Z-order of their quantized positions (every
-    attribute permuted alike), which is what meshopt's delta coding wants; the file's point
-    order carries no meaning (row ids travel as a property).
+    ``meshopt`` stores the points in Z-order of their quantized positions (every attribute
+    permuted alike), which is what meshopt's delta coding wants; ``draco`` stores them in
+    the order Draco's kd-tree coder chose. Either way the file's point order carries no
+    meaning (row ids travel as a property).
     """
     n = len(content.positions)
     q, translation, scale = quantize_positions(content.positions)
-    colors = content.colors
+    colors = srgb_to_linear_u8(content.colors) if content.colors is not None else None
     properties = content.properties
-    if meshopt and n > 1:
+    packed: bytes | None = None
+    order: npt.NDArray[np.intp] | None = None
+    if compression == "meshopt" and n > 1:
         order = local_morton_order(q)
+    elif compression == "draco" and n > 0:
+        packed = draco.encode_points(q[:, :3], colors)
+        if properties:
+            order = draco.stored_order(q[:, :3], colors, packed)
+    if order is not None:
         # np.take, not q[order]: ~10x faster on 2-D rows with numpy's fancy indexing.
         q = np.take(q, order, axis=0)
         colors = np.take(colors, order, axis=0) if colors is not None else None
         properties = {name: np.take(values, order) for name, values in properties.items()}
-    bins = _BinBuilder(meshopt=meshopt and n > 0)
-    # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
-    pos_view = bins.add(q.tobytes(), stride=8, vertex=True)
-    qmin = [int(q[:, i].min()) if n else 0 for i in range(3)]
-    qmax = [int(q[:, i].max()) if n else 0 for i in range(3)]
-    accessors: list[dict[str, Any]] = [
-        {
-            "bufferView": pos_view,
-            "componentType": UNSIGNED_SHORT,
-            "count": n,
-            "type": "VEC3",
-            "min": qmin,
-            "max": qmax,
-        }
-    ]
+    bins = _BinBuilder(meshopt=compression == "meshopt" and n > 0)
+    position: dict[str, Any] = {
+        "componentType": UNSIGNED_SHORT,
+        "count": n,
+        "type": "VEC3",
+        "min": [int(q[:, i].min()) if n else 0 for i in range(3)],
+        "max": [int(q[:, i].max()) if n else 0 for i in range(3)],
+    }
+    if packed is None:
+        # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
+        position["bufferView"] = bins.add(q.tobytes(), stride=8, vertex=True)
+    accessors: list[dict[str, Any]] = [position]
     attributes = {"POSITION": 0}
     if colors is not None:
-        rgba = np.empty((n, 4), dtype=np.uint8)
-        rgba[:, :3] = srgb_to_linear_u8(colors)
-        rgba[:, 3] = 0
-        col_view = bins.add(rgba.tobytes(), stride=4, vertex=True)
-        accessors.append(
-            {
-                "bufferView": col_view,
-                "componentType": UNSIGNED_BYTE,
-                "normalized": True,
-                "count": n,
-                "type": "VEC3",
-            }
-        )
+        colour: dict[str, Any] = {
+            "componentType": UNSIGNED_BYTE,
+            "normalized": True,
+            "count": n,
+            "type": "VEC3",
+        }
+        if packed is None:
+            rgba = np.zeros((n, 4), dtype=np.uint8)
+            rgba[:, :3] = colors
+            colour["bufferView"] = bins.add(rgba.tobytes(), stride=4, vertex=True)
+        accessors.append(colour)
         attributes["COLOR_0"] = len(accessors) - 1
     for name, values in properties.items() if n else ():
         # The same values as float vertex attributes, which a shader can read directly:
@@ -204,10 +209,19 @@ def encode_glb(content: PointContent, *, meshopt: bool = False) -> bytes:
         attributes[vertex_attribute_name(name)] = len(accessors) - 1
 
     primitive: dict[str, Any] = {"attributes": attributes, "mode": 0}
+    extensions = ["KHR_mesh_quantization"]
+    if packed is not None:
+        coded = {"POSITION": draco.POSITION_ID}
+        if colors is not None:
+            coded["COLOR_0"] = draco.COLOR_ID
+        primitive["extensions"] = {
+            "KHR_draco_mesh_compression": {"bufferView": bins.add(packed), "attributes": coded}
+        }
+        extensions.append("KHR_draco_mesh_compression")
     doc: dict[str, Any] = {
         "asset": {"version": "2.0", "generator": "spatialviz.tiling"},
-        "extensionsUsed": ["KHR_mesh_quantization"],
-        "extensionsRequired": ["KHR_mesh_quantization"],
+        "extensionsUsed": list(extensions),
+        "extensionsRequired": list(extensions),
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "translation": translation, "scale": scale}],
@@ -255,8 +269,8 @@ def _add_property_table(
         }
     }
     # No "attribute": feature ids are the vertex indices, one feature per point.
-    primitive["extensions"] = {
-        "EXT_mesh_features": {"featureIds": [{"featureCount": n, "propertyTable": 0}]}
+    primitive.setdefault("extensions", {})["EXT_mesh_features"] = {
+        "featureIds": [{"featureCount": n, "propertyTable": 0}]
     }
 
 
@@ -311,15 +325,20 @@ def decode_points(data: bytes) -> PointContent:
         start = view.get("byteOffset", 0)
         return payload[start : start + view["byteLength"]], view.get("byteStride")
 
-    pos_acc = doc["accessors"][prim["attributes"]["POSITION"]]
-    raw, _ = view_bytes(pos_acc["bufferView"])
-    q = np.frombuffer(raw, dtype=np.uint16).reshape(-1, 4)[:, :3].astype(np.float64)
+    coded = prim.get("extensions", {}).get("KHR_draco_mesh_compression")
+    colors: npt.NDArray[np.uint8] | None = None
+    if coded is not None:
+        raw, _ = view_bytes(coded["bufferView"])
+        q16, colors = draco.decode_points(raw)
+        q = q16.astype(np.float64)
+    else:
+        raw, _ = view_bytes(doc["accessors"][prim["attributes"]["POSITION"]]["bufferView"])
+        q = np.frombuffer(raw, dtype=np.uint16).reshape(-1, 4)[:, :3].astype(np.float64)
+        if "COLOR_0" in prim["attributes"]:
+            raw, _ = view_bytes(doc["accessors"][prim["attributes"]["COLOR_0"]]["bufferView"])
+            colors = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 4)[:, :3].copy()
     gltf = q * np.asarray(node["scale"]) + np.asarray(node["translation"])
     local = np.column_stack([gltf[:, 0], -gltf[:, 2], gltf[:, 1]])
-    colors = None
-    if "COLOR_0" in prim["attributes"]:
-        raw, _ = view_bytes(doc["accessors"][prim["attributes"]["COLOR_0"]]["bufferView"])
-        colors = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 4)[:, :3].copy()
     props: dict[str, npt.NDArray[Any]] = {}
     meta = doc.get("extensions", {}).get("EXT_structural_metadata")
     if meta:

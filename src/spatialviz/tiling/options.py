@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Compression = Literal["none", "meshopt"]
+Compression = Literal["none", "meshopt", "draco"]
+COMPRESSIONS: tuple[Compression, ...] = ("none", "meshopt", "draco")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}

@@ -14,6 +14,7 @@ import { LRUCache, type Tile } from '3d-tiles-renderer/core';
 import { TilesRenderer } from '3d-tiles-renderer/three';
 import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
+import { DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
 import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
 import { signingPlugin } from '../lib/signing';
 import { tileColorSpace } from '../lib/colorspace';
@@ -70,6 +71,7 @@ export class Viewer {
   private framed = false;
   private pickThreshold = 0.01;
   private disposed = false;
+  private readonly draco: DRACOLoader;
 
   constructor(
     readonly container: HTMLElement,
@@ -104,8 +106,13 @@ export class Viewer {
 
     this.tiles = new TilesRenderer(url);
     this.tiles.registerPlugin(signingPlugin(url, location.href));
-    // The decoder is for tilesets tiled with compression "meshopt" (EXT_meshopt_compression).
-    this.tiles.registerPlugin(new GLTFExtensionsPlugin({ metadata: true, meshoptDecoder: MeshoptDecoder }));
+    // Decoders for tilesets tiled with compression "meshopt" (EXT_meshopt_compression) and
+    // "draco" (KHR_draco_mesh_compression). The Draco decoder (WebAssembly, served from our
+    // own assets: the build emits the files three.js points at) loads with the first such tile.
+    this.draco = new DRACOLoader();
+    this.tiles.registerPlugin(
+      new GLTFExtensionsPlugin({ metadata: true, meshoptDecoder: MeshoptDecoder, dracoLoader: this.draco }),
+    );
     // A cache of our own (the default one is shared by every renderer on the page), keeping
     // the renderer's unload order.
     const cache = new LRUCache();
@@ -381,6 +388,7 @@ export class Viewer {
     this.orbit.dispose();
     this.fly.dispose();
     this.tiles.dispose();
+    this.draco.dispose(); // its decoder workers
     this.material.dispose();
     this.renderer.dispose();
     this.renderer.domElement.remove();
