@@ -2,6 +2,8 @@
 
     python bench/tiling.py [--sizes 10000000,30000000] [--skip-peer] [--compression]
 
+``--compression`` also tiles each file with meshopt and with draco (same run, same file).
+
 Generates the shared benchmark clouds (cached in bench/out/), creates a separate venv for
 the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter as a subprocess
 while sampling the PSS of its whole process tree, and prints one JSON document:
@@ -156,7 +158,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000000,30000000")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true")
-    parser.add_argument("--compression", action="store_true", help="also run with meshopt")
+    parser.add_argument(
+        "--compression", action="store_true", help="also run with meshopt and with draco"
+    )
     parser.add_argument("--engine", nargs=2, metavar=("LAS", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="none", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -168,7 +172,8 @@ def main() -> None:
         las = ensure_cloud(n)
         run: dict[str, Any] = {"ours": run_ours(las, n, "none", args.jobs)}
         if args.compression:
-            run["ours_meshopt"] = run_ours(las, n, "meshopt", args.jobs)
+            for mode in ("meshopt", "draco"):
+                run[f"ours_{mode}"] = run_ours(las, n, mode, args.jobs)
         if not args.skip_peer:
             peer = run_peer(las, n, args.jobs)
             run["py3dtiles"] = peer
@@ -178,6 +183,11 @@ def main() -> None:
                 "peak_memory": round(ours["peak_mb"] / peer["peak_mb"], 2),
                 "bytes_per_point": round(ours["bytes_per_point"] / peer["bytes_per_point"], 2),
             }
+            for mode in ("meshopt", "draco") if args.compression else ():
+                mine = run[f"ours_{mode}"]
+                run["ratios"][f"throughput_{mode}"] = round(
+                    mine["mpts_per_s"] / peer["mpts_per_s"], 2
+                )
         report["runs"][str(n)] = run
         print(json.dumps({str(n): run}), file=sys.stderr, flush=True)
     print(json.dumps(report, indent=2))

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from playwright.async_api import Page, expect
 
+from spatialviz.config import Settings
 from spatialviz.scene.colormaps import apply_colormap
+from spatialviz.tiling.glb import read_glb
 from tests.dataset.helpers import csv_bytes
 
 PASSWORD = "a long browser password 7"
@@ -112,6 +116,60 @@ async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_p
     await page.get_by_test_id("enter-vr").click()
     await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
     await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
+
+
+def stored_tileset(storage: Path) -> tuple[list[list[str]], list[float]]:
+    """The extensionsRequired of every stored tile, and the tileset's centre."""
+    required = [read_glb(p.read_bytes())[0]["extensionsRequired"] for p in storage.rglob("*.glb")]
+    (tileset,) = storage.rglob("tileset.json")
+    center: list[float] = json.loads(tileset.read_text())["extras"]["spatialviz"]["center"]
+    return required, center
+
+
+@pytest.fixture(params=["meshopt", "draco"])
+def compressed_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The server tiles with compression (asked for before live_server, so it serves these)."""
+    settings.scene_tiling_compression = request.param
+    return settings
+
+
+async def test_compressed_tiles_are_drawn_and_picked(
+    page: Page, compressed_settings: Settings, live_server: str, tmp_path: Path
+) -> None:
+    compression = compressed_settings.scene_tiling_compression
+    await register_through_ui(page, live_server, f"viewer.{compression}@example.com")
+    await upload_and_open_scene(page, live_server, tmp_path)
+
+    # The tiles really are compressed (the viewer would draw plain ones just as well).
+    extension = {"meshopt": "EXT_meshopt_compression", "draco": "KHR_draco_mesh_compression"}
+    storage = Path(compressed_settings.storage_url.removeprefix("file://"))
+    required, center = stored_tileset(storage)
+    assert required
+    assert all(extension[compression] in names for names in required)
+
+    # Decoded, they show the colormap's colours, and a picked point shows its own row (the
+    # codec reordered the points inside each tile; the property table must have followed).
+    await page.get_by_test_id("point-size").fill("8")
+    await page.wait_for_timeout(500)
+    drawn = colormap_pixels(await page.get_by_test_id("viewer-canvas").screenshot())
+    assert drawn > 500, f"only {drawn} pixels in the scene's colours"
+    hit = await page.evaluate(
+        """() => {
+            for (let y = -0.5; y <= 0.5; y += 0.05)
+              for (let x = -0.5; x <= 0.5; x += 0.05) {
+                const h = window.__spatialviz.actions.pickAt(x, y);
+                if (h) return h;
+              }
+            return null;
+        }"""
+    )
+    assert hit is not None, "no point under any of the probed screen positions"
+    await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=15_000)
+    await wait_until(page, f"window.__spatialviz.lastPickedRow?.row_id === {hit['rowId']}", 15)
+    row = await page.evaluate("window.__spatialviz.lastPickedRow")
+    # The point drawn where we picked (decoded by the codec) is the row's own point.
+    drawn_at = [hit["point"][axis] + center[i] for i, axis in enumerate("xyz")]
+    assert drawn_at == pytest.approx([row["x"], row["y"], row["z"]], abs=2e-3)
 
 
 async def test_register_and_see_the_empty_workspace(page: Page, live_server: str) -> None:

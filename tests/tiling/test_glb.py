@@ -71,3 +71,22 @@ def test_colour_0_is_linear(compression: str) -> None:
     assert SRGB_TO_LINEAR[188] == pytest.approx(0.5, abs=0.01)
     assert (got.colors[:, :2] == 128).all()
     assert (got.colors[:, 2] == 255).all()
+
+
+@pytest.mark.parametrize("compression", ["meshopt", "draco"])
+def test_identical_points_all_survive_compression(compression: str) -> None:
+    """Real files repeat points (overlapping scans, re-exported tiles). Draco's kd-tree
+    coder would merge points equal in every coded attribute; every copy must stay, with
+    its own properties."""
+    base = _content(300, grid=0.01, seed=4)
+    twice = np.concatenate([base.positions, base.positions, base.positions[:10]])
+    assert base.colors is not None
+    colors = np.concatenate([base.colors, base.colors, base.colors[:10]])
+    rows = np.arange(len(twice), dtype=np.int64)
+    content = PointContent(positions=twice, colors=colors, properties={"row_id": rows})
+    got = decode_points(encode_glb(content, compression=compression))  # type: ignore[arg-type]
+    row = got.properties["row_id"]
+    assert sorted(row.tolist()) == rows.tolist()
+    assert np.abs(got.positions - twice[row]).max() < 1e-6
+    assert got.colors is not None
+    assert np.array_equal(got.colors, srgb_to_linear_u8(colors[row]))

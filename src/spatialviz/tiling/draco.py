@@ -1,21 +1,24 @@
-"""Draco point-cloud coding of a node's quantized positions and colours (PyPI ``DracoPy``).
+"""Draco coding of a node's quantized positions and colours (PyPI ``DracoPy``), for
+KHR_draco_mesh_compression.
 
-Draco's kd-tree coder splits space recursively and entropy-codes how many points fall on
-each side, so it stores a point set in roughly what its geometry is worth: on the benchmark
-cloud 2.7 bytes per point for 1 cm positions (meshopt's byte-delta codec: 3.5) and 2.2 for
-the colours (meshopt: 2.9). The points come back in the coder's own order, not ours, so a
-node with per-point properties decodes once to learn that order (0.13 us per point).
+Draco's sequential coder predicts each point from the ones before it and entropy-codes the
+residuals (rANS), where meshopt's codec stores byte deltas in fixed bit widths. On the
+benchmark cloud, points in Z-order: positions 3.1 bytes per point (meshopt: 3.5), colours
+2.3 (meshopt: 2.9), at meshopt's speed (~0.11 us per point).
 
-Positions go in as the *integers* of the node's uint16 grid, declared as 16-bit Draco
-quantization over [0, 65535]: one quantization step is exactly one grid step, so Draco
-loses nothing and decoders hand back the same uint16 values the accessor declares
-(KHR_mesh_quantization's node ``translation``/``scale`` still place them).
+``preserve_order`` is not only about order: without it Draco switches to its kd-tree coder,
+which is smaller still (4.9 bytes per point in all) but 8x slower, and it *merges points
+equal in every attribute*, so a tile could lose points. We keep every point, in our order.
 
-Glossary: the glTF extension is KHR_draco_mesh_compression. Its text names TRIANGLES and
-TRIANGLE_STRIP as the primitive modes it covers; POINTS primitives are read by three.js,
-CesiumJS and 3DTilesRendererJS alike and are the subject of KhronosGroup/glTF#1809. The
-standard, strictly conformant choice for point tiles is therefore ``meshopt``; ``draco`` is
-the small one.
+Positions go in as the integers of the node's uint16 grid, declared as 16-bit Draco
+quantization over [0, 65535]: one quantization step is exactly one grid step, so nothing is
+lost. Decoders hand them back as whole floats (the accessor says FLOAT) and the node's
+``translation``/``scale`` place them, as with the uncompressed tiles.
+
+KHR_draco_mesh_compression names TRIANGLES and TRIANGLE_STRIP as the modes it covers;
+POINTS primitives like ours are read by three.js, CesiumJS and 3DTilesRendererJS, and
+extending the text to them is KhronosGroup/glTF#1809. So ``meshopt`` is the strictly
+conformant choice for point tiles and ``draco`` the smaller one (docs/scenes.md).
 """
 
 from __future__ import annotations
@@ -33,8 +36,7 @@ COLOR_ID = 1
 
 _TOP = 65535.0
 _LEVEL = 7
-"""Encoder level: 6 and up select the kd-tree coder (below it is ~20% larger); levels above
-6 cost the same time and bytes on point clouds."""
+"""Encoder level (0-10): 7 picks the best predictors for points; 10 is no smaller."""
 
 
 def _dracopy() -> Any:
@@ -42,7 +44,8 @@ def _dracopy() -> Any:
 
 
 def encode_points(q: npt.NDArray[np.uint16], colors: npt.NDArray[np.uint8] | None) -> bytes:
-    """(n,3) uint16 grid positions (+ (n,3) linear colours) -> one Draco bitstream."""
+    """(n,3) uint16 grid positions (+ (n,3) linear colours) -> one Draco bitstream that
+    decodes to the same points in the same order."""
     kwargs: dict[str, Any] = {}
     if colors is not None:
         kwargs["colors"] = np.ascontiguousarray(colors)
@@ -52,6 +55,7 @@ def encode_points(q: npt.NDArray[np.uint16], colors: npt.NDArray[np.uint8] | Non
         quantization_range=_TOP,
         quantization_origin=[0.0, 0.0, 0.0],
         compression_level=_LEVEL,
+        preserve_order=True,
         **kwargs,
     )
     return data
@@ -60,45 +64,11 @@ def encode_points(q: npt.NDArray[np.uint16], colors: npt.NDArray[np.uint8] | Non
 def decode_points(
     data: bytes,
 ) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint8] | None]:
-    """A bitstream from :func:`encode_points` -> positions and colours, in stored order."""
+    """A bitstream from :func:`encode_points` -> (n,3) positions and colours."""
     cloud = _dracopy().decode(data)
-    q = np.rint(np.asarray(cloud.points, dtype=np.float64)).astype(np.uint16)
+    q = np.rint(np.asarray(cloud.points, dtype=np.float64)).astype(np.uint16).reshape(-1, 3)
     colour = cloud.get_attribute_by_unique_id(COLOR_ID)
     colors = None
     if colour is not None:
         colors = np.asarray(colour["data"], dtype=np.uint8)[:, :3].copy()
-    return q.reshape(-1, 3), colors
-
-
-def stored_order(
-    q: npt.NDArray[np.uint16],
-    colors: npt.NDArray[np.uint8] | None,
-    data: bytes,
-) -> npt.NDArray[np.intp]:
-    """The permutation ``p`` with ``stored[i] == input[p[i]]``, so that other per-point
-    arrays can follow the points into the coder's order.
-
-    Points equal in position and colour are interchangeable here: any matching among them
-    yields the same set of points with their properties.
-    """
-    got_q, got_colors = decode_points(data)
-    if len(got_q) != len(q):
-        raise ValueError(f"Draco returned {len(got_q)} points for {len(q)}")
-    mine = _keys(q, colors)
-    theirs = _keys(got_q, got_colors)
-    by_mine = np.lexsort(mine)
-    by_theirs = np.lexsort(theirs)
-    if any(not np.array_equal(a[by_mine], b[by_theirs]) for a, b in zip(mine, theirs, strict=True)):
-        raise ValueError("Draco did not return the points it was given")
-    order = np.empty(len(q), dtype=np.intp)
-    order[by_theirs] = by_mine
-    return order
-
-
-def _keys(
-    q: npt.NDArray[np.uint16], colors: npt.NDArray[np.uint8] | None
-) -> list[npt.NDArray[Any]]:
-    keys: list[npt.NDArray[Any]] = [q[:, i] for i in range(3)]
-    if colors is not None:
-        keys += [colors[:, i] for i in range(3)]
-    return keys
+    return q, colors

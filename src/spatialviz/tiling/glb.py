@@ -152,28 +152,26 @@ class _BinBuilder:
 def encode_glb(content: PointContent, *, compression: Compression = "none") -> bytes:
     """Encode one node's points as a GLB, its vertex data compressed as asked.
 
-    ``meshopt`` stores the points in Z-order of their quantized positions (every attribute
-    permuted alike), which is what meshopt's delta coding wants; ``draco`` stores them in
-    the order Draco's kd-tree coder chose. Either way the file's point order carries no
-    meaning (row ids travel as a property).
+    Compressed tiles store the points in Z-order of their quantized positions (every
+    attribute permuted alike): both codecs predict a point from the one before it. The
+    file's point order carries no meaning (row ids travel as a property).
+    ``meshopt``: EXT_meshopt_compression on the position and colour views. ``draco``:
+    KHR_draco_mesh_compression holding position and colour (:mod:`spatialviz.tiling.draco`);
+    other attributes and the property table stay plain views.
     """
     n = len(content.positions)
     q, translation, scale = quantize_positions(content.positions)
     colors = srgb_to_linear_u8(content.colors) if content.colors is not None else None
     properties = content.properties
-    packed: bytes | None = None
-    order: npt.NDArray[np.intp] | None = None
-    if compression == "meshopt" and n > 1:
+    if compression != "none" and n > 1:
         order = local_morton_order(q)
-    elif compression == "draco" and n > 0:
-        packed = draco.encode_points(q[:, :3], colors)
-        if properties:
-            order = draco.stored_order(q[:, :3], colors, packed)
-    if order is not None:
         # np.take, not q[order]: ~10x faster on 2-D rows with numpy's fancy indexing.
         q = np.take(q, order, axis=0)
         colors = np.take(colors, order, axis=0) if colors is not None else None
         properties = {name: np.take(values, order) for name, values in properties.items()}
+    packed: bytes | None = None
+    if compression == "draco" and n > 0:
+        packed = draco.encode_points(q[:, :3], colors)
     bins = _BinBuilder(meshopt=compression == "meshopt" and n > 0)
     position: dict[str, Any] = {
         "componentType": UNSIGNED_SHORT,
@@ -185,6 +183,13 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
     if packed is None:
         # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
         position["bufferView"] = bins.add(q.tobytes(), stride=8, vertex=True)
+    else:
+        # Draco holds the grid integers as (losslessly quantized) floats and decoders convert
+        # them to the accessor's type: asked for uint16, three.js's Draco decoder placed the
+        # points wrongly (the browser test caught it); whole floats are just as exact.
+        position["componentType"] = FLOAT
+        position["min"] = [float(v) for v in position["min"]]
+        position["max"] = [float(v) for v in position["max"]]
     accessors: list[dict[str, Any]] = [position]
     attributes = {"POSITION": 0}
     if colors is not None:
@@ -209,7 +214,7 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
         attributes[vertex_attribute_name(name)] = len(accessors) - 1
 
     primitive: dict[str, Any] = {"attributes": attributes, "mode": 0}
-    extensions = ["KHR_mesh_quantization"]
+    extensions = ["KHR_mesh_quantization"] if packed is None else []
     if packed is not None:
         coded = {"POSITION": draco.POSITION_ID}
         if colors is not None:

@@ -35,7 +35,7 @@ export interface ViewerOptions {
 
 export interface PickHit {
   rowId: number | null;
-  /** the picked point in tileset coordinates */
+  /** the picked point's own position, in tileset coordinates */
   point: THREE.Vector3;
   /** attributes read from the tile itself (metadata tables), if any */
   tileRow: Record<string, unknown> | null;
@@ -319,7 +319,7 @@ export class Viewer {
     const hit = hits[0];
     const result = hit ? this.hitToPick(hit) : null;
     if (result) {
-      this.marker.position.copy(result.point);
+      this.marker.position.copy(result.point); // offset shares the tileset frame with tiles.group
       this.marker.visible = true;
     }
     this.options.onPick?.(result);
@@ -329,7 +329,11 @@ export class Viewer {
   private hitToPick(hit: THREE.Intersection): PickHit {
     const points = hit.object as THREE.Points;
     const index = hit.index ?? 0;
-    const tilesetPoint = this.toTileset(hit.point);
+    // The point itself (the hit's own point is the nearest spot on the ray, up to the pick
+    // threshold away): the marker sits on it and callers can read its coordinates.
+    const position = points.geometry.getAttribute('position');
+    const vertex = new THREE.Vector3().fromBufferAttribute(position, index).applyMatrix4(points.matrixWorld);
+    const tilesetPoint = this.toTileset(vertex);
     const rowAttr = points.geometry.getAttribute(threeAttributeName(ROW_ID));
     let rowId: number | null = rowAttr ? Math.round(rowAttr.getX(index)) : null;
     let tileRow: Record<string, unknown> | null = null;
