@@ -41,8 +41,9 @@ def tile_command(
     compression: Annotated[
         str,
         typer.Option(
-            help="'none', 'meshopt' (EXT_meshopt_compression, ~half the bytes) or 'draco' "
-            "(KHR_draco_mesh_compression, ~0.4x; see docs/tiling.md for viewer support)."
+            help="'none', 'meshopt' (EXT_meshopt_compression, ~0.53x the bytes) or 'draco' "
+            "(KHR_draco_mesh_compression, ~0.45x; on point primitives outside the "
+            "extension's letter, see docs/scenes.md 'Tile content')."
         ),
     ] = "none",
 ) -> None:
