@@ -12,10 +12,21 @@ from typer.testing import CliRunner
 from spatialviz.cli import app
 from spatialviz.formats.base import PointReader
 from spatialviz.tiling import cli as tiling_cli
+from spatialviz.tiling.glb import read_glb
 from tests.tiling.sources import ParquetPoints, make_cloud, parquet_source
 
 
-def test_tile_command_writes_a_tileset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("flags", "extension"),
+    [
+        ([], None),
+        (["--compression", "meshopt"], "EXT_meshopt_compression"),
+        (["--compression", "draco"], "KHR_draco_mesh_compression"),
+    ],
+)
+def test_tile_command_writes_a_tileset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], extension: str | None
+) -> None:
     src = tmp_path / "in.parquet"
     parquet_source(make_cloud(4_000), src)
 
@@ -25,12 +36,29 @@ def test_tile_command_writes_a_tileset(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(tiling_cli, "open_source", fake_open)
     out = tmp_path / "tiles"
     result = CliRunner().invoke(
-        app, ["tile", str(src), str(out), "--jobs", "1", "--memory-budget", "256M"]
+        app, ["tile", str(src), str(out), "--jobs", "1", "--memory-budget", "256M", *flags]
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["points"] == 4_000
     assert (out / "tileset.json").exists()
+    tiles = sorted((out / "tiles").glob("*.glb"))
+    assert tiles
+    for path in tiles:
+        required = read_glb(path.read_bytes())[0]["extensionsRequired"]
+        compressed = [name for name in required if "compression" in name]
+        assert compressed == ([extension] if extension else [])
+
+
+def test_tile_command_rejects_unknown_compression(tmp_path: Path) -> None:
+    src = tmp_path / "in.parquet"
+    src.write_bytes(b"x")
+    result = CliRunner().invoke(
+        app, ["tile", str(src), str(tmp_path / "o"), "--compression", "zip"]
+    )
+    assert result.exit_code != 0
+    assert "none, meshopt, draco" in result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_tile_command_rejects_bad_budget(tmp_path: Path) -> None:
