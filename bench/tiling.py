@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -121,7 +122,25 @@ def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
     ]
     result = measure(cmd, env)
     size, tiles = disk_usage(out, (".glb",))
-    return _summary(result, n, size, tiles)
+    summary = _summary(result, n, size, tiles)
+    # The binary chunks alone: the vertex (and property) bytes, without GLB and tileset
+    # JSON, which is what the format's alignment floor is about (docs/scenes.md).
+    summary["binary_bytes_per_point"] = round(binary_bytes(out) / n, 3)
+    return summary
+
+
+def binary_bytes(folder: Path) -> int:
+    """Sum of the BIN chunk lengths of every GLB under ``folder``."""
+    total = 0
+    for path in folder.rglob("*.glb"):
+        with path.open("rb") as fh:
+            head = fh.read(20)
+            (json_length,) = struct.unpack_from("<I", head, 12)
+            fh.seek(20 + json_length)
+            chunk = fh.read(8)
+        if len(chunk) == 8:
+            total += struct.unpack("<I", chunk[:4])[0]
+    return total
 
 
 def run_peer(las: Path, n: int, jobs: int) -> dict[str, Any]:
