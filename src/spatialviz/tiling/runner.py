@@ -7,6 +7,7 @@ callback; the stage functions take only picklable arguments for that reason.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import shutil
@@ -15,6 +16,7 @@ import uuid
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from spatialviz.tiling.encoders import encoder_for
 from spatialviz.tiling.index import ChunkResult, index_chunk
 from spatialviz.tiling.merge import TilesetSummary, merge
 from spatialviz.tiling.options import TilingOptions
@@ -52,9 +54,15 @@ def tile(
     pool: Executor | None = None
     try:
         if opts.jobs > 1:
-            # Started now so that the workers' imports overlap the counting pass; spawn
-            # (not fork) because pyarrow's thread pools do not survive a fork.
+            # spawn (not fork) because pyarrow's thread pools do not survive a fork.
             pool = ProcessPoolExecutor(opts.jobs, mp_context=multiprocessing.get_context("spawn"))
+            # The executor starts a process per task it cannot hand to an idle one, not
+            # when it is made: one warm-up task each starts them all now, so that their
+            # start and imports (~0.6 s of CPU each) overlap the counting pass instead of
+            # delaying the first chunk. With spare cores that is ~0.6 s less; on 2 cores
+            # at 10M points it measured even (4.55 s vs 4.56 s; the pass slows as much).
+            for _ in range(opts.jobs):
+                pool.submit(warm_up, opts.compression)
         the_plan = plan(source, opts, str(scratch), str(staging), report, stop)
         report("index", 0.0)
         results = _index_all(the_plan, pool, report, stop)
@@ -68,6 +76,13 @@ def tile(
             pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def warm_up(compression: str) -> None:
+    """Import what indexing a chunk needs, codec included (runs in a fresh worker)."""
+    encoder_for(compression)
+    if compression != "none":
+        importlib.import_module({"meshopt": "meshopt", "draco": "DracoPy"}[compression])
 
 
 def _index_all(
