@@ -8,6 +8,8 @@ sRGB-encoded, as files store them, and are written *linear* as glTF defines COLO
 per-point attributes (intensity, classification, original row id, ...) form one
 EXT_structural_metadata property table addressed through EXT_mesh_features with *implicit*
 feature ids (feature id = vertex index), so picking a point costs no extra vertex bytes.
+Position and colour may be compressed, losslessly: EXT_meshopt_compression or
+KHR_draco_mesh_compression (docs/scenes.md, "Tile content").
 
 glTF is y-up and 3D Tiles z-up: a point (x, y, z) of the tileset frame is stored as
 (x, z, -y), which is what every 3D Tiles runtime undoes.
@@ -173,37 +175,10 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
     if compression == "draco" and n > 0:
         packed = draco.encode_points(q[:, :3], colors)
     bins = _BinBuilder(meshopt=compression == "meshopt" and n > 0)
-    position: dict[str, Any] = {
-        "componentType": UNSIGNED_SHORT,
-        "count": n,
-        "type": "VEC3",
-        "min": [int(q[:, i].min()) if n else 0 for i in range(3)],
-        "max": [int(q[:, i].max()) if n else 0 for i in range(3)],
-    }
-    if packed is None:
-        # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
-        position["bufferView"] = bins.add(q.tobytes(), stride=8, vertex=True)
-    else:
-        # Draco holds the grid integers as (losslessly quantized) floats and decoders convert
-        # them to the accessor's type: asked for uint16, three.js's Draco decoder placed the
-        # points wrongly (the browser test caught it); whole floats are just as exact.
-        position["componentType"] = FLOAT
-        position["min"] = [float(v) for v in position["min"]]
-        position["max"] = [float(v) for v in position["max"]]
-    accessors: list[dict[str, Any]] = [position]
+    accessors: list[dict[str, Any]] = [_position_accessor(q, bins, coded=packed is not None)]
     attributes = {"POSITION": 0}
     if colors is not None:
-        colour: dict[str, Any] = {
-            "componentType": UNSIGNED_BYTE,
-            "normalized": True,
-            "count": n,
-            "type": "VEC3",
-        }
-        if packed is None:
-            rgba = np.zeros((n, 4), dtype=np.uint8)
-            rgba[:, :3] = colors
-            colour["bufferView"] = bins.add(rgba.tobytes(), stride=4, vertex=True)
-        accessors.append(colour)
+        accessors.append(_colour_accessor(colors, bins, coded=packed is not None))
         attributes["COLOR_0"] = len(accessors) - 1
     for name, values in properties.items() if n else ():
         # The same values as float vertex attributes, which a shader can read directly:
@@ -242,6 +217,53 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
         doc["extensionsUsed"].append("EXT_meshopt_compression")
         doc["extensionsRequired"].append("EXT_meshopt_compression")
     return _pack(doc, payload)
+
+
+def _position_accessor(
+    q: npt.NDArray[np.uint16], bins: _BinBuilder, *, coded: bool
+) -> dict[str, Any]:
+    """POSITION: the (n,4) uint16 rows as a view, or (``coded``) only described, the data
+    being in the primitive's Draco stream."""
+    n = len(q)
+    lo = [int(q[:, i].min()) if n else 0 for i in range(3)]
+    hi = [int(q[:, i].max()) if n else 0 for i in range(3)]
+    if coded:
+        # Draco holds the grid integers as (losslessly quantized) floats and decoders
+        # convert them to the accessor's type: asked for uint16, three.js's Draco decoder
+        # placed the points wrongly (the browser test caught it); whole floats are exact.
+        return {
+            "componentType": FLOAT,
+            "count": n,
+            "type": "VEC3",
+            "min": [float(v) for v in lo],
+            "max": [float(v) for v in hi],
+        }
+    return {
+        # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
+        "bufferView": bins.add(q.tobytes(), stride=8, vertex=True),
+        "componentType": UNSIGNED_SHORT,
+        "count": n,
+        "type": "VEC3",
+        "min": lo,
+        "max": hi,
+    }
+
+
+def _colour_accessor(
+    colors: npt.NDArray[np.uint8], bins: _BinBuilder, *, coded: bool
+) -> dict[str, Any]:
+    """COLOR_0 (linear, normalized ubyte RGB), padded to 4 bytes, or only described."""
+    accessor: dict[str, Any] = {
+        "componentType": UNSIGNED_BYTE,
+        "normalized": True,
+        "count": len(colors),
+        "type": "VEC3",
+    }
+    if not coded:
+        rgba = np.zeros((len(colors), 4), dtype=np.uint8)
+        rgba[:, :3] = colors
+        accessor["bufferView"] = bins.add(rgba.tobytes(), stride=4, vertex=True)
+    return accessor
 
 
 def vertex_attribute_name(column: str) -> str:
