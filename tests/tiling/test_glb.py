@@ -90,3 +90,20 @@ def test_identical_points_all_survive_compression(compression: str) -> None:
     assert np.abs(got.positions - twice[row]).max() < 1e-6
     assert got.colors is not None
     assert np.array_equal(got.colors, srgb_to_linear_u8(colors[row]))
+
+
+@pytest.mark.parametrize("n", [1, 2, 1_000])
+def test_draco_tiles_without_colour_round_trip(n: int) -> None:
+    """Draco then codes positions alone; tiny tiles (one point) are valid streams too."""
+    base = _content(n, grid=0.01, seed=n)
+    content = PointContent(base.positions, None, {"row_id": np.arange(n, dtype=np.int64)})
+    data = encode_glb(content, compression="draco")
+    doc, _ = read_glb(data)
+    assert doc["meshes"][0]["primitives"][0]["extensions"]["KHR_draco_mesh_compression"][
+        "attributes"
+    ] == {"POSITION": 0}
+    got = decode_points(data)
+    assert got.colors is None
+    row = got.properties["row_id"]
+    assert sorted(row.tolist()) == list(range(n))
+    assert np.abs(got.positions - base.positions[row]).max() < 1e-6
