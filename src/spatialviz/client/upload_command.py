@@ -20,7 +20,6 @@ from rich.progress import (
 
 from spatialviz.client.tus_upload import ResumeStore, UploadFailed, upload_file
 
-DEFAULT_RESUME_FILE = Path.home() / ".cache" / "spatialviz" / "uploads.json"
 POLL_SECONDS = 0.5
 FINAL = {"succeeded", "failed", "cancelled"}
 
@@ -62,16 +61,16 @@ def follow_job(client: httpx.Client, job_id: str, progress: Progress) -> dict[st
 
 
 def upload(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-    workspace: str | None = typer.Option(None, help="Workspace id (default: your personal one)"),
-    url: str = typer.Option("http://127.0.0.1:8000", envvar="SPATIALVIZ_URL", help="Server"),
-    token: str = typer.Option(
-        ..., envvar="SPATIALVIZ_TOKEN", help="Access token or API key (SPATIALVIZ_TOKEN)"
-    ),
-    resume_file: Path = typer.Option(DEFAULT_RESUME_FILE, help="Where resume state is kept"),
-    wait: bool = typer.Option(True, help="Follow the ingest job until it ends"),
+    file: Path,
+    *,
+    workspace: str | None,
+    url: str,
+    token: str,
+    resume_file: Path,
+    wait: bool,
 ) -> None:
-    """Upload FILE (resumable: run again after an interruption) and follow its ingest."""
+    """Upload FILE (resumable: run again after an interruption) and follow its ingest;
+    the body of ``spatialviz upload`` (options in :mod:`spatialviz.cli`)."""
     with _client(url, token) as client, _progress() as progress:
         try:
             workspace_id = workspace or _default_workspace(client)

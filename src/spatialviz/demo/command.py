@@ -36,13 +36,13 @@ from spatialviz.app import create_app
 from spatialviz.auth.repository import UserRepository
 from spatialviz.auth.service import register
 from spatialviz.config import ConfigError, Settings
+from spatialviz.demo import DEFAULT_POINTS
 from spatialviz.demo.generate import write_lidar_las, write_measurements_csv
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
 
 DEMO_EMAIL = "demo@spatialviz.local"
 DEMO_DISPLAY_NAME = "Demo"
-DEFAULT_POINTS = 1_000_000
 CHART_ROWS = 5_000
 POLL_SECONDS = 0.2
 JOB_TIMEOUT_SECONDS = 900.0
@@ -352,12 +352,9 @@ def _progress(console: Console) -> Iterator[Progress]:
         yield progress
 
 
-def demo(
-    points: int = typer.Option(
-        DEFAULT_POINTS, min=1_000, max=50_000_000, help="Points in the demo LiDAR cloud"
-    ),
-) -> None:
-    """Create the demo account with a LiDAR scene and a 3D chart (idempotent)."""
+def demo(points: int = DEFAULT_POINTS) -> None:
+    """Create the demo account with a LiDAR scene and a 3D chart (idempotent); the body of
+    ``spatialviz demo``."""
     console = Console(stderr=False)
     try:
         # The demo shows its own progress; INFO logs (also from the job runner's worker
