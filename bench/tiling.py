@@ -5,8 +5,9 @@
 ``--compression`` also tiles each file with meshopt and with draco (same run, same file).
 
 Generates the shared benchmark clouds (cached in bench/out/), creates a separate venv for
-the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter as a subprocess
-while sampling the PSS of its whole process tree, and prints one JSON document:
+the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter's command
+(`spatialviz tile ... --attributes rgb`, `py3dtiles convert`) as a subprocess while
+sampling the PSS of its whole process tree, and prints one JSON document:
 throughput, peak memory, bytes per point on disk, tile count and ratios (ours / peer).
 """
 
@@ -106,19 +107,24 @@ def disk_usage(folder: Path, suffixes: tuple[str, ...]) -> tuple[int, int]:
 
 
 def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
+    """``spatialviz tile`` as a user runs it (the command, its start-up and its LAS reader
+    included), the way the peer is run through its own command."""
     out = OUT / f"ours-{n}-{compression}"
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{HERE}"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     cmd = [
         sys.executable,
-        str(HERE / "tiling.py"),
-        "--engine",
+        "-m",
+        "spatialviz",
+        "tile",
         str(las),
         str(out),
-        "--mode",
-        compression,
         "--jobs",
         str(jobs),
+        "--attributes",
+        "rgb",
+        "--compression",
+        compression,
     ]
     result = measure(cmd, env)
     size, tiles = disk_usage(out, (".glb",))
@@ -163,15 +169,6 @@ def _summary(result: dict[str, float], n: int, size: int, tiles: int) -> dict[st
     }
 
 
-def engine(las: Path, out: Path, compression: str, jobs: int) -> None:
-    """The measured process: LAS -> tileset with position + RGB, default memory budget."""
-    from las_source import las_source  # type: ignore[import-not-found]  # bench/ on sys.path
-    from spatialviz.tiling import TilingOptions, tile
-
-    options = TilingOptions(jobs=jobs, attributes="rgb", compression=compression)  # type: ignore[arg-type]
-    tile(las_source(las), out, options)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000000,30000000")
@@ -180,12 +177,7 @@ def main() -> None:
     parser.add_argument(
         "--compression", action="store_true", help="also run with meshopt and with draco"
     )
-    parser.add_argument("--engine", nargs=2, metavar=("LAS", "OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--mode", default="none", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.engine:
-        engine(Path(args.engine[0]), Path(args.engine[1]), args.mode, args.jobs)
-        return
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "runs": {}}
     for n in (int(s) for s in args.sizes.split(",")):
         las = ensure_cloud(n)
