@@ -62,6 +62,24 @@ def test_reads_las_and_laz(
     reader.close()
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_las_reads_only_the_wanted_columns(make_las: Callable[..., Path], compress: bool) -> None:
+    """A caller that needs colour only (tiling with --attributes rgb) does not pay for
+    unpacking every other dimension; positions and row ids always come."""
+    name = "w.laz" if compress else "w.las"
+    path = make_las(name, 500, point_format=7, version="1.4", compress=compress)
+    src = laspy.read(str(path))
+    wanted = frozenset(("red", "green", "blue", "classification"))
+    table = _read_all(path, ReaderLimits(wanted_columns=wanted))
+    assert set(table.column_names) == {"x", "y", "z", "row_id"} | wanted
+    assert table["red"].to_pylist() == np.asarray(src.red).tolist()
+    assert table["classification"].to_pylist() == np.asarray(src.classification).tolist()
+    np.testing.assert_allclose(table["y"].to_numpy(), np.asarray(src.y))
+    # Asking for a column the file does not have is no error: there is just none.
+    table = _read_all(path, ReaderLimits(wanted_columns=frozenset(("temperature",))))
+    assert set(table.column_names) == {"x", "y", "z", "row_id"}
+
+
 def test_las_without_crs(make_las: Callable[..., Path], limits: ReaderLimits) -> None:
     reader = open_reader(make_las("nocrs.las", 10, epsg=None), limits)
     assert reader.info.crs_epsg is None

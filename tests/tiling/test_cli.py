@@ -30,7 +30,7 @@ def test_tile_command_writes_a_tileset(
     src = tmp_path / "in.parquet"
     parquet_source(make_cloud(4_000), src)
 
-    def fake_open(path: Path) -> PointReader:
+    def fake_open(path: Path, wanted: frozenset[str] | None = None) -> PointReader:
         return ParquetPoints(path, 1_000, None)
 
     monkeypatch.setattr(tiling_cli, "open_source", fake_open)
@@ -68,3 +68,11 @@ def test_tile_command_rejects_bad_budget(tmp_path: Path) -> None:
         app, ["tile", str(src), str(tmp_path / "o"), "--memory-budget", "lots"]
     )
     assert result.exit_code != 0
+
+
+def test_the_reader_is_asked_for_the_columns_the_tiles_carry() -> None:
+    assert tiling_cli.wanted_columns("all") is None
+    assert tiling_cli.wanted_columns("rgb") == frozenset({"red", "green", "blue"})
+    assert tiling_cli.wanted_columns(("intensity",)) == frozenset(
+        {"red", "green", "blue", "intensity"}
+    )

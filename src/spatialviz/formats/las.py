@@ -55,10 +55,18 @@ class LasReader:
             self._names = canonical_names(
                 ["scan_angle" if d == "scan_angle_rank" else d for d in self._dims]
             )
+            if limits.wanted_columns is not None:
+                # Unpacking a dimension costs as much as the positions: read only these.
+                wanted = limits.wanted_columns
+                self._dims = [d for d in self._dims if self._name(d) in wanted]
             self._describe(header)
         except BaseException:
             self._las.close()
             raise
+
+    def _name(self, dim: str) -> str:
+        """The canonical column name of a LAS dimension."""
+        return self._names["scan_angle" if dim == "scan_angle_rank" else dim]
 
     def _check_header(self, header: Any, file_size: int) -> None:
         count = int(header.point_count)
@@ -111,7 +119,7 @@ class LasReader:
         for canon, src in zip(("x", "y", "z"), _POSITION_DIMS, strict=True):
             info.source_columns[canon] = src
         for dim in self._dims:
-            name = self._names["scan_angle" if dim == "scan_angle_rank" else dim]
+            name = self._name(dim)
             info.source_columns[name] = dim
             if dim in _DEGREE_DIMS:
                 info.units[name] = "degree"
@@ -174,7 +182,7 @@ class LasReader:
             values = np.asarray(chunk[dim])
             if dim == "scan_angle":  # LAS 1.4 formats 6+: int16 in 0.006 degree steps
                 values = values.astype(np.float32) * np.float32(0.006)
-            attrs[self._names["scan_angle" if dim == "scan_angle_rank" else dim]] = values
+            attrs[self._name(dim)] = values
         row_id = np.arange(start, start + len(raw), dtype=np.int64)
         return assemble(xyz[0], xyz[1], xyz[2], attrs, row_id, guard)
 

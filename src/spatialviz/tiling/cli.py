@@ -26,12 +26,21 @@ batch several times (bounds, cells, bucket sort), and a quarter of that stays in
 and 733-759 MB at 1M rows (and 500k: ~11.8 s, 620 MB; 125k: ~11.0 s, 625 MB)."""
 
 
-def open_source(path: Path) -> PointReader:
-    """Open any supported file through the formats registry (module-level: picklable)."""
-    # Looked up at run time: the readers live on their own branch until it lands.
+def open_source(path: Path, wanted: frozenset[str] | None = None) -> PointReader:
+    """Open any supported file through the formats registry (module-level: picklable).
+    ``wanted``: the attribute columns the tiles will carry (None: all)."""
     formats = importlib.import_module("spatialviz.formats")
-    reader: PointReader = formats.open_reader(path, ReaderLimits(batch_rows=TILING_BATCH_ROWS))
+    limits = ReaderLimits(batch_rows=TILING_BATCH_ROWS, wanted_columns=wanted)
+    reader: PointReader = formats.open_reader(path, limits)
     return reader
+
+
+def wanted_columns(attributes: str | tuple[str, ...]) -> frozenset[str] | None:
+    """What the reader must decode for ``--attributes``: colour always, the rest as asked."""
+    if attributes == "all":
+        return None
+    colour = frozenset(("red", "green", "blue"))
+    return colour if attributes == "rgb" else colour | frozenset(attributes)
 
 
 def tile_command(
@@ -79,7 +88,8 @@ def tile_command(
             bar.update(tasks[stage], completed=fraction)
 
         try:
-            summary = tile(partial(open_source, input_path), output_dir, options, progress=progress)
+            source = partial(open_source, input_path, wanted_columns(attrs))
+            summary = tile(source, output_dir, options, progress=progress)
         except TilingError as exc:
             raise typer.BadParameter(str(exc), param_hint="INPUT") from exc
     seconds = time.perf_counter() - started

@@ -9,9 +9,11 @@ memory, by any worker, independently of the others.
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -185,14 +187,14 @@ class _BucketWriter:
         self.files: dict[int, BinaryIO] = {}
         (Path(workdir) / "buckets").mkdir(parents=True, exist_ok=True)
 
-    def write(
+    def arrange(
         self,
         batch: pa.RecordBatch,
         xyz: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
         cells: morton.U64,
-    ) -> None:
-        if self.columns is None:
-            self.columns = choose_columns(batch.schema, self.options)
+    ) -> list[tuple[int, npt.NDArray[np.void]]]:
+        """The batch as records grouped by bucket (no I/O, so it can run in a thread)."""
+        assert self.columns is not None, "columns are chosen before the first batch"
         dtype = record_dtype(self.columns)
         buckets = (cells >> np.uint64(3 * (COUNT_LEVEL - BUCKET_LEVEL))).astype(np.uint16)
         order = np.argsort(buckets, kind="stable")  # uint16: numpy's O(n) radix sort
@@ -209,11 +211,14 @@ class _BucketWriter:
         cuts = np.flatnonzero(np.diff(sorted_b)) + 1
         starts = np.concatenate([[0], cuts]).tolist()
         ends = np.concatenate([cuts, [len(sorted_b)]]).tolist()
-        for s, e in zip(starts, ends, strict=True):
-            b = int(sorted_b[s])
-            if b not in self.files:
-                self.files[b] = open(bucket_file(self.workdir, b), "wb")  # noqa: SIM115
-            rec[s:e].tofile(self.files[b])
+        return [(int(sorted_b[s]), rec[s:e]) for s, e in zip(starts, ends, strict=True)]
+
+    def append(self, parts: list[tuple[int, npt.NDArray[np.void]]]) -> None:
+        """Append arranged records to their bucket files (in batch order: deterministic)."""
+        for bucket, records in parts:
+            if bucket not in self.files:
+                self.files[bucket] = open(bucket_file(self.workdir, bucket), "wb")  # noqa: SIM115
+            records.tofile(self.files[bucket])
 
     def close(self) -> None:
         for f in self.files.values():
@@ -226,6 +231,50 @@ def record_dtype(columns: tuple[tuple[str, str], ...]) -> np.dtype[np.void]:
     return np.dtype(fields + [(name, dt) for name, dt in columns])
 
 
+SCAN_THREADS = 2
+"""Batches examined at once. numpy and Arrow release the GIL for the heavy part of each
+step, so on 2 cores two batches plus the reader's read-ahead keep both busy; results are
+absorbed in batch order, so bucket files (and the tiles) do not depend on timing."""
+
+
+@dataclass
+class _Examined:
+    """What one batch contributes to the scan (computed off the main thread)."""
+
+    rows: int
+    lo: npt.NDArray[np.float64]
+    hi: npt.NDArray[np.float64]
+    color_max: int
+    cell_counts: npt.NDArray[np.int64] | None
+    parts: list[tuple[int, npt.NDArray[np.void]]]
+
+
+def _examine(
+    batch: pa.RecordBatch,
+    cube: tuple[npt.NDArray[np.float64], float] | None,
+    look_at_color: bool,
+    sink: _BucketWriter | None,
+) -> _Examined:
+    x, y, z = columns_of(batch)
+    lo = np.empty(3)
+    hi = np.empty(3)
+    for axis, v in enumerate((x, y, z)):
+        lo[axis], hi[axis] = float(v.min()), float(v.max())
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise TilingError("the source has non-finite coordinates")
+    color_max = 0
+    if look_at_color and "red" in batch.schema.names:
+        color_max = max(int(pc.max(batch.column(c)).as_py() or 0) for c in COLOR_COLUMNS)
+    counts = None
+    parts: list[tuple[int, npt.NDArray[np.void]]] = []
+    if cube is not None:
+        cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
+        counts = np.bincount(cells.astype(np.intp), minlength=8**COUNT_LEVEL)
+        if sink is not None:
+            parts = sink.arrange(batch, (x, y, z), cells)
+    return _Examined(batch.num_rows, lo, hi, color_max, counts, parts)
+
+
 def _scan(
     source: PointSource,
     cube: tuple[npt.NDArray[np.float64], float] | None,
@@ -233,38 +282,59 @@ def _scan(
     cancel: CancelFn,
     sink: _BucketWriter | None = None,
 ) -> _Scan:
-    lo = np.full(3, np.inf)
-    hi = np.full(3, -np.inf)
-    total = 0
-    color_max = 0
-    schema = None
-    counts = np.zeros(8**COUNT_LEVEL, dtype=np.int64) if cube is not None else None
-    for batch in _batches(source):
-        if cancel():
-            raise TilingCancelledError
-        if batch.num_rows == 0:
-            continue
-        schema = schema or batch.schema
-        x, y, z = columns_of(batch)
-        for axis, v in enumerate((x, y, z)):
-            vmin, vmax = float(v.min()), float(v.max())
-            if not (np.isfinite(vmin) and np.isfinite(vmax)):
-                raise TilingError("the source has non-finite coordinates")
-            lo[axis] = min(lo[axis], vmin)
-            hi[axis] = max(hi[axis], vmax)
-        # Once 16-bit colour is proven, stop looking.
-        if "red" in batch.schema.names and color_max <= 255:
-            color_max = max(
-                color_max, *(int(pc.max(batch.column(c)).as_py() or 0) for c in COLOR_COLUMNS)
-            )
-        if counts is not None and cube is not None:
-            cells = morton.cells_at(x, y, z, cube[0], cube[1], COUNT_LEVEL)
-            counts += np.bincount(cells.astype(np.intp), minlength=counts.size)
-            if sink is not None:
-                sink.write(batch, (x, y, z), cells)
-        total += batch.num_rows
-        progress(total)
-    return _Scan(lo=lo, hi=hi, total=total, color_max=color_max, schema=schema, counts=counts)
+    scan = _Scan(
+        lo=np.full(3, np.inf),
+        hi=np.full(3, -np.inf),
+        total=0,
+        color_max=0,
+        schema=None,
+        counts=np.zeros(8**COUNT_LEVEL, dtype=np.int64) if cube is not None else None,
+    )
+
+    def absorb(done: _Examined) -> None:
+        np.minimum(scan.lo, done.lo, out=scan.lo)
+        np.maximum(scan.hi, done.hi, out=scan.hi)
+        scan.color_max = max(scan.color_max, done.color_max)
+        if scan.counts is not None and done.cell_counts is not None:
+            scan.counts += done.cell_counts
+        if sink is not None:
+            sink.append(done.parts)
+        scan.total += done.rows
+        progress(scan.total)
+
+    with ThreadPoolExecutor(SCAN_THREADS) as pool:
+        in_flight: deque[Future[_Examined]] = deque()
+        try:
+            for batch in _batches(source):
+                if cancel():
+                    raise TilingCancelledError
+                if batch.num_rows == 0:
+                    continue
+                scan.schema = scan.schema or batch.schema
+                if sink is not None and sink.columns is None:
+                    sink.columns = choose_columns(batch.schema, sink.options)
+                # Once 16-bit colour is proven, stop looking.
+                look = scan.color_max <= 255
+                in_flight.append(pool.submit(_examine, batch, cube, look, sink))
+                while len(in_flight) > SCAN_THREADS:
+                    absorb(in_flight.popleft().result())
+            while in_flight:
+                absorb(in_flight.popleft().result())
+        finally:
+            for future in in_flight:
+                future.cancel()
+    _give_back_freed_memory()
+    return scan
+
+
+def _give_back_freed_memory() -> None:
+    """Return the scan threads' freed heap to the system (glibc keeps it per thread arena:
+    +67 MB held by this process through the whole index stage at 30M points)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return
+    libc.malloc_trim(0)
 
 
 def root_cube(
