@@ -9,10 +9,12 @@ from typing import Any
 
 import jsonschema
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from spatialviz.tiling import (
     TilingCancelledError,
+    TilingError,
     TilingOptions,
     index_chunk,
     merge,
@@ -184,6 +186,23 @@ def test_cancel_leaves_nothing_behind(tmp_path: Path) -> None:
         tile(source, tmp_path / "out", TilingOptions(jobs=1), cancel=cancel)
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in.parquet"]
+
+
+def test_a_non_finite_coordinate_fails_the_run_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Batches are examined in threads: an error in a late one must still surface, as a
+    TilingError, with no output and no scratch left."""
+    table = make_cloud(20_000, seed=8)
+    x = table["x"].to_numpy().copy()
+    x[17_500] = np.inf  # in the third 7,000-row batch
+    table = table.set_column(table.schema.get_field_index("x"), "x", pa.array(x))
+    source = parquet_source(table, tmp_path / "in.parquet")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with pytest.raises(TilingError, match="non-finite"):
+        tile(source, tmp_path / "out", TilingOptions(jobs=1), workdir=scratch)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet", "scratch"]
+    assert list(scratch.iterdir()) == []
 
 
 def test_publishing_replaces_an_existing_tileset(tmp_path: Path) -> None:
