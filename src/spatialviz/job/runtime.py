@@ -274,10 +274,17 @@ def _delete_staging(storage: BlobStorage, job_id: uuid.UUID) -> None:
 # --- database operations, run on the runtime's loop; each is one short transaction -------
 
 
-async def _publish_state(rt: WorkerRuntime, job_id: uuid.UUID, store: JobStore) -> None:
+async def _state_message(job_id: uuid.UUID, store: JobStore) -> bytes | None:
+    """The job's state as a pub/sub message, read inside the transaction that changed it
+    and sent only after that transaction commits (:func:`_announce`): a client that hears
+    "succeeded" and reads the job's dataset or scene must find the finish hook's changes."""
     job = await store.get(job_id)
-    if job is not None:
-        rt.publish(job_channel(job_id), job_message(job))
+    return job_message(job) if job is not None else None
+
+
+def _announce(rt: WorkerRuntime, job_id: uuid.UUID, message: bytes | None) -> None:
+    if message is not None:
+        rt.publish(job_channel(job_id), message)
 
 
 async def _claim(rt: WorkerRuntime, job_id: uuid.UUID) -> Job | None:
@@ -301,11 +308,13 @@ async def _touch(
     progress: float | None,
     stage: str | None,
 ) -> bool | None:
+    message = None
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
         flag = await store.touch(job_id, attempt, progress=progress, stage=stage)
         if flag is not None and (progress is not None or stage is not None):
-            await _publish_state(rt, job_id, store)
+            message = await _state_message(job_id, store)
+    _announce(rt, job_id, message)
     return flag
 
 
@@ -322,7 +331,8 @@ async def _advance(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, delta: fl
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
         await store.advance(job_id, attempt, delta, _lease_end(rt))
-        await _publish_state(rt, job_id, store)
+        message = await _state_message(job_id, store)
+    _announce(rt, job_id, message)
 
 
 async def _finish(
@@ -334,6 +344,7 @@ async def _finish(
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> bool:
+    message = None
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
         won = await store.finish(
@@ -345,16 +356,19 @@ async def _finish(
             error_message=error_message,
         )
         if won:
-            await _publish_state(rt, job_id, store)
+            message = await _state_message(job_id, store)
+    _announce(rt, job_id, message)
     return won
 
 
 async def _release(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, reason: str) -> bool:
+    message = None
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
         won = await store.release(job_id, attempt, reason)
         if won:
-            await _publish_state(rt, job_id, store)
+            message = await _state_message(job_id, store)
+    _announce(rt, job_id, message)
     return won
 
 
