@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import threading
@@ -137,16 +136,9 @@ def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
 
 def binary_bytes(folder: Path) -> int:
     """Sum of the BIN chunk lengths of every GLB under ``folder``."""
-    total = 0
-    for path in folder.rglob("*.glb"):
-        with path.open("rb") as fh:
-            head = fh.read(20)
-            (json_length,) = struct.unpack_from("<I", head, 12)
-            fh.seek(20 + json_length)
-            chunk = fh.read(8)
-        if len(chunk) == 8:
-            total += struct.unpack("<I", chunk[:4])[0]
-    return total
+    from spatialviz.tiling.glb import read_glb
+
+    return sum(len(read_glb(path.read_bytes())[1]) for path in folder.rglob("*.glb"))
 
 
 def run_peer(las: Path, n: int, jobs: int) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from spatialviz.tiling.options import COMPRESSIONS
 
 def encoder_for(compression: str) -> ContentEncoder:
     """The encoder for ``TilingOptions.compression``."""
-    for known in COMPRESSIONS:
-        if compression == known:
-            return partial(encode_glb, compression=known)
-    raise ValueError(f"unknown compression {compression!r}")
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"unknown compression {compression!r}")
+    return partial(encode_glb, compression=compression)

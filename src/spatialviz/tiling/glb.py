@@ -225,28 +225,24 @@ def _position_accessor(
     """POSITION: the (n,4) uint16 rows as a view, or (``coded``) only described, the data
     being in the primitive's Draco stream."""
     n = len(q)
-    lo = [int(q[:, i].min()) if n else 0 for i in range(3)]
-    hi = [int(q[:, i].max()) if n else 0 for i in range(3)]
+    accessor: dict[str, Any] = {
+        "componentType": UNSIGNED_SHORT,
+        "count": n,
+        "type": "VEC3",
+        "min": [int(q[:, i].min()) if n else 0 for i in range(3)],
+        "max": [int(q[:, i].max()) if n else 0 for i in range(3)],
+    }
     if coded:
         # Draco holds the grid integers as (losslessly quantized) floats and decoders
         # convert them to the accessor's type: asked for uint16, three.js's Draco decoder
         # placed the points wrongly (the browser test caught it); whole floats are exact.
-        return {
-            "componentType": FLOAT,
-            "count": n,
-            "type": "VEC3",
-            "min": [float(v) for v in lo],
-            "max": [float(v) for v in hi],
-        }
-    return {
+        accessor["componentType"] = FLOAT
+        accessor["min"] = [float(v) for v in accessor["min"]]
+        accessor["max"] = [float(v) for v in accessor["max"]]
+    else:
         # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
-        "bufferView": bins.add(q.tobytes(), stride=8, vertex=True),
-        "componentType": UNSIGNED_SHORT,
-        "count": n,
-        "type": "VEC3",
-        "min": lo,
-        "max": hi,
-    }
+        accessor["bufferView"] = bins.add(q.tobytes(), stride=8, vertex=True)
+    return accessor
 
 
 def _colour_accessor(

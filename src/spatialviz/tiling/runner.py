@@ -7,7 +7,6 @@ callback; the stage functions take only picklable arguments for that reason.
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import shutil
@@ -16,7 +15,10 @@ import uuid
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import numpy as np
+
 from spatialviz.tiling.encoders import encoder_for
+from spatialviz.tiling.glb import PointContent
 from spatialviz.tiling.index import ChunkResult, index_chunk
 from spatialviz.tiling.merge import TilesetSummary, merge
 from spatialviz.tiling.options import TilingOptions
@@ -79,10 +81,9 @@ def tile(
 
 
 def warm_up(compression: str) -> None:
-    """Import what indexing a chunk needs, codec included (runs in a fresh worker)."""
-    encoder_for(compression)
-    if compression != "none":
-        importlib.import_module({"meshopt": "meshopt", "draco": "DracoPy"}[compression])
+    """Import what indexing a chunk needs, codec included, by encoding a two-point tile the
+    way chunks will (runs in a fresh worker)."""
+    encoder_for(compression)(PointContent(np.zeros((2, 3)), None, {}))
 
 
 def _index_all(
