@@ -124,6 +124,9 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         secret_key=TEST_SECRET,
         log_format="console",
         log_level="WARNING",
+        # Argon2 at 1 pass / 1 MiB: the suite registers hundreds of users. The standard cost
+        # is exercised by tests/auth/test_password_profiles.py.
+        argon2_cost="fast-insecure",
         # Generous limits so factories can create many users; the rate-limit tests set
         # their own.
         rate_limit_auth="1000/minute",

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from spatialviz import __version__
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
+from spatialviz.auth.passwords import configure_password_hashing
 from spatialviz.config import Settings
 from spatialviz.dataset.endpoints import router as dataset_router
 from spatialviz.dataset.upload_endpoints import router as upload_router
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.validate_for_startup()
     configure_logging(settings.effective_log_format, settings.log_level)
+    configure_password_hashing(settings.argon2_cost)
     registry = CollectorRegistry()
 
     @asynccontextmanager

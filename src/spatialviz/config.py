@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
     password_min_length: int = Field(default=10, ge=8)
+    argon2_cost: Literal["standard", "fast-insecure"] = "standard"
+    """Argon2id cost. ``standard`` (3 passes, 64 MiB): the only one allowed outside tests.
+    ``fast-insecure`` (1 pass, 1 MiB) exists so a test suite that registers hundreds of users
+    does not spend minutes hashing; every hash records its own cost, so hashes made under
+    either profile verify under the other."""
     max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
     rate_limit_enabled: bool = True
     rate_limit_api: str = "600/minute"
@@ -228,6 +233,11 @@ class Settings(BaseSettings):
         """Fail fast with one line when the configuration is unsafe."""
         _ = self.secret
         _ = self.jwt_key_set
+        if self.argon2_cost != "standard" and self.env != "test":
+            raise ConfigError(
+                "SPATIALVIZ_ARGON2_COST=fast-insecure is only allowed with "
+                "SPATIALVIZ_ENV=test"
+            )
 
 
 def _development_secret(var_dir: Path) -> str:
