@@ -68,20 +68,21 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind"),
     port: int = typer.Option(8000, help="TCP port"),
     reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes. 1: one uvicorn process. More: Gunicorn with uvicorn workers "
+        "(graceful reload on HUP, workers recycled); needs SPATIALVIZ_REDIS_URL.",
+    ),
 ) -> None:
-    """Serve the API and web client with uvicorn."""
-    import uvicorn
+    """Serve the API and web client (uvicorn; Gunicorn + uvicorn workers with --workers N)."""
+    from spatialviz.server import ServeOptions
+    from spatialviz.server import serve as run_server
 
-    _settings()
-    uvicorn.run(
-        "spatialviz.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        proxy_headers=True,
-        log_config=None,
-    )
+    if workers > 1 and reload:
+        raise typer.BadParameter("--reload runs one process; drop --workers or --reload")
+    run_server(_settings(), ServeOptions(host=host, port=port, workers=workers, reload=reload))
 
 
 @app.command()

@@ -235,8 +235,7 @@ class Settings(BaseSettings):
         _ = self.jwt_key_set
         if self.argon2_cost != "standard" and self.env != "test":
             raise ConfigError(
-                "SPATIALVIZ_ARGON2_COST=fast-insecure is only allowed with "
-                "SPATIALVIZ_ENV=test"
+                "SPATIALVIZ_ARGON2_COST=fast-insecure is only allowed with SPATIALVIZ_ENV=test"
             )
 
 
