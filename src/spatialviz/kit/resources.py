@@ -46,16 +46,20 @@ class Resources:
             await self.redis.aclose()
 
 
-def open_resources(settings: Settings, registry: CollectorRegistry | None = None) -> Resources:
-    engine = create_engine(settings.database_url, echo=settings.database_echo)
+def storage_from_settings(settings: Settings) -> BlobStorage:
     secret = settings.s3_secret_access_key
-    storage = create_storage(
+    return create_storage(
         settings.storage_url,
         endpoint_url=settings.s3_endpoint_url,
         access_key_id=settings.s3_access_key_id,
         secret_access_key=secret.get_secret_value() if secret else None,
         region=settings.s3_region,
     )
+
+
+def open_resources(settings: Settings, registry: CollectorRegistry | None = None) -> Resources:
+    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    storage = storage_from_settings(settings)
     redis_client = None
     cache: Cache
     pubsub: PubSub
