@@ -28,6 +28,11 @@ async def _storage(resources: Resources) -> None:
     await anyio.to_thread.run_sync(resources.storage.check)
 
 
+# Without these the API cannot answer at all: the pod is not ready. The others degrade
+# features (Redis: WebSocket progress, sign-in rate limits, the JWT deny-list) on every pod
+# at once, so they are reported but never take pods out of the load balancer.
+CRITICAL = frozenset({"database", "storage"})
+
 CHECKS: dict[str, Callable[[Resources], Awaitable[None]]] = {
     "database": _database,
     "redis": _redis,
