@@ -10,7 +10,6 @@ which the canonical Parquet, the statistics and the tiler all carry as they carr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
