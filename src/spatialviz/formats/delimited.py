@@ -1,11 +1,15 @@
-"""CSV / TSV / TXT / XYZ: delimiter and header sniffed, streamed by pyarrow.csv.
+"""CSV / TSV / TXT / XYZ / PTS: delimiter and header sniffed, streamed by pyarrow.csv.
 
 Rules (documented for users):
 
 - Delimiter: the candidate among ``, \\t ; | space`` that splits the first lines into the
   same number (> 1) of fields; a single column file is read as one column.
 - Header: present unless every field of the first line is a number (then columns are
-  named ``column_1``, ``column_2``, ...). Leading ``#`` comment lines are skipped.
+  named ``x``, ``y``, ``z``, ``column_4``, ...; in a ``.pts`` file ``x y z [intensity]
+  [red green blue]``). A ``//X Y Z`` line (CloudCompare) is a header. Leading ``#`` comment
+  lines and a count line (one integer, then rows of several fields: ``.pts``) are skipped.
+- Space-delimited files with runs of blanks, tabs or blanks at line ends (aligned
+  columns) are read through :class:`CollapsedBlanks`.
 - Coordinates: see :func:`spatialviz.formats.common.resolve_positions`.
 - Bad coordinate values (empty, NaN, inf, text) drop the row, counted by reason; see
   :class:`~spatialviz.formats.common.BadRowGuard` for the refusal threshold.
