@@ -57,6 +57,9 @@ class ReaderLimits:
     max_ascii_ply_bytes: int = 256 * 1024 * 1024
     #: A single NDJSON line / GeoJSON feature larger than this is refused.
     max_record_bytes: int = 64 * 1024 * 1024
+    #: JSON (GeoJSON, NDJSON) nested deeper than this is refused before it is parsed:
+    #: parsers spend memory quadratic in depth. GeoJSON itself needs 7 levels.
+    max_json_depth: int = 64
     #: The non-position columns the caller will use (canonical names), or None for all. A
     #: hint: readers that can skip decoding the others do (LAS), the rest return them all.
     wanted_columns: frozenset[str] | None = None

@@ -8,6 +8,7 @@ v2), ``arrow_stream``, ``feather`` (v1), ``ndjson``, ``geojson``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from spatialviz.formats.errors import (
@@ -84,6 +85,9 @@ _ARCHIVE_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 _SNIFF_BYTES = 64 * 1024
+#: "ply" alone on the first line; trailing spaces or tabs and any line ending are tolerated,
+#: as other PLY readers do (files written with "ply " exist in the wild).
+_PLY_MAGIC = re.compile(rb"ply[ \t]*(\r\n|\n|\r)")
 
 
 def format_family(fmt: str) -> str:
@@ -144,7 +148,7 @@ def _binary_kind(head: bytes) -> str | None:
         # point data format id at byte 104: bits 7/6 mark LAZ compression
         compressed = len(head) > 104 and head[104] & 0xC0
         return "laz" if compressed else "las"
-    if head.startswith((b"ply\n", b"ply\r\n", b"ply\r")):
+    if _PLY_MAGIC.match(head):
         return "ply"
     if head.startswith(b"PAR1"):
         return "parquet"

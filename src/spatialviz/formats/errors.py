@@ -81,6 +81,12 @@ class RecordTooLargeError(FormatError):
     code = "record_too_large"
 
 
+class NestingTooDeepError(FormatError):
+    """JSON nested deeper than ``ReaderLimits.max_json_depth`` (a parser bomb)."""
+
+    code = "nesting_too_deep"
+
+
 class FileTooLargeError(FormatError):
     code = "file_too_large"
 
@@ -117,6 +123,7 @@ ERROR_CODES: dict[str, type[FormatError]] = {
         InvalidJsonError,
         InvalidGeoJsonError,
         RecordTooLargeError,
+        NestingTooDeepError,
         FileTooLargeError,
         UnsupportedLayoutError,
         CorruptFileError,

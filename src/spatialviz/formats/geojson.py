@@ -23,6 +23,12 @@ import pyarrow as pa
 from spatialviz.formats.base import ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
 from spatialviz.formats.errors import InvalidGeoJsonError, InvalidJsonError, TooManyPointsError
+from spatialviz.formats.json_guard import GuardedJsonFile, JsonDepthScanner
+
+#: A FeatureCollection's features are at depth 3 (collection, ``features`` array, feature);
+#: anything that stays this deep for more than ``max_record_bytes`` is one feature (or one
+#: part of a top-level Feature) too large to build in memory.
+_FEATURE_DEPTH = 3
 
 _GEOMETRY_TYPES = {
     "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
@@ -39,7 +45,14 @@ class GeoJsonReader:
         self.info.source_columns.update(x="longitude", y="latitude", z="altitude")
         self._names: dict[str, str] = {}
 
-    def _features(self, fh: BinaryIO) -> Iterator[Any]:
+    def _new_scanner(self) -> JsonDepthScanner:
+        return JsonDepthScanner(
+            max_depth=self.limits.max_json_depth,
+            record_depth=_FEATURE_DEPTH,
+            max_record_bytes=self.limits.max_record_bytes,
+        )
+
+    def _features(self, fh: BinaryIO | GuardedJsonFile) -> Iterator[Any]:
         count = 0
         for feature in ijson.items(fh, "features.item", use_float=True):
             count += 1
@@ -70,7 +83,10 @@ class GeoJsonReader:
         feature_ids: list[int] = []
         vertex = 0
         try:
-            with self.path.open("rb") as fh:
+            with self.path.open("rb") as raw:
+                # ijson and the builder pay for depth and size far beyond the bytes: the
+                # guard refuses a nesting bomb or an oversized feature as it is read.
+                fh = GuardedJsonFile(raw, self._new_scanner)
                 for fi, feature in enumerate(self._features(fh)):
                     if not isinstance(feature, dict):
                         raise InvalidGeoJsonError(f"Feature {fi} is not a JSON object.")

@@ -1,13 +1,15 @@
 """LAS 1.0-1.4 and LAZ (laspy + lazrs), streamed in large vectorised chunks.
 
-The header is checked against the file before any point is decoded: declared size vs the
-bytes on disk (LAS), declared decompressed size vs compressed size (LAZ bomb ratio), the
-point cap, and finite non-zero scales.
+The header is checked against the file before laspy reads it (see
+:mod:`spatialviz.formats.las_header`): record counts and offsets vs the bytes on disk, declared
+decompressed size vs compressed size (LAZ bomb ratio), the point cap, and finite non-zero
+scales. Extra-bytes dimensions of any type are kept; an array dimension (``Colors``, three
+uint16) becomes one scalar column per element (``colors_0``, ``colors_1``, ``colors_2``),
+which the canonical Parquet, the statistics and the tiler all carry as they carry any column.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,8 @@ import pyarrow as pa
 
 from spatialviz.formats.base import FormatError, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
-from spatialviz.formats.errors import (
-    CorruptFileError,
-    CountExceedsFileError,
-    DecompressionBombError,
-    InvalidHeaderError,
-    TooManyPointsError,
-    TruncatedFileError,
-)
+from spatialviz.formats.errors import CorruptFileError, InvalidHeaderError, TruncatedFileError
+from spatialviz.formats.las_header import MIN_HEADER_SIZE, read_las_header
 
 _POSITION_DIMS = ("X", "Y", "Z")
 _DEGREE_DIMS = {"scan_angle", "scan_angle_rank"}
@@ -38,77 +34,44 @@ class LasReader:
     def __init__(self, path: Path, limits: ReaderLimits) -> None:
         self.path = path
         self.limits = limits
-        file_size = os.path.getsize(path)
+        # Before laspy: it would walk whatever counts the header declares.
+        facts = read_las_header(
+            path, max_points=limits.max_points, max_ratio=limits.max_decompression_ratio
+        )
         self._consumed = False
         try:
             self._las = laspy.open(str(path), mode="r")
         except Exception as exc:  # laspy raises many types for broken headers
-            raise _header_error(exc, file_size) from exc
+            raise _header_error(exc, facts.file_size) from exc
         try:
             header = self._las.header
-            self._compressed = bool(header.are_points_compressed)
+            self._compressed = facts.compressed
             self.info = SourceInfo(format="laz" if self._compressed else "las")
-            self._check_header(header, file_size)
+            self.info.declared_rows = int(header.point_count)
             self._scales = np.asarray(header.scales, dtype=np.float64)
             self._offsets = np.asarray(header.offsets, dtype=np.float64)
-            self._dims = [d for d in header.point_format.dimension_names if d not in _POSITION_DIMS]
-            self._names = canonical_names(
-                ["scan_angle" if d == "scan_angle_rank" else d for d in self._dims]
-            )
+            self._columns = _columns(header)
+            self._names = canonical_names([source for _, _, source in self._columns])
             if limits.wanted_columns is not None:
                 # Unpacking a dimension costs as much as the positions: read only these.
                 wanted = limits.wanted_columns
-                self._dims = [d for d in self._dims if self._name(d) in wanted]
+                self._columns = [c for c in self._columns if self._names[c[2]] in wanted]
+            self._dims = list(dict.fromkeys(dim for dim, _, _ in self._columns))
+            self._describe_columns()
             self._describe(header)
         except BaseException:
             self._las.close()
             raise
 
-    def _name(self, dim: str) -> str:
-        """The canonical column name of a LAS dimension."""
-        return self._names["scan_angle" if dim == "scan_angle_rank" else dim]
-
-    def _check_header(self, header: Any, file_size: int) -> None:
-        count = int(header.point_count)
-        self.info.declared_rows = count
-        if count > self.limits.max_points:
-            raise TooManyPointsError(
-                f"The file declares {count} points, more than the limit of "
-                f"{self.limits.max_points}."
-            )
-        scales = np.asarray(header.scales, dtype=np.float64)
-        offsets = np.asarray(header.offsets, dtype=np.float64)
-        if not (np.isfinite(scales).all() and np.isfinite(offsets).all()) or (scales == 0).any():
-            raise InvalidHeaderError(
-                "The header's scale or offset is zero, NaN or infinite, so no coordinate "
-                "can be computed."
-            )
-        record = int(header.point_format.size)
-        start = int(header.offset_to_point_data)
-        if start > file_size:
-            raise TruncatedFileError("The file ends before its point data starts.")
-        available = file_size - start
-        declared = count * record
-        if not self._compressed:
-            if declared > available:
-                if available % record:
-                    raise TruncatedFileError(
-                        f"The file is cut short: it declares {count} points but holds "
-                        f"{available // record} and part of another."
-                    )
-                raise CountExceedsFileError(
-                    f"The header declares {count} points but the file holds only "
-                    f"{available // record}."
-                )
-            return
-        if available <= 0:
-            raise TruncatedFileError("The LAZ file has no compressed point data.")
-        ratio = declared / available
-        if ratio > self.limits.max_decompression_ratio:
-            raise DecompressionBombError(
-                f"The LAZ file declares {declared} bytes of points in {available} compressed "
-                f"bytes (ratio {ratio:.0f}, limit {self.limits.max_decompression_ratio:.0f})."
-            )
+    def _describe_columns(self) -> None:
+        info = self.info
+        for canon, src in zip(("x", "y", "z"), _POSITION_DIMS, strict=True):
+            info.source_columns[canon] = src
+        for dim, _, source in self._columns:
+            name = self._names[source]
+            info.source_columns[name] = source
+            if dim in _DEGREE_DIMS:
+                info.units[name] = "degree"
 
     def _describe(self, header: Any) -> None:
         info = self.info
@@ -116,13 +79,6 @@ class LasReader:
             (float(header.mins[0]), float(header.mins[1]), float(header.mins[2])),
             (float(header.maxs[0]), float(header.maxs[1]), float(header.maxs[2])),
         )
-        for canon, src in zip(("x", "y", "z"), _POSITION_DIMS, strict=True):
-            info.source_columns[canon] = src
-        for dim in self._dims:
-            name = self._name(dim)
-            info.source_columns[name] = dim
-            if dim in _DEGREE_DIMS:
-                info.units[name] = "degree"
         info.notes.append(f"LAS {header.version} point format {header.point_format.id}")
         try:
             crs = header.parse_crs()
@@ -178,11 +134,12 @@ class LasReader:
             for i, dim in enumerate(_POSITION_DIMS)
         ]
         attrs: dict[str, npt.NDArray[Any]] = {}
-        for dim in self._dims:
-            values = np.asarray(chunk[dim])
+        decoded = {dim: np.asarray(chunk[dim]) for dim in self._dims}
+        for dim, element, source in self._columns:
+            values = decoded[dim] if element is None else decoded[dim][:, element]
             if dim == "scan_angle":  # LAS 1.4 formats 6+: int16 in 0.006 degree steps
                 values = values.astype(np.float32) * np.float32(0.006)
-            attrs[self._name(dim)] = values
+            attrs[self._names[source]] = np.ascontiguousarray(values)
         row_id = np.arange(start, start + len(raw), dtype=np.int64)
         return assemble(xyz[0], xyz[1], xyz[2], attrs, row_id, guard)
 
@@ -190,10 +147,27 @@ class LasReader:
         self._las.close()
 
 
+def _columns(header: Any) -> list[tuple[str, int | None, str]]:
+    """(dimension, element or None, source column name) for every non-position dimension;
+    an array extra-bytes dimension gives one entry per element, named ``Name[i]``."""
+    out: list[tuple[str, int | None, str]] = []
+    for dim in header.point_format.dimensions:
+        if dim.name in _POSITION_DIMS:
+            continue
+        source = "scan_angle" if dim.name == "scan_angle_rank" else dim.name
+        if dim.num_elements > 1:
+            out.extend((dim.name, i, f"{source}[{i}]") for i in range(dim.num_elements))
+        else:
+            out.append((dim.name, None, source))
+    return out
+
+
 def _header_error(exc: Exception, file_size: int) -> InvalidHeaderError | TruncatedFileError:
-    if file_size < 227:
+    if file_size < MIN_HEADER_SIZE:
         return TruncatedFileError("The file is shorter than a LAS header.")
     text = str(exc) or type(exc).__name__
+    if "Incoherent" in text:  # e.g. extra-bytes dimensions longer than the point record
+        return InvalidHeaderError(f"The LAS header contradicts itself ({text}).")
     if "EOF" in text or "unpack" in text or "buffer" in text or "size" in text:
         return TruncatedFileError(f"The LAS header or its records are cut short ({text}).")
     return InvalidHeaderError(f"The LAS header could not be read ({text}).")

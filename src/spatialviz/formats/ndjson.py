@@ -22,10 +22,12 @@ from spatialviz.formats.base import PositionOverride, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, TableMapper
 from spatialviz.formats.errors import (
     InvalidJsonError,
+    NestingTooDeepError,
     NoValidRowsError,
     RecordTooLargeError,
     TooManyPointsError,
 )
+from spatialviz.formats.json_guard import first_line_too_deep
 
 _BLOCK_BYTES = 16 * 1024 * 1024
 
@@ -99,6 +101,7 @@ class NdjsonReader:
             total += len(lines)
             if total > self.limits.max_points:
                 raise TooManyPointsError(f"The file has more than {self.limits.max_points} rows.")
+            self._check_depth(numbers, lines)
             table, kept = self._parse(lines, guard)
             if table.num_rows == 0:
                 continue
@@ -115,6 +118,17 @@ class NdjsonReader:
         if guard.seen == 0:
             raise NoValidRowsError("The file has no data lines.")
         guard.check(final=True)
+
+    def _check_depth(self, numbers: list[int], lines: list[bytes]) -> None:
+        """Before pyarrow or json parse a line: both pay far more than its size for depth
+        (one 400 KB line nested 200,000 deep took 6.5 GB in a minute)."""
+        limit = self.limits.max_json_depth
+        data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+        deep = first_line_too_deep(data, limit)
+        if deep is not None:
+            raise NestingTooDeepError(
+                f"Line {numbers[deep] + 1} is nested more than {limit} levels deep."
+            )
 
     def close(self) -> None:
         pass

@@ -10,11 +10,13 @@ uint8); everything else is an attribute. List properties on vertices are skipped
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +41,8 @@ _TYPES = {
     "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
 }  # fmt: skip
 _MAX_HEADER = 1024 * 1024
+#: the end of the header: trailing blanks and any line ending (\r\n, \n, or a lone \r)
+_END_HEADER = re.compile(rb"end_header[ \t]*(\r\n|\n|\r)")
 
 
 @dataclass
@@ -54,20 +58,22 @@ class _Header:
     fmt: str  # ascii | binary_little_endian | binary_big_endian
     length: int
     elements: list[_Element]
+    #: the element and property lines, blanks normalised (what plyfile is given)
+    raw_lines: list[str] = field(default_factory=list)
 
 
 def _parse_header(path: Path) -> _Header:
     with path.open("rb") as fh:
         raw = fh.read(_MAX_HEADER)
-    end = raw.find(b"end_header")
-    if end < 0:
+    found = _END_HEADER.search(raw)
+    if found is None:
+        if b"end_header" in raw:
+            raise TruncatedFileError("The PLY file ends right after its header.")
         raise InvalidHeaderError("The PLY header has no end_header line (or is longer than 1 MB).")
-    nl = raw.find(b"\n", end)
-    if nl < 0:
-        raise TruncatedFileError("The PLY file ends right after its header.")
-    length = nl + 1
+    end, length = found.start(), found.end()
     fmt = ""
     elements: list[_Element] = []
+    kept: list[str] = []
     for line in raw[:end].decode("ascii", errors="replace").splitlines():
         parts = line.split()
         if not parts or parts[0] in ("ply", "comment", "obj_info"):
@@ -84,11 +90,13 @@ def _parse_header(path: Path) -> _Header:
                     elements[-1].props.append((parts[2], _TYPES[parts[1]]))
         except (IndexError, ValueError, KeyError) as exc:
             raise InvalidHeaderError(f"The PLY header line {line!r} is not valid.") from exc
+        if parts[0] in ("element", "property"):
+            kept.append(" ".join(parts))
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
         raise InvalidHeaderError(f"Unknown PLY format {fmt!r}.")
     if any(e.count < 0 for e in elements):
         raise InvalidHeaderError("The PLY header declares a negative element count.")
-    return _Header(fmt, length, elements)
+    return _Header(fmt, length, elements, kept)
 
 
 class PlyReader:
@@ -165,6 +173,9 @@ class PlyReader:
         with self.path.open("rb") as fh:
             fh.seek(self.header.length)
             body = fh.read()
+        lone_cr = b"\n" not in body
+        if lone_cr:  # classic Mac line ends: plyfile splits on \n
+            body = body.replace(b"\r", b"\n")
         lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
         needed = 0
         for element in self.header.elements:
@@ -176,9 +187,12 @@ class PlyReader:
                 f"The PLY header declares {self.vertex.count} vertices but the file has only "
                 f"{lines} data lines."
             )
-        del body
+        source: BinaryIO = io.BytesIO(body) if lone_cr else self.path.open("rb")
+        del body  # the usual case reads the file again rather than hold it twice
         try:
-            ply = PlyData.read(str(self.path))
+            with source:
+                source.seek(0 if lone_cr else self.header.length)
+                ply = PlyData.read(_with_clean_header(self.header, source))
         except Exception as exc:  # plyfile raises several types for short/broken data
             text = str(exc)
             if "early end-of-file" in text or "end of file" in text.lower():
@@ -212,6 +226,34 @@ class PlyReader:
 
     def close(self) -> None:
         self._data = None
+
+
+def _with_clean_header(header: _Header, body: BinaryIO) -> BinaryIO:
+    """plyfile refuses what other readers accept (``ply `` with a trailing space, blanks
+    after keywords); it gets the header as we parsed it, one clean line each, then the
+    data from ``body`` as it is."""
+    lines = ["ply", f"format {header.fmt} 1.0"]
+    lines += header.raw_lines
+    lines.append("end_header")
+    clean = ("\n".join(lines) + "\n").encode("ascii")
+    return io.BufferedReader(_Concatenated(io.BytesIO(clean), body))
+
+
+class _Concatenated(io.RawIOBase):
+    def __init__(self, *parts: BinaryIO) -> None:
+        self._parts = list(parts)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._parts:
+            data = self._parts[0].read(len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+            self._parts.pop(0)
+        return 0
 
 
 def _color(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

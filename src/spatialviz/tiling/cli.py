@@ -1,10 +1,18 @@
-"""`spatialviz tile INPUT OUTPUT_DIR`: tile a file locally, no server or database."""
+"""`spatialviz tile INPUT OUTPUT_DIR`: tile a file locally, no server or database.
+
+A refused input answers as the server does: one line, ``error: <code>: <message>``, on
+stderr and exit status 2 (the codes are the formats' refusal codes, ``tiling_failed``, and
+the path codes of :mod:`spatialviz.tiling.output_guard`); a traceback only with ``--debug``.
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +20,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from spatialviz.formats.base import PointReader, ReaderLimits
+from spatialviz.formats.base import FormatError, PointReader, ReaderLimits
+from spatialviz.tiling.merge import TilesetSummary
 from spatialviz.tiling.options import COMPRESSIONS, TilingOptions, parse_size
+from spatialviz.tiling.output_guard import PathRefusedError, check_input, check_output, mark_output
 from spatialviz.tiling.plan import TilingError
 from spatialviz.tiling.runner import tile
 
@@ -43,9 +53,45 @@ def wanted_columns(attributes: str | tuple[str, ...]) -> frozenset[str] | None:
     return colour if attributes == "rgb" else colour | frozenset(attributes)
 
 
+@contextmanager
+def one_line_errors(debug: bool) -> Iterator[None]:
+    """Turn a refusal into ``error: <code>: <message>`` and exit 2 (1 for a fault that is
+    not the input's: disk, permissions, a bug); ``debug`` lets the traceback through."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        code, status = _code_of(exc)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: {code}: {message}", file=sys.stderr)
+        if status == 1:
+            print("(run again with --debug for the traceback)", file=sys.stderr)
+        raise typer.Exit(status) from None
+
+
+def _code_of(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, FormatError | PathRefusedError):
+        return exc.code, 2
+    if isinstance(exc, TilingError):
+        return "tiling_failed", 2
+    if isinstance(exc, OSError):
+        return "io_error", 1
+    return "internal_error", 1
+
+
 def tile_command(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", exists=True, dir_okay=False)],
-    output_dir: Annotated[Path, typer.Argument(metavar="OUTPUT_DIR")],
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT")],
+    output_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUTPUT_DIR",
+            help="A new or empty folder, or one this command wrote (replaced). Never the "
+            "input or a folder holding it; another non-empty folder only with --force.",
+        ),
+    ],
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 2,
     memory_budget: Annotated[
         str, typer.Option("--memory-budget", help="Memory for all processes, e.g. 700M, 2G.")
@@ -61,8 +107,23 @@ def tile_command(
             "extension's letter, see docs/scenes.md 'Tile content')."
         ),
     ] = "none",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the contents of a non-empty OUTPUT_DIR that is not a tileset this "
+            "command wrote (its files are deleted).",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On error, show the traceback, not one line.")
+    ] = False,
 ) -> None:
-    """Tile a point file into OGC 3D Tiles 1.1 (tileset.json + GLB tiles) in OUTPUT_DIR."""
+    """Tile a point file into OGC 3D Tiles 1.1 (tileset.json + GLB tiles) in OUTPUT_DIR.
+
+    OUTPUT_DIR is replaced as a whole when the tileset is complete. A refused input prints
+    one line, error: CODE: MESSAGE, and exits with status 2.
+    """
     try:
         budget = parse_size(memory_budget)
     except ValueError as exc:
@@ -80,18 +141,12 @@ def tile_command(
         attributes=attrs,  # type: ignore[arg-type]
         compression=compression,
     )
-    started = time.perf_counter()
-    with Progress(TextColumn("{task.description:>10}"), BarColumn(), TimeElapsedColumn()) as bar:
-        tasks = {stage: bar.add_task(stage, total=1.0) for stage in STAGES}
-
-        def progress(stage: str, fraction: float) -> None:
-            bar.update(tasks[stage], completed=fraction)
-
-        try:
-            source = partial(open_source, input_path, wanted_columns(attrs))
-            summary = tile(source, output_dir, options, progress=progress)
-        except TilingError as exc:
-            raise typer.BadParameter(str(exc), param_hint="INPUT") from exc
+    with one_line_errors(debug):
+        check_input(input_path)
+        check_output(input_path, output_dir, force=force)  # before any work
+        started = time.perf_counter()
+        summary = _run(input_path, output_dir, options, attrs)
+        mark_output(output_dir, input_path)
     seconds = time.perf_counter() - started
     typer.echo(
         json.dumps(
@@ -104,3 +159,16 @@ def tile_command(
             }
         )
     )
+
+
+def _run(
+    input_path: Path, output_dir: Path, options: TilingOptions, attrs: str | tuple[str, ...]
+) -> TilesetSummary:
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(), TimeElapsedColumn()) as bar:
+        tasks = {stage: bar.add_task(stage, total=1.0) for stage in STAGES}
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.update(tasks[stage], completed=fraction)
+
+        source = partial(open_source, input_path, wanted_columns(attrs))
+        return tile(source, output_dir, options, progress=progress)

@@ -1,0 +1,56 @@
+"""Hostile files through the real ingest job: refused with their code on the first attempt
+(never retried: the file will not read better the second time) and leaving nothing behind.
+Before the readers' budgets these hung a worker for minutes, memory rising, until the job
+was reaped and run again."""
+
+from __future__ import annotations
+
+import struct
+
+import httpx
+import pytest
+
+from spatialviz.config import Settings
+from tests.dataset.helpers import las_bytes, upload, wait_for_dataset
+from tests.dataset.test_endpoints import stored_files
+from tests.factories import register_and_sign_in
+
+DEEP = 200_000
+
+
+def _vlr_bomb() -> bytes:
+    data = bytearray(las_bytes(10))
+    struct.pack_into("<I", data, 100, 1_073_741_824)  # VLRs declared: 1.07 billion
+    return bytes(data)
+
+
+def _nesting_bomb() -> bytes:
+    props = '{"a": ' + "[" * DEEP + "]" * DEEP + "}"
+    feature = '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, '
+    feature += '"properties": ' + props + "}"
+    return ('{"type": "FeatureCollection", "features": [' + feature + "]}").encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "code"),
+    [
+        ("bomb.las", _vlr_bomb, "count_exceeds_file"),
+        ("deep.geojson", _nesting_bomb, "nesting_too_deep"),
+    ],
+)
+async def test_a_hostile_file_fails_its_job_at_once(
+    client: httpx.AsyncClient, settings: Settings, name: str, make: object, code: str
+) -> None:
+    user, headers = await register_and_sign_in(client)
+    assert callable(make)
+    response = await upload(client, headers, user["personal_workspace_id"], make(), name)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    dataset = await wait_for_dataset(client, headers, body["dataset"]["id"])
+    assert dataset["status"] == "failed"
+    assert dataset["error_code"] == code
+    job = (await client.get(f"/api/v1/jobs/{body['job']['id']}", headers=headers)).json()
+    assert job["status"] == "failed"
+    assert job["error_code"] == code
+    assert job["attempts"] == 1  # a refusal is final, not a retry
+    assert stored_files(settings) == []
