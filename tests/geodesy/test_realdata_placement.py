@@ -43,7 +43,8 @@ def plan_frame(path: Path) -> LocalFrame:
     info = reader.info
     reader.close()
     described = source_crs(info.crs_wkt, info.crs_epsg, info.units)
-    assert described is not None and info.bounds is not None
+    assert described is not None
+    assert info.bounds is not None
     frame = georeference(described, info.bounds).frame
     assert frame is not None
     return frame
@@ -131,7 +132,8 @@ def test_feet_are_scaled_to_metres(tmp_path: Path) -> None:
         extents.append(2 * np.array([box[3], box[7]]))
     # trim is a 359 m x 171 m cut of the stadium; the UTM file spans 999 m x 1387 m.
     feet, metres = extents
-    assert 300 < feet[0] < 400 and 150 < feet[1] < 200, feet
+    assert 300 < feet[0] < 400, feet
+    assert 150 < feet[1] < 200, feet
     assert 950 < metres[0] < 1050, metres
 
 
@@ -147,7 +149,8 @@ def test_lat_first_csv_is_placed_by_column_names(tmp_path: Path) -> None:
     points, doc = tile_file(path, tmp_path / "out")
     assert points == len(rows) == 23_412
     georef = doc["extras"]["spatialviz"]["georef"]
-    assert georef["placed"] is True and georef["warnings"] == []
+    assert georef["placed"] is True
+    assert georef["warnings"] == []
     got = tileset_points(tmp_path / "out" / "tileset.json")
     order = np.argsort(got["row_id"])
     err = np.linalg.norm(got["ecef"][order] - truth, axis=1)
