@@ -48,8 +48,7 @@ def test_proj_linear_units_override_is_honoured(tmp_path: Path) -> None:
     path = tmp_path / "usft.las"
     x, y, z = _us_feet_las(path)
     reader = open_file(path)
-    assert {k: reader.info.units[k] for k in "xyz"} == {"x": "US survey foot", "y": "US survey foot",
-                                 "z": "US survey foot"}  # fmt: skip
+    assert [reader.info.units[k] for k in "xyz"] == ["US survey foot"] * 3
     reader.close()
     # Truth: the registered metre CRS, fed the numbers converted to metres by hand.
     truth = pyproj_ecef(CRS.from_epsg(26910).to_3d(), x * US_FOOT, y * US_FOOT, z * US_FOOT)
