@@ -11,6 +11,7 @@ import jsonschema
 import numpy as np
 import pyarrow as pa
 import pytest
+from pyproj import CRS
 
 from spatialviz.tiling import (
     TilingCancelledError,
@@ -23,6 +24,7 @@ from spatialviz.tiling import (
 )
 from spatialviz.tiling.colorspace import srgb_to_linear_u8
 from spatialviz.tiling.glb import read_glb
+from tests.geodesy.truth import pyproj_ecef, to_tile_frame
 from tests.tiling.conftest import N_POINTS, Tiled
 from tests.tiling.helpers import all_tilesets, box_bounds, decode, load_json, walk
 from tests.tiling.sources import make_cloud, parquet_source
@@ -50,13 +52,21 @@ def _gather(out: Path) -> dict[str, np.ndarray]:
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
+def _expected_tile_positions(tiled: Tiled) -> np.ndarray:
+    """The cloud (EPSG:2154, metres) in the tiles' frame, by pyproj: ECEF, then the inverse
+    of the root transform. Placement is exact, so this is also the quantization's input."""
+    t = tiled.table
+    xyz = [np.asarray(t[c].to_numpy(), dtype=np.float64) for c in ("x", "y", "z")]
+    ecef = pyproj_ecef(CRS.from_epsg(2154).to_3d(), *xyz)
+    return to_tile_frame(tiled.out / "tileset.json", ecef)
+
+
 def test_every_point_stored_exactly_once_within_quantization(tiled: Tiled) -> None:
     got = _gather(tiled.out)
     order = np.argsort(got["row_id"])
     assert np.array_equal(got["row_id"][order], np.arange(N_POINTS))
-    center = np.array(load_json(tiled.out / "tileset.json")["extras"]["spatialviz"]["center"])
     t = tiled.table
-    expected = np.column_stack([t["x"], t["y"], t["z"]]) - center
+    expected = _expected_tile_positions(tiled)
     err = np.abs(got["pos"][order] - expected)
     assert (err <= got["tol"][order]).all()
     rgb = np.column_stack([t["red"], t["green"], t["blue"]])
@@ -87,10 +97,8 @@ def test_points_inside_their_tile_and_boxes_nested(tiled: Tiled) -> None:
 
 def test_root_spans_whole_extent(tiled: Tiled) -> None:
     doc = load_json(tiled.out / "tileset.json")
-    center = np.array(doc["extras"]["spatialviz"]["center"])
     lo, hi = box_bounds(doc["root"]["boundingVolume"]["box"])
-    t = tiled.table
-    xyz = np.column_stack([t["x"], t["y"], t["z"]]) - center
+    xyz = _expected_tile_positions(tiled)
     assert np.allclose(lo, xyz.min(axis=0), atol=1e-6)
     assert np.allclose(hi, xyz.max(axis=0), atol=1e-6)
 

@@ -195,8 +195,13 @@ async def apply_ingest_outcome(session: AsyncSession, job: Job) -> None:
             "bounds": result.get("bounds"),
             "columns": result.get("stats"),
             "notes": result.get("notes"),
+            "warnings": result.get("warnings") or [],
         }
-        dataset.crs = {"wkt": result.get("crs_wkt"), "epsg": result.get("crs_epsg")}
+        dataset.crs = {
+            "wkt": result.get("crs_wkt"),
+            "epsg": result.get("crs_epsg"),
+            **(result.get("georef") or {}),
+        }
         dataset.error_code = dataset.error_message = None
     elif job.status in (JobStatus.failed, JobStatus.cancelled):
         dataset.status = DatasetStatus.failed

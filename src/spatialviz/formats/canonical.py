@@ -30,6 +30,7 @@ from spatialviz.formats.base import (
 )
 from spatialviz.formats.errors import CorruptFileError, NoValidRowsError
 from spatialviz.formats.stats import ColumnStats
+from spatialviz.geodesy import georeference, source_crs
 
 METADATA_KEY = b"spatialviz"
 CANONICAL_VERSION = 1
@@ -73,6 +74,10 @@ class CanonicalResult:
     bytes: int
     version: int = CANONICAL_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What the CRS module made of the label (units, vertical datum, where the data sit).
+    georef: dict[str, Any] | None = None
+    #: Implausible labels and what could not be honoured: shown, never silent.
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -233,6 +238,7 @@ def _result(
             "min": [float(stats[c].min or 0.0) for c in POSITION_COLUMNS],
             "max": [float(stats[c].max or 0.0) for c in POSITION_COLUMNS],
         }
+    georef, warnings = _georeference(info, bounds)
     return CanonicalResult(
         format=info.format,
         path=str(dest),
@@ -248,7 +254,24 @@ def _result(
         row_groups=row_groups,
         compression=compression,
         bytes=0,
+        georef=georef,
+        warnings=warnings,
     )
+
+
+def _georeference(
+    info: SourceInfo, bounds: dict[str, list[float]] | None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Hold the CRS label against the data's bounds (see :mod:`spatialviz.geodesy`)."""
+    described = source_crs(info.crs_wkt, info.crs_epsg, info.units)
+    if described is None or bounds is None:
+        return None, []
+    lo, hi = bounds["min"], bounds["max"]
+    try:
+        found = georeference(described, ((lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2])))
+    except Exception as exc:  # pyproj's many errors: the data are still usable, unplaced
+        return {"placed": False}, [f"The CRS label could not be evaluated ({exc})."]
+    return found.facts, found.warnings
 
 
 class CanonicalReader:

@@ -4,8 +4,10 @@ Every vertex becomes a point: Point/MultiPoint positions, the vertices of (Multi
 and (Multi)Polygon rings, recursively through GeometryCollections; each carries its
 feature's properties plus ``feature_index`` (the feature's position in the collection) and
 ``row_id`` (the vertex's position in the file's vertex sequence). A missing third
-coordinate is z = 0. CRS is EPSG:4326 (RFC 7946). A top-level Feature or bare geometry is
-accepted too. Property values that are objects or arrays are kept as JSON text.
+coordinate is z = 0. CRS is longitude/latitude on WGS 84 (RFC 7946), unless the file has the
+legacy (GeoJSON 2008) ``crs`` member before its features, which is honoured. A top-level
+Feature or bare geometry is accepted too. Property values that are objects or arrays are
+kept as JSON text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from spatialviz.formats.base import ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
 from spatialviz.formats.errors import InvalidGeoJsonError, InvalidJsonError, TooManyPointsError
 from spatialviz.formats.json_guard import GuardedJsonFile, JsonDepthScanner
+from spatialviz.geodesy.labels import geojson_labels
 
 #: A FeatureCollection's features are at depth 3 (collection, ``features`` array, feature);
 #: anything that stays this deep for more than ``max_record_bytes`` is one feature (or one
@@ -44,6 +47,27 @@ class GeoJsonReader:
         self.info.units.update(x="degree", y="degree", z="metre")
         self.info.source_columns.update(x="longitude", y="latitude", z="altitude")
         self._names: dict[str, str] = {}
+        self._read_crs_member()
+
+    def _read_crs_member(self) -> None:
+        try:
+            with self.path.open("rb") as fh:
+                member = _crs_member(fh)
+        except (ijson.JSONError, OSError):
+            return  # the main pass says what is wrong with the file
+        if member is None:
+            return
+        crs, problem = geojson_labels(member)
+        if crs is None:
+            self.info.notes.append(f"{problem}: coordinates read as longitude/latitude")
+            return
+        info = self.info
+        info.crs_wkt, info.crs_epsg = crs.to_wkt(), crs.to_epsg()
+        unit = crs.axis_info[0].unit_name if crs.axis_info else "unknown"
+        info.units.update(x=unit, y=unit, z="metre" if crs.is_geographic else unit)
+        if not crs.is_geographic:
+            info.source_columns.update(x="x", y="y", z="z")
+        info.notes.append(f"CRS from the crs member: {crs.name}")
 
     def _new_scanner(self) -> JsonDepthScanner:
         return JsonDepthScanner(
@@ -144,6 +168,24 @@ class GeoJsonReader:
 
     def close(self) -> None:
         pass
+
+
+def _crs_member(fh: BinaryIO) -> Any:
+    """The top-level ``crs`` member, if it comes before ``features`` (read no further)."""
+    builder: Any = None
+    for prefix, event, value in ijson.parse(fh, use_float=True):
+        if builder is not None:
+            builder.event(event, value)
+            if prefix == "crs" and event in ("end_map", "end_array"):
+                return builder.value
+        elif prefix == "crs" and event in ("start_map", "start_array", "string", "number"):
+            builder = ijson.ObjectBuilder()
+            builder.event(event, value)
+            if event in ("string", "number"):
+                return builder.value
+        elif prefix == "features" and event == "start_array":
+            return None
+    return None
 
 
 def _vertices(geometry: Any, out: list[list[float]]) -> None:

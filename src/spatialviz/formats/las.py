@@ -21,8 +21,13 @@ import pyarrow as pa
 
 from spatialviz.formats.base import FormatError, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
-from spatialviz.formats.errors import CorruptFileError, InvalidHeaderError, TruncatedFileError
+from spatialviz.formats.errors import (
+    CorruptFileError,
+    InvalidHeaderError,
+    TruncatedFileError,
+)
 from spatialviz.formats.las_header import MIN_HEADER_SIZE, read_las_header
+from spatialviz.geodesy.labels import las_labels
 
 _POSITION_DIMS = ("X", "Y", "Z")
 _DEGREE_DIMS = {"scan_angle", "scan_angle_rank"}
@@ -81,23 +86,16 @@ class LasReader:
         )
         info.notes.append(f"LAS {header.version} point format {header.point_format.id}")
         try:
-            crs = header.parse_crs()
-        except Exception as exc:  # a broken CRS VLR must not stop the ingest
+            labels = las_labels([*header.vlrs, *(header.evlrs or [])])
+        except Exception as exc:  # a broken CRS record must not stop the ingest
             info.notes.append(f"CRS could not be parsed: {exc}")
-            crs = None
-        if crs is None:
             return
-        info.crs_wkt = crs.to_wkt()
-        info.crs_epsg = crs.to_epsg()
-        axes = crs.axis_info
-        if axes:
-            unit = axes[0].unit_name
-            info.units["x"] = info.units["y"] = unit
-            if len(axes) >= 3:
-                info.units["z"] = axes[2].unit_name
-            elif crs.is_projected:
-                info.units["z"] = unit
-                info.notes.append("no vertical CRS: z assumed in the horizontal unit")
+        info.notes.extend(labels.notes)
+        if labels.crs is None:
+            return
+        info.crs_wkt = labels.crs.to_wkt()
+        info.crs_epsg = labels.crs.to_epsg()
+        info.units.update(labels.units)
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:
         guard = BadRowGuard(self.info, self.limits)

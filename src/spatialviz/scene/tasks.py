@@ -70,6 +70,7 @@ class TransformedReader:
             crs_wkt=source.crs_wkt if plain else None,
             crs_epsg=source.crs_epsg if plain else None,
             bounds=source.bounds if plain else None,
+            units=dict(source.units) if plain else {},  # z's unit, for the CRS module
         )
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:

@@ -16,14 +16,21 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spatialviz.formats.base import COLOR_COLUMNS, POSITION_COLUMNS, ROW_ID_COLUMN, PointReader
+from spatialviz.formats.base import (
+    COLOR_COLUMNS,
+    POSITION_COLUMNS,
+    ROW_ID_COLUMN,
+    PointReader,
+    SourceInfo,
+)
+from spatialviz.geodesy import LocalFrame, georeference, source_crs
 from spatialviz.tiling import morton
 from spatialviz.tiling.glb import METADATA_TYPES
 from spatialviz.tiling.options import TilingOptions
@@ -74,7 +81,7 @@ class Plan:
     """Minimum corner of the root cube."""
     size: float
     center: tuple[float, float, float]
-    """Origin of the tileset's local frame (the bounds' centre)."""
+    """Origin of the tiles' coordinates (the bounds' centre), in the frame below."""
     bounds_min: tuple[float, float, float]
     bounds_max: tuple[float, float, float]
     total_points: int
@@ -84,6 +91,11 @@ class Plan:
     """8 when the colours are 16-bit."""
     chunks: tuple[Chunk, ...]
     crs_wkt: str | None
+    frame: LocalFrame | None = None
+    """When the source is georeferenced, every coordinate above (origin, bounds, bucket
+    records) is in this east-north-up metre frame, not in source units."""
+    georef: dict[str, Any] | None = None
+    """The CRS module's facts and warnings about the source's label."""
 
     @property
     def record_dtype(self) -> np.dtype[np.void]:
@@ -254,8 +266,15 @@ def _examine(
     cube: tuple[npt.NDArray[np.float64], float] | None,
     look_at_color: bool,
     sink: _BucketWriter | None,
+    frame: LocalFrame | None = None,
 ) -> _Examined:
     x, y, z = columns_of(batch)
+    if frame is not None:
+        x, y, z = frame.to_local(x, y, z)
+        if not (np.isfinite(x).all() and np.isfinite(y).all() and np.isfinite(z).all()):
+            raise TilingError(
+                f"some points cannot be placed on Earth with the CRS {frame.source.crs.name!r}"
+            )
     lo = np.empty(3)
     hi = np.empty(3)
     for axis, v in enumerate((x, y, z)):
@@ -281,6 +300,7 @@ def _scan(
     progress: Callable[[int], None],
     cancel: CancelFn,
     sink: _BucketWriter | None = None,
+    frame: LocalFrame | None = None,
 ) -> _Scan:
     scan = _Scan(
         lo=np.full(3, np.inf),
@@ -315,7 +335,7 @@ def _scan(
                     sink.columns = choose_columns(batch.schema, sink.options)
                 # Once 16-bit colour is proven, stop looking.
                 look = scan.color_max <= 255
-                in_flight.append(pool.submit(_examine, batch, cube, look, sink))
+                in_flight.append(pool.submit(_examine, batch, cube, look, sink, frame))
                 while len(in_flight) > SCAN_THREADS:
                     absorb(in_flight.popleft().result())
             while in_flight:
@@ -382,27 +402,33 @@ def plan(
     reader = source()
     info = reader.info
     reader.close()
-    declared = info.declared_rows or 0
-    cube = None
-    if info.bounds is not None:
-        lo0 = np.asarray(info.bounds[0], dtype=np.float64)
-        hi0 = np.asarray(info.bounds[1], dtype=np.float64)
-        cube = root_cube(lo0, hi0)
 
     def tick(stage: str) -> Callable[[int], None]:
         return lambda done: report(stage, min(1.0, done / declared) if declared else 0.0)
 
-    if cube is None:
+    declared = info.declared_rows or 0
+    bounds = info.bounds
+    if bounds is None:
         # No bounds in the header: one pass for them first.
-        bounds = _scan(source, None, tick("scan"), should_stop)
-        if bounds.total == 0:
+        found = _scan(source, None, tick("scan"), should_stop)
+        if found.total == 0:
             raise TilingError("the source has no points")
-        cube = root_cube(bounds.lo, bounds.hi)
-        declared = bounds.total
+        bounds = (_triple(found.lo), _triple(found.hi))
+        declared = found.total
+    frame, georef = _georeference(info, bounds)
+    local = frame.box_to_local(*bounds) if frame is not None else None
+    if local is not None:
+        cube = root_cube(*local)
+    else:
+        if frame is not None and georef is not None:  # the centre placed, not the corners
+            georef["placed"] = False
+            georef["warnings"].append("Part of the data's extent cannot be placed on Earth.")
+        frame = None
+        cube = root_cube(np.asarray(bounds[0]), np.asarray(bounds[1]))
     report("scan", 1.0)
     writer = _BucketWriter(workdir, options)
     try:
-        scan = _scan(source, cube, tick("distribute"), should_stop, writer)
+        scan = _scan(source, cube, tick("distribute"), should_stop, writer, frame)
         if scan.total and not _inside(scan.lo, scan.hi, cube):
             # The header lied about the bounds: start the buckets over on the true ones.
             writer.close()
@@ -410,7 +436,7 @@ def plan(
             writer = _BucketWriter(workdir, options)
             cube = root_cube(scan.lo, scan.hi)
             declared = scan.total
-            scan = _scan(source, cube, tick("distribute"), should_stop, writer)
+            scan = _scan(source, cube, tick("distribute"), should_stop, writer, frame)
     finally:
         writer.close()
     if scan.total == 0 or scan.schema is None:
@@ -436,7 +462,21 @@ def plan(
         color_shift=8 if scan.color_max > 255 else 0,
         chunks=tuple(chunks),
         crs_wkt=info.crs_wkt or (f"EPSG:{info.crs_epsg}" if info.crs_epsg else None),
+        frame=frame,
+        georef=georef,
     )
+
+
+def _georeference(
+    info: SourceInfo, bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
+) -> tuple[LocalFrame | None, dict[str, Any] | None]:
+    """The local metric frame of a georeferenced source (None: tiles stay in source units)
+    and what the CRS module found out about its label."""
+    described = source_crs(info.crs_wkt, info.crs_epsg, info.units)
+    if described is None:
+        return None, None
+    found = georeference(described, bounds)
+    return found.frame, {**found.facts, "warnings": found.warnings}
 
 
 def _inside(

@@ -125,10 +125,9 @@ def write_tilesets(plan: Plan, records: list[NodeRecord]) -> int:
         return tile
 
     root_tile = tile_of(root, "tiles/", 0)
-    if plan.crs_wkt:
-        transform = enu_transform(plan.crs_wkt, plan.center)
-        if transform is not None:
-            root_tile["transform"] = transform
+    transform = enu_transform(plan.frame, plan.center)
+    if transform is not None:
+        root_tile["transform"] = transform
     tileset: Tileset = {
         "asset": {"version": "1.1", "generator": GENERATOR},
         "geometricError": 2.0 * geometric_error(plan, 0),
@@ -138,6 +137,8 @@ def write_tilesets(plan: Plan, records: list[NodeRecord]) -> int:
                 "points": plan.total_points,
                 "center": list(plan.center),
                 "crs": plan.crs_wkt,
+                # Where the tiles' frame came from, and what looked wrong with the label.
+                "georef": plan.georef,
                 "bounds": [list(plan.bounds_min), list(plan.bounds_max)],
                 # Tiles written before this key existed hold sRGB bytes in COLOR_0; the web
                 # viewer decodes those for such tilesets only.

@@ -1,4 +1,5 @@
 /** The API's JSON as the client reads it (see DESIGN.md's API map; web/README.md lists the fields used). */
+import type { DatasetCrs } from './crs';
 
 export interface TokenPair {
   access_token: string;
@@ -47,7 +48,7 @@ export interface Dataset {
   row_count: number | null;
   schema: { columns: Column[] } | null;
   stats: Record<string, unknown> | null;
-  crs: string | null;
+  crs: DatasetCrs | null;
   ingest_job_id: string | null;
   scene_ids: string[];
 }
