@@ -8,6 +8,8 @@ shared benchmark generator (``--generator ../shared/bench/gen_pointcloud.py`` fo
 comparable with the peers' references); the report's ``input`` says which (bench/inputs.py).
 
 ``--compression`` also tiles each file with meshopt and with draco (same run, same file).
+``--attributes all`` tiles with every LAS attribute instead of position + RGB (compare
+with PotreeConverter's 37.0 B/point with all attributes, ../shared/bench/README.md).
 
 Generates the benchmark clouds (cached in bench/out/), creates a separate venv for
 the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter's command
@@ -103,10 +105,12 @@ def disk_usage(folder: Path, suffixes: tuple[str, ...]) -> tuple[int, int]:
     return total, tiles
 
 
-def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
+def run_ours(
+    las: Path, n: int, compression: str, jobs: int, attributes: str = "rgb"
+) -> dict[str, Any]:
     """``spatialviz tile`` as a user runs it (the command, its start-up and its LAS reader
     included), the way the peer is run through its own command."""
-    out = OUT / f"ours-{n}-{compression}"
+    out = OUT / f"ours-{n}-{compression}-{attributes}"
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     cmd = [
@@ -119,7 +123,7 @@ def run_ours(las: Path, n: int, compression: str, jobs: int) -> dict[str, Any]:
         "--jobs",
         str(jobs),
         "--attributes",
-        "rgb",
+        attributes,
         "--compression",
         compression,
     ]
@@ -164,6 +168,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000000,30000000")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--attributes", default="rgb", help="'rgb' (default) or 'all'")
     parser.add_argument(
         "--compression", action="store_true", help="also run with meshopt and with draco"
     )
@@ -172,11 +177,12 @@ def main() -> None:
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "runs": {}}
     for n in (int(s) for s in args.sizes.split(",")):
         las = ensure_cloud(n, args.generator)
+        attrs = args.attributes
         run: dict[str, Any] = {"input": describe_input(n, args.generator)}
-        run["ours"] = run_ours(las, n, "none", args.jobs)
+        run["ours"] = run_ours(las, n, "none", args.jobs, attrs)
         if args.compression:
             for mode in ("meshopt", "draco"):
-                run[f"ours_{mode}"] = run_ours(las, n, mode, args.jobs)
+                run[f"ours_{mode}"] = run_ours(las, n, mode, args.jobs, attrs)
         if not args.skip_peer:
             peer = run_peer(las, n, args.jobs)
             run["py3dtiles"] = peer

@@ -136,9 +136,9 @@ class Settings(BaseSettings):
     scene_tiling_memory_budget: int = Field(default=700 << 20, ge=64 << 20)
     scene_tiling_compression: Literal["none", "meshopt", "draco"] = "meshopt"
     """Tile content compression (docs/scenes.md, "Tile content"). ``meshopt`` (default):
-    0.53x the bytes of ``none``, lossless, conformant, read by every major 3D Tiles runtime
-    and decoded faster than the network delivers; ``draco``: 0.45x, outside the letter of
-    KHR_draco_mesh_compression for point primitives; ``none``: for viewers without either."""
+    lossless, conformant, read by CesiumJS, cesium-native, three.js and Babylon.js;
+    ``draco``: KHR_draco_mesh_compression on point primitives, which three.js and
+    3DTilesRendererJS read and CesiumJS does not draw; ``none``: for viewers without either."""
     scene_export_budget_points: int = Field(default=50_000, ge=1, le=250_000)
     scene_query_max_scan_rows: int = Field(default=5_000_000, ge=1)
 

@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,6 +21,7 @@ from spatialviz.config import Settings
 from spatialviz.scene.colormaps import apply_colormap
 from spatialviz.tiling.glb import read_glb
 from tests.dataset.helpers import csv_bytes
+from tests.scene_api.helpers import create_scene, ready_dataset, shift_row_ids, wait_for_scene
 
 PASSWORD = "a long browser password 7"
 
@@ -176,3 +178,48 @@ async def test_register_and_see_the_empty_workspace(page: Page, live_server: str
     await register_through_ui(page, live_server, "first.user@example.com")
     await expect(page.get_by_test_id("datasets-empty")).to_be_visible()
     await expect(page.get_by_test_id("workspace-select")).to_contain_text("(owner)")
+
+
+async def test_a_pick_past_2_24_returns_the_row_under_the_cursor(
+    page: Page, settings: Settings, live_server: str
+) -> None:
+    """Row ids of a 30M-point cloud: the ingested rows renumbered from 2^24 + 1 (odd, so a
+    float32 vertex attribute would have read each as its even neighbour), tiled by the
+    server, picked in the browser: the row shown is the point drawn under the cursor."""
+    await register_through_ui(page, live_server, "viewer.bigids@example.com")
+    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    first = (1 << 24) + 1
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+        dataset = await ready_dataset(
+            client, headers, me["workspaces"][0]["id"], csv_bytes(3000), "survey.csv"
+        )
+        shift_row_ids(settings.storage_url, dataset, first)
+        created = await create_scene(client, headers, dataset["id"])
+        scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
+    assert scene["status"] == "ready", scene
+    storage = Path(settings.storage_url.removeprefix("file://"))
+    _, center = stored_tileset(storage)
+
+    await page.goto(f"{live_server}/scenes/{scene['id']}")
+    await wait_until(page, "window.__spatialviz && window.__spatialviz.pointsDrawn > 0", 60)
+    await page.get_by_test_id("point-size").fill("8")
+    hits = await page.evaluate(
+        """() => {
+            const found = [];
+            for (let y = -0.5; y <= 0.5; y += 0.1)
+              for (let x = -0.5; x <= 0.5; x += 0.1) {
+                const h = window.__spatialviz.actions.pickAt(x, y);
+                if (h && h.rowId % 2 === 1) found.push(h);
+              }
+            return found;
+        }"""
+    )
+    assert hits, "no odd row id under any of the probed screen positions"
+    hit = hits[-1]
+    assert hit["rowId"] >= first
+    await wait_until(page, f"window.__spatialviz.lastPickedRow?.row_id === {hit['rowId']}", 15)
+    row = await page.evaluate("window.__spatialviz.lastPickedRow")
+    drawn_at = [hit["point"][axis] + center[i] for i, axis in enumerate("xyz")]
+    assert drawn_at == pytest.approx([row["x"], row["y"], row["z"]], abs=2e-3)

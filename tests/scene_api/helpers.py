@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from spatialviz.models.job import FINAL_STATUSES
 from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
@@ -90,3 +95,18 @@ async def fetch_export(
         if time.monotonic() > deadline:
             raise AssertionError(f"export.{fmt} not made after {within}s: {job}")
         await asyncio.sleep(0.1)
+
+
+def shift_row_ids(storage_url: str, dataset: dict[str, Any], first: int) -> Path:
+    """Renumber a ready dataset's canonical rows from ``first`` on, as if they were the
+    last rows of a cloud of more than ``first`` points (a 30M-point file, without tiling
+    30M points in a test). Everything else in the file stays as ingest wrote it."""
+    root = Path(storage_url.removeprefix("file://"))
+    path = root / f"workspaces/{dataset['workspace_id']}/datasets/{dataset['id']}/canonical.parquet"
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("row_id")
+    shifted = pc.add(table.column(index), pa.scalar(first, pa.int64()))
+    table = table.set_column(index, table.schema.field(index), shifted)
+    pq.write_table(table, path)
+    shutil.rmtree(path.with_name(path.name + ".qindex"), ignore_errors=True)  # rebuilt on use
+    return path

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spatialviz.formats.base import PointReader, SourceInfo
 from spatialviz.tiling import PointSource
+from spatialviz.tiling.glb import PointContent
 
 
 class ParquetPoints:
@@ -85,3 +88,26 @@ def parquet_source(
     """``bounds``: what the 'header' claims (None: unknown, like CSV)."""
     pq.write_table(table, path)
     return partial(_open, path, batch_rows, crs, bounds)
+
+
+def _many_values(n: int, seed: int = 0) -> dict[str, npt.NDArray[Any]]:
+    """More per-point values than WebGL has vertex attribute slots, of every kind."""
+    rng = np.random.default_rng(seed)
+    values: dict[str, npt.NDArray[Any]] = {
+        f"extra_{i}": rng.integers(0, 200, n).astype(np.uint8) for i in range(20)
+    }
+    values["intensity"] = rng.integers(0, 65535, n).astype(np.uint16)
+    values["scan_angle"] = rng.integers(-30_000, 30_000, n).astype(np.int16)
+    values["withheld"] = rng.random(n) < 0.3
+    # GPS week seconds: float32 keeps ~32 s at 3e8, the table keeps the microsecond.
+    values["gps_time"] = 300_000_000.0 + np.arange(n) * 1.000001
+    values["row_id"] = (np.int64(1) << 33) + np.arange(n, dtype=np.int64)
+    return values
+
+
+def many_values_content(n: int, seed: int = 0) -> PointContent:
+    rng = np.random.default_rng(seed)
+    xyz = np.rint(rng.uniform(-20, 20, (n, 3)) / 0.01) * 0.01
+    rgb = rng.integers(0, 256, (n, 3)).astype(np.uint8)
+    """Grid-exact points with colour and :func:`_many_values`."""
+    return PointContent(xyz, rgb, _many_values(n, seed))

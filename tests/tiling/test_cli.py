@@ -19,7 +19,8 @@ from tests.tiling.sources import ParquetPoints, make_cloud, parquet_source
 @pytest.mark.parametrize(
     ("flags", "extension"),
     [
-        ([], None),
+        ([], "EXT_meshopt_compression"),  # the default: a codec CesiumJS reads for points
+        (["--compression", "none"], None),
         (["--compression", "meshopt"], "EXT_meshopt_compression"),
         (["--compression", "draco"], "KHR_draco_mesh_compression"),
     ],

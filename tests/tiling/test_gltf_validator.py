@@ -17,7 +17,7 @@ from spatialviz.tiling import TilingOptions, tile
 from spatialviz.tiling.glb import PointContent, encode_glb
 from tests.tiling.conftest import Tiled
 from tests.tiling.helpers import walk
-from tests.tiling.sources import make_cloud, parquet_source
+from tests.tiling.sources import make_cloud, many_values_content, parquet_source
 
 VALIDATORS = Path(__file__).resolve().parents[2] / "tools" / "validators"
 NODE = shutil.which("node")
@@ -80,3 +80,13 @@ def test_draco_tiles_with_every_attribute_pass(tmp_path: Path) -> None:
     reports = validate(paths)
     assert len(reports) == len(paths) > 1
     assert [r for r in reports if r["errors"] != 0 or r["warnings"] != 0] == []
+
+
+@pytest.mark.parametrize("compression", ["none", "meshopt", "draco"])
+def test_tiles_with_more_values_than_vertex_slots_pass(tmp_path: Path, compression: str) -> None:
+    """25 per-point values of every kind (flags, uint8/16, int16, float64, 64-bit ids): the
+    tile is valid and has two vertex attributes, under WebGL's 16."""
+    path = tmp_path / "many.glb"
+    path.write_bytes(encode_glb(many_values_content(2_345), compression=compression))  # type: ignore[arg-type]
+    (report,) = validate([path])
+    assert (report["errors"], report["warnings"]) == (0, 0)

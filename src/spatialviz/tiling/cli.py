@@ -102,11 +102,12 @@ def tile_command(
     compression: Annotated[
         str,
         typer.Option(
-            help="'none', 'meshopt' (EXT_meshopt_compression, ~0.53x the bytes) or 'draco' "
-            "(KHR_draco_mesh_compression, ~0.45x; on point primitives outside the "
-            "extension's letter, see docs/scenes.md 'Tile content')."
+            help="'meshopt' (EXT_meshopt_compression: lossless, read by CesiumJS, three.js, "
+            "Babylon.js), 'none' (any glTF viewer) or 'draco' (KHR_draco_mesh_compression on "
+            "points: three.js and 3DTilesRendererJS only, not CesiumJS). See docs/scenes.md "
+            "'Tile content'."
         ),
-    ] = "none",
+    ] = "meshopt",
     force: Annotated[
         bool,
         typer.Option(

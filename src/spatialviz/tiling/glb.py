@@ -4,12 +4,13 @@ Positions are quantized to uint16 per axis (KHR_mesh_quantization: the node's
 ``translation``/``scale`` dequantize them) on the source's own coordinate grid when it fits,
 else over the node's bounds (see :mod:`spatialviz.tiling.quantize`). Colours arrive
 sRGB-encoded, as files store them, and are written *linear* as glTF defines COLOR_0
-(normalized uint8 through a lookup table, :mod:`spatialviz.tiling.colorspace`). The
-per-point attributes (intensity, classification, original row id, ...) form one
-EXT_structural_metadata property table addressed through EXT_mesh_features with *implicit*
-feature ids (feature id = vertex index), so picking a point costs no extra vertex bytes.
-Position and colour may be compressed, losslessly: EXT_meshopt_compression or
-KHR_draco_mesh_compression (docs/scenes.md, "Tile content").
+(normalized uint8 through a lookup table, :mod:`spatialviz.tiling.colorspace`). POSITION
+and COLOR_0 are the only vertex attributes, whatever the input: every other per-point value
+(intensity, classification, flags, GPS time, the original row id, ...) is one column of an
+EXT_structural_metadata property table, in its own type (:mod:`spatialviz.tiling.metadata`).
+The vertex data may be compressed, losslessly: EXT_meshopt_compression (every view, the
+property table's included) or KHR_draco_mesh_compression (position and colour only), see
+docs/scenes.md, "Tile content".
 
 glTF is y-up and 3D Tiles z-up: a point (x, y, z) of the tileset frame is stored as
 (x, z, -y), which is what every 3D Tiles runtime undoes.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from spatialviz.tiling import draco
 from spatialviz.tiling.colorspace import srgb_to_linear_u8
+from spatialviz.tiling.metadata import add_property_table, read_property
 from spatialviz.tiling.options import Compression
 from spatialviz.tiling.quantize import local_morton_order, quantize_positions
 
@@ -40,20 +41,6 @@ ARRAY_BUFFER = 34962
 UNSIGNED_BYTE = 5121
 UNSIGNED_SHORT = 5123
 FLOAT = 5126
-
-# numpy dtype -> EXT_structural_metadata componentType
-METADATA_TYPES: dict[str, str] = {
-    "int8": "INT8",
-    "uint8": "UINT8",
-    "int16": "INT16",
-    "uint16": "UINT16",
-    "int32": "INT32",
-    "uint32": "UINT32",
-    "int64": "INT64",
-    "uint64": "UINT64",
-    "float32": "FLOAT32",
-    "float64": "FLOAT64",
-}
 
 
 @dataclass(frozen=True)
@@ -83,9 +70,9 @@ class _BinBuilder:
     """Accumulates buffer views, each aligned to 8 bytes (the strictest rule we meet:
     EXT_structural_metadata wants 8-byte aligned property views).
 
-    With ``meshopt``, vertex views are stored compressed (EXT_meshopt_compression): the
-    compressed bytes go to the GLB's binary chunk and the view itself points into a
-    *fallback* buffer that has no data, only the decoded size.
+    With ``meshopt``, every view is stored compressed (EXT_meshopt_compression, mode
+    ATTRIBUTES): the compressed bytes go to the GLB's binary chunk and the view itself points
+    into a *fallback* buffer that has no data, only the decoded size.
     """
 
     def __init__(self, meshopt: bool = False) -> None:
@@ -105,35 +92,59 @@ class _BinBuilder:
         self.length += len(data)
         return offset
 
-    def add(self, data: bytes, *, stride: int | None = None, vertex: bool = False) -> int:
-        view: dict[str, Any]
-        if vertex and self.meshopt and stride is not None:
-            meshopt = _meshopt()
-
-            rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)
-            packed = meshopt.encode_gltf_buffer(rows, "ATTRIBUTES")
-            offset = self._append(packed)
-            self.fallback_length += (-self.fallback_length) % 8
-            view = {"buffer": 1, "byteOffset": self.fallback_length, "byteLength": len(data)}
-            self.fallback_length += len(data)
-            view["extensions"] = {
-                "EXT_meshopt_compression": {
-                    "buffer": 0,
-                    "byteOffset": offset,
-                    "byteLength": len(packed),
-                    "byteStride": stride,
-                    "count": len(rows),
-                    "mode": "ATTRIBUTES",
-                }
+    def _compressed(self, data: bytes, stride: int) -> dict[str, Any]:
+        """A view whose ``data`` (a whole number of ``stride``-byte elements) is stored
+        meshopt-coded."""
+        rows = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)
+        packed = _meshopt().encode_gltf_buffer(rows, "ATTRIBUTES")
+        offset = self._append(packed)
+        self.fallback_length += (-self.fallback_length) % 8
+        view: dict[str, Any] = {
+            "buffer": 1,
+            "byteOffset": self.fallback_length,
+            "byteLength": len(data),
+        }
+        self.fallback_length += len(data)
+        view["extensions"] = {
+            "EXT_meshopt_compression": {
+                "buffer": 0,
+                "byteOffset": offset,
+                "byteLength": len(packed),
+                "byteStride": stride,
+                "count": len(rows),
+                "mode": "ATTRIBUTES",
             }
-        else:
-            view = {"buffer": 0, "byteOffset": self._append(data), "byteLength": len(data)}
-        if stride is not None:
-            view["byteStride"] = stride
-        if vertex:
-            view["target"] = ARRAY_BUFFER
+        }
+        return view
+
+    def _store(self, view: dict[str, Any]) -> int:
         self.views.append(view)
         return len(self.views) - 1
+
+    def add(self, data: bytes) -> int:
+        """A plain view (e.g. a Draco stream)."""
+        return self._store({"buffer": 0, "byteOffset": self._append(data), "byteLength": len(data)})
+
+    def add_vertex(self, data: bytes, stride: int) -> int:
+        """A vertex attribute view (``stride``: a multiple of 4)."""
+        if self.meshopt:
+            view = self._compressed(data, stride)
+        else:
+            view = {"buffer": 0, "byteOffset": self._append(data), "byteLength": len(data)}
+        view["byteStride"] = stride
+        view["target"] = ARRAY_BUFFER
+        return self._store(view)
+
+    @property
+    def coded(self) -> bool:
+        return self.meshopt
+
+    def add_table_values(self, data: bytes, element_size: int) -> int:
+        """A property table's values (coded: in 8-byte elements for 64-bit values, else 4,
+        which the table's row count makes whole, see ``metadata.CODED_ROWS_MULTIPLE``)."""
+        if not self.meshopt:
+            return self.add(data)
+        return self._store(self._compressed(data, 8 if element_size == 8 else 4))
 
     def buffers(self, payload: bytes) -> list[dict[str, Any]]:
         buffers: list[dict[str, Any]] = [{"byteLength": len(payload)}]
@@ -157,9 +168,9 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
     Compressed tiles store the points in Z-order of their quantized positions (every
     attribute permuted alike): both codecs predict a point from the one before it. The
     file's point order carries no meaning (row ids travel as a property).
-    ``meshopt``: EXT_meshopt_compression on the position and colour views. ``draco``:
-    KHR_draco_mesh_compression holding position and colour (:mod:`spatialviz.tiling.draco`);
-    other attributes and the property table stay plain views.
+    ``meshopt``: EXT_meshopt_compression on every view (vertex and property table).
+    ``draco``: KHR_draco_mesh_compression holding position and colour
+    (:mod:`spatialviz.tiling.draco`); the property table stays plain views.
     """
     n = len(content.positions)
     q, translation, scale = quantize_positions(content.positions)
@@ -180,13 +191,6 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
     if colors is not None:
         accessors.append(_colour_accessor(colors, bins, coded=packed is not None))
         attributes["COLOR_0"] = len(accessors) - 1
-    for name, values in properties.items() if n else ():
-        # The same values as float vertex attributes, which a shader can read directly:
-        # clients recolour by any attribute without decoding the property table (which
-        # keeps the exact values, e.g. 64-bit row ids). Float32 is exact to 2^24.
-        view = bins.add(values.astype(np.float32).tobytes(), stride=4, vertex=True)
-        accessors.append({"bufferView": view, "componentType": FLOAT, "count": n, "type": "SCALAR"})
-        attributes[vertex_attribute_name(name)] = len(accessors) - 1
 
     primitive: dict[str, Any] = {"attributes": attributes, "mode": 0}
     extensions = ["KHR_mesh_quantization"] if packed is None else []
@@ -209,7 +213,7 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
         "accessors": accessors,
     }
     if properties and n:
-        _add_property_table(doc, primitive, bins, properties, n)
+        add_property_table(doc, primitive, bins, properties, n)
     doc["bufferViews"] = bins.views
     payload = bins.payload()
     doc["buffers"] = bins.buffers(payload)
@@ -241,7 +245,7 @@ def _position_accessor(
         accessor["max"] = [float(v) for v in accessor["max"]]
     else:
         # uint16 VEC3 padded to 8 bytes: glTF wants every vertex element 4-byte aligned.
-        accessor["bufferView"] = bins.add(q.tobytes(), stride=8, vertex=True)
+        accessor["bufferView"] = bins.add_vertex(q.tobytes(), stride=8)
     return accessor
 
 
@@ -258,43 +262,8 @@ def _colour_accessor(
     if not coded:
         rgba = np.zeros((len(colors), 4), dtype=np.uint8)
         rgba[:, :3] = colors
-        accessor["bufferView"] = bins.add(rgba.tobytes(), stride=4, vertex=True)
+        accessor["bufferView"] = bins.add_vertex(rgba.tobytes(), stride=4)
     return accessor
-
-
-def vertex_attribute_name(column: str) -> str:
-    """glTF application-specific attributes start with "_": intensity -> _INTENSITY."""
-    return "_" + re.sub(r"[^A-Z0-9_]", "_", column.upper())
-
-
-def _add_property_table(
-    doc: dict[str, Any],
-    primitive: dict[str, Any],
-    bins: _BinBuilder,
-    properties: Mapping[str, npt.NDArray[Any]],
-    n: int,
-) -> None:
-    class_props: dict[str, Any] = {}
-    table_props: dict[str, Any] = {}
-    for name, values in properties.items():
-        component = METADATA_TYPES[values.dtype.name]
-        class_props[name] = {"type": "SCALAR", "componentType": component}
-        view = bins.add(np.ascontiguousarray(values).tobytes())
-        table_props[name] = {"values": view}
-    doc["extensionsUsed"] += ["EXT_mesh_features", "EXT_structural_metadata"]
-    doc["extensions"] = {
-        "EXT_structural_metadata": {
-            "schema": {
-                "id": "spatialviz_points",
-                "classes": {"point": {"properties": class_props}},
-            },
-            "propertyTables": [{"class": "point", "count": n, "properties": table_props}],
-        }
-    }
-    # No "attribute": feature ids are the vertex indices, one feature per point.
-    primitive.setdefault("extensions", {})["EXT_mesh_features"] = {
-        "featureIds": [{"featureCount": n, "propertyTable": 0}]
-    }
 
 
 def _pack(doc: dict[str, Any], payload: bytes) -> bytes:
@@ -365,9 +334,9 @@ def decode_points(data: bytes) -> PointContent:
     props: dict[str, npt.NDArray[Any]] = {}
     meta = doc.get("extensions", {}).get("EXT_structural_metadata")
     if meta:
-        classes = meta["schema"]["classes"]["point"]["properties"]
-        for name, prop in meta["propertyTables"][0]["properties"].items():
-            dtype = {v: k for k, v in METADATA_TYPES.items()}[classes[name]["componentType"]]
+        table = meta["propertyTables"][0]
+        classes = meta["schema"]["classes"][table["class"]]["properties"]
+        for name, prop in table["properties"].items():
             raw, _ = view_bytes(prop["values"])
-            props[name] = np.frombuffer(raw, dtype=dtype).copy()
+            props[name] = read_property(classes[name], raw, len(local))
     return PointContent(positions=local, colors=colors, properties=props)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from spatialviz.formats.base import ROW_ID_COLUMN
 from spatialviz.tiling import morton
 from spatialviz.tiling.encoders import encoder_for
 from spatialviz.tiling.glb import PointContent
@@ -44,7 +46,8 @@ def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> N
         colors = np.column_stack(
             [(rec[c] >> plan.color_shift).astype(np.uint8) for c in ("red", "green", "blue")]
         )
-    properties = {name: rec[name] for name in plan.property_names}
+    flags = plan.flag_names
+    properties = {name: stored_values(name, rec[name], flags) for name in plan.property_names}
     data = encoder_for(plan.options.compression)(
         PointContent(positions=local, colors=colors, properties=properties)
     )
@@ -60,6 +63,16 @@ def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> N
         hi=(hi[0], hi[1], hi[2]),
         bytes=len(data),
     )
+
+
+def stored_values(name: str, values: npt.NDArray[Any], flags: frozenset[str]) -> npt.NDArray[Any]:
+    """A column as the tile stores it: one-bit flags as booleans (bit-packed), the row id
+    as uint32 where the tile's ids fit (exact either way; half the bytes of int64)."""
+    if name in flags and (len(values) == 0 or int(values.max()) <= 1):
+        return values.astype(np.bool_)
+    if name == ROW_ID_COLUMN and len(values) and values.min() >= 0 and values.max() <= 0xFFFFFFFF:
+        return values.astype(np.uint32)
+    return values
 
 
 def sort_by_code(plan: Plan, rec: npt.NDArray[np.void]) -> tuple[npt.NDArray[np.void], morton.U64]:

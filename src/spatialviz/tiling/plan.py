@@ -32,7 +32,7 @@ from spatialviz.formats.base import (
 )
 from spatialviz.geodesy import LocalFrame, georeference, source_crs
 from spatialviz.tiling import morton
-from spatialviz.tiling.glb import METADATA_TYPES
+from spatialviz.tiling.metadata import METADATA_TYPES
 from spatialviz.tiling.options import TilingOptions
 
 PointSource = Callable[[], PointReader]
@@ -44,6 +44,12 @@ CancelFn = Callable[[], bool]
 
 COUNT_LEVEL = 7
 """Counting grid: 128^3 cells (2 M counters, 16 MB)."""
+
+ONE_BIT_FIELDS = frozenset(
+    {"synthetic", "key_point", "withheld", "overlap", "scan_direction_flag", "edge_of_flight_line"}
+)
+"""LAS's one-bit point fields, which readers hand over as uint8: tiles store them as
+bit-packed BOOLEAN properties (a tile whose values are not all 0/1 keeps the integers)."""
 
 BUCKET_LEVEL = 3
 """While counting, points are already written to one file per level-3 node (<= 512): a
@@ -115,6 +121,13 @@ class Plan:
     def property_names(self) -> list[str]:
         return [name for name, _ in self.columns if name not in COLOR_COLUMNS]
 
+    @property
+    def flag_names(self) -> frozenset[str]:
+        """Integer columns that are one-bit flags (stored as booleans where they hold 0/1)."""
+        return frozenset(
+            name for name, dt in self.columns if name in ONE_BIT_FIELDS and np.dtype(dt).kind == "u"
+        )
+
 
 def columns_of(
     batch: pa.RecordBatch,
@@ -162,7 +175,7 @@ def choose_columns(schema: pa.Schema, options: TilingOptions) -> tuple[tuple[str
     for name in wanted:
         typ = schema.field(name).type
         if pa.types.is_boolean(typ):
-            chosen.append((name, "|u1"))
+            chosen.append((name, "|b1"))
             continue
         if not (pa.types.is_integer(typ) or pa.types.is_floating(typ)):
             continue  # strings, timestamps...: not a per-point property we can style by

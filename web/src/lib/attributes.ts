@@ -1,9 +1,10 @@
 /**
- * Which glTF vertex attribute carries a scene attribute. The tiler writes one custom attribute per
- * per-point value, named "_" + the column name upper-cased with anything outside [A-Z0-9_]
- * replaced by "_" (glTF custom attributes must start with an underscore): row_id → _ROW_ID,
- * intensity → _INTENSITY, "Temp (C)" → _TEMP__C_. three.js' GLTFLoader lower-cases custom
- * attribute names, so the viewer reads geometry attribute "_row_id". Pure.
+ * Which glTF vertex attribute carried a scene attribute in tilesets written before every
+ * per-point value moved to the tile's property table (lib/properties.ts): one custom
+ * attribute per value, named "_" + the column name upper-cased with anything outside
+ * [A-Z0-9_] replaced by "_" (glTF custom attributes must start with an underscore): row_id →
+ * _ROW_ID, intensity → _INTENSITY, "Temp (C)" → _TEMP__C_. three.js' GLTFLoader lower-cases
+ * custom attribute names, so the viewer reads geometry attribute "_row_id". Pure.
  */
 
 export const ROW_ID = 'row_id';

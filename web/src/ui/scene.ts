@@ -8,6 +8,7 @@ import { sceneChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { subscribe } from '../live';
 import { errorBox, formatCount, h } from './dom';
+import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
 
 type ViewerModule = typeof import('../viewer/viewer');
@@ -227,12 +228,6 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
 function rowTable(row: Record<string, unknown>, testid: string): HTMLElement {
   return h('table', { class: 'kv', 'data-testid': testid },
     h('tbody', {}, ...Object.entries(row).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, formatValue(v))))));
-}
-
-function formatValue(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toPrecision(7)));
-  if (v === null || v === undefined) return '—';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 function boxResult(result: BoxResult): HTMLElement {

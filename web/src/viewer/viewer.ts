@@ -19,6 +19,7 @@ import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
 import { signingPlugin } from '../lib/signing';
 import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
+import { columnAsFloat32, exactRowId, type PropertyTableLike } from '../lib/properties';
 import type { Scene, SceneAttribute } from '../lib/types';
 import { debug } from '../debug';
 import { PointMaterial, type PointStyle } from './material';
@@ -193,13 +194,42 @@ export class Viewer {
 
   private applyColorAttribute(p: THREE.Points): void {
     const geometry = p.geometry;
-    if (this.colorAttribute) {
-      const attr = geometry.getAttribute(threeAttributeName(this.colorAttribute));
-      if (attr) geometry.setAttribute('aValue', attr);
-      else geometry.deleteAttribute('aValue');
-    } else {
-      geometry.deleteAttribute('aValue');
+    const attr = this.colorAttribute ? this.valueAttribute(p, this.colorAttribute) : null;
+    if (attr) geometry.setAttribute('aValue', attr);
+    else geometry.deleteAttribute('aValue');
+  }
+
+  /**
+   * One float per point of `column`: built once per tile from its property table (our
+   * tiles carry no per-point vertex attribute besides position and colour), or the
+   * "_<column>" vertex attribute of tilesets written before.
+   */
+  private valueAttribute(p: THREE.Points, column: string): THREE.BufferAttribute | null {
+    const cache = ((p.userData.valueAttributes as Map<string, THREE.BufferAttribute | null> | undefined) ??= new Map());
+    if (cache.has(column)) return cache.get(column) ?? null;
+    const legacy = p.geometry.getAttribute(threeAttributeName(column));
+    let attr: THREE.BufferAttribute | null = legacy instanceof THREE.BufferAttribute ? legacy : null;
+    const table = this.propertyTable(p);
+    if (!attr && table) {
+      const points = p.geometry.getAttribute('position')?.count ?? 0;
+      const values = columnAsFloat32(table.accessor, column, points, table.rows ?? undefined);
+      attr = values ? new THREE.BufferAttribute(values, 1) : null;
     }
+    cache.set(column, attr);
+    return attr;
+  }
+
+  /** The tile's property table and, when feature ids are a vertex attribute, each point's row. */
+  private propertyTable(p: THREE.Points): { accessor: PropertyTableLike; rows: ArrayLike<number> | null } | null {
+    const features = p.userData.meshFeatures as
+      | { getFeatureInfo(): { propertyTable?: number | null; attribute?: number | null }[] }
+      | undefined;
+    const metadata = p.userData.structuralMetadata as { tableAccessors?: PropertyTableLike[] } | undefined;
+    const info = features?.getFeatureInfo()[0];
+    const accessor = info?.propertyTable != null ? metadata?.tableAccessors?.[info.propertyTable] : undefined;
+    if (!info || !accessor) return null;
+    const ids = info.attribute != null ? p.geometry.getAttribute(`_feature_id_${info.attribute}`) : null;
+    return { accessor, rows: ids ? (ids.array as ArrayLike<number>) : null };
   }
 
   /** Colours by a per-point attribute (null: the tiles' own colours). No re-tiling. */
@@ -334,8 +364,7 @@ export class Viewer {
     const position = points.geometry.getAttribute('position');
     const vertex = new THREE.Vector3().fromBufferAttribute(position, index).applyMatrix4(points.matrixWorld);
     const tilesetPoint = this.toTileset(vertex);
-    const rowAttr = points.geometry.getAttribute(threeAttributeName(ROW_ID));
-    let rowId: number | null = rowAttr ? Math.round(rowAttr.getX(index)) : null;
+    let rowId: number | null = null;
     let tileRow: Record<string, unknown> | null = null;
     const features = points.userData.meshFeatures as
       | { getFeatureInfo(): { propertyTable?: number | null; attribute?: number | null }[] }
@@ -355,11 +384,17 @@ export class Viewer {
       try {
         const rows = metadata.getPropertyTableData(tables, ids);
         tileRow = Object.assign({}, ...rows.filter(Boolean));
-        const fromTable = tileRow?.[ROW_ID];
-        if (rowId === null && (typeof fromTable === 'number' || typeof fromTable === 'bigint')) rowId = Number(fromTable);
+        // The table's row id is exact for any cloud size (UINT32/INT64, read as number or
+        // bigint); a float vertex attribute is not past 2^24.
+        rowId = exactRowId(tileRow?.[ROW_ID]);
       } catch {
         tileRow = null;
       }
+    }
+    if (rowId === null) {
+      // Tilesets written before the row id lived only in the table.
+      const rowAttr = points.geometry.getAttribute(threeAttributeName(ROW_ID));
+      rowId = rowAttr ? Math.round(rowAttr.getX(index)) : null;
     }
     return { rowId, point: tilesetPoint, tileRow };
   }
