@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest test-services clean web web-test validators lock sbom
+.PHONY: install run test lint typecheck pytest test-services clean web web-test validators lock sbom cesium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,17 @@ tools/validators/node_modules/.package-lock.json: tools/validators/package-lock.
 
 validators: tools/validators/node_modules/.package-lock.json
 
+# CesiumJS for the e2e tests that draw every kind of tileset in it (npm, pinned by its lock
+# file; the tests serve its Build/Cesium from a loopback server and download nothing).
+tools/cesium/node_modules/.package-lock.json: tools/cesium/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tools/cesium && npm ci --no-audit --no-fund; \
+	else \
+		echo "Node.js not found: the CesiumJS tests will be skipped."; \
+	fi
+
+cesium: tools/cesium/node_modules/.package-lock.json
+
 web-test:
 	cd web && npm ci --no-audit --no-fund && npm test
 
@@ -59,7 +70,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install web validators
+pytest: install web validators cesium
 	$(BIN)/pytest -q
 
 test: lint typecheck web-test pytest
