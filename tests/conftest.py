@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.migrate import upgrade
+from spatialviz.kit.proxies import uvicorn_proxy_options
 
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -157,9 +158,14 @@ def live_server(settings: Settings) -> Iterator[str]:
     """The app served by a real uvicorn on a loopback port (its own lifespan and job
     runner), for clients that speak real HTTP: the CLI, a browser."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        **uvicorn_proxy_options(settings),  # as `spatialviz serve` runs it
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
