@@ -11,7 +11,9 @@ the exception has been rendered to text, so a key in an exception message or a U
   the key in lists and audit entries) and refresh tokens ``svr_…``;
 - tile signatures and share tokens, bare or as ``sig=`` / ``share=`` / ``token=``
   parameters;
-- ``password=…`` / ``"password": "…"`` pairs (form bodies, JSON echoed in errors).
+- ``password=…`` / ``"password": "…"`` / ``'password': '…'`` pairs (form bodies, JSON and
+  dicts echoed in errors or SQL parameters). A password in free text has no shape: the
+  key-based masking and never putting one in a message are what protect it.
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         rf"\1{MASK}",
     ),
-    (re.compile(r"(?i)(\"?password\"?\s*:\s*\"?)[^\"\s,}]+"), rf"\1{MASK}"),
+    # Quoted values (JSON, a dict's repr): everything up to the closing quote.
+    (
+        re.compile(r"""(?i)(\bpassword['"]?\s*[:=]\s*)(['"])(?:(?!\2).)*\2"""),
+        rf"\1\2{MASK}\2",
+    ),
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+"), rf"\1{MASK}"),
     (re.compile(rf"\beyJ{_B64}+\.{_B64}+\.{_B64}*"), MASK),
     (re.compile(rf"\b(svk_[0-9a-f]{{8}})_{_B64}+"), rf"\1_{MASK}"),
@@ -88,9 +94,7 @@ def _clean(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return value
     if isinstance(value, Mapping):
-        return {
-            k: MASK if _is_sensitive(k) else _clean(v, depth + 1) for k, v in value.items()
-        }
+        return {k: MASK if _is_sensitive(k) else _clean(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_clean(v, depth + 1) for v in value)
     if isinstance(value, bytes | int | float | bool) or value is None:
