@@ -27,7 +27,7 @@ from spatialviz.kit.db import transaction
 from spatialviz.scene import signing
 from tests.conftest import REDIS_TEST_URL, SERVICES
 from tests.factories import Headers, add_member, create_workspace, register_and_sign_in
-from tests.scene_api.helpers import ready_scene, wait_for_scene
+from tests.scene_api.helpers import fetch_export, ready_scene, wait_for_scene
 
 COUNTER = "spatialviz_scene_fast_path_total"
 
@@ -289,3 +289,18 @@ async def test_a_bad_signature_does_not_tell_whether_the_scene_exists(
         share = await client.get(f"/api/v1/scenes/{scene_id}", params={"share": "a.b.c.d"})
         answers.append((share.status_code, share.json()["code"]))
     assert set(answers) == {(403, "signature_invalid")}, answers
+
+
+async def test_an_export_of_a_non_latin1_name_downloads(client: httpx.AsyncClient) -> None:
+    """Finding 8: a CJK scene name answered 500 (a header value must be Latin-1)."""
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    renamed = await client.patch(
+        f"/api/v1/scenes/{scene['id']}", json={"name": "点群 «scan».csv"}, headers=headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    response = await fetch_export(client, headers, scene["id"], "3tz")
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="')
+    assert "filename*=UTF-8''%E7%82%B9%E7%BE%A4%20%C2%ABscan%C2%BB.3tz" in disposition
