@@ -12,6 +12,7 @@ in services mode, a flushed Redis database.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -30,11 +31,46 @@ from fastapi import FastAPI
 from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.migrate import upgrade
+from spatialviz.kit.proxies import uvicorn_proxy_options
 
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("SPATIALVIZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-" + "x" * 40
+
+
+# --- secrets never logged (issue 16): every test's captured output is scanned -------------
+
+# Independent of the redaction patterns in spatialviz.kit.redact, so a shape they miss is
+# caught here rather than missed twice.
+_LEAK_SHAPES = {
+    "API key": re.compile(r"svk_[0-9a-f]{8}_[A-Za-z0-9_-]{16,}"),
+    "refresh token": re.compile(r"svr_[A-Za-z0-9_-]{16,}"),
+    "JWT": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    "tile signature": re.compile(
+        r"sig=read\.[0-9a-z]+\.|read\.[0-9a-z]+\.[0-9a-z]+\.[mks][0-9a-f]{32}"
+    ),
+    "share token": re.compile(r"share=[0-9a-f]{32}\.|[0-9a-f]{32}\.[0-9a-f]{32}\.[0-9a-z]+\."),
+    "password": re.compile(re.escape("correct horse battery staple 42")),
+}
+_leaks: list[str] = []
+
+
+def find_leaks(text: str) -> list[str]:
+    return [name for name, shape in _LEAK_SHAPES.items() if shape.search(text)]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for section, content in report.sections:
+        if section.startswith("Captured") and "log" not in section.split()[1:2]:
+            for name in find_leaks(content):
+                _leaks.append(f"{report.nodeid} ({section}): a {name}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _leaks:
+        print("\nSecrets were logged (issue 16):\n  " + "\n  ".join(sorted(set(_leaks))))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_report_header() -> str:
@@ -123,7 +159,8 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         storage_url=f"file://{tmp_path / 'storage'}",
         secret_key=TEST_SECRET,
         log_format="console",
-        log_level="WARNING",
+        # INFO: the access log and audit lines are captured too, for the secret scan below.
+        log_level="INFO",
         # Argon2 at 1 pass / 1 MiB: the suite registers hundreds of users. The standard cost
         # is exercised by tests/auth/test_password_profiles.py.
         argon2_cost="fast-insecure",
@@ -160,9 +197,14 @@ def live_server(settings: Settings) -> Iterator[str]:
     """The app served by a real uvicorn on a loopback port (its own lifespan and job
     runner), for clients that speak real HTTP: the CLI, a browser."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        **uvicorn_proxy_options(settings),  # as `spatialviz serve` runs it
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -63,8 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Spatial datasets in, level-of-detail 3D Tiles out.",
         lifespan=lifespan,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        # Not public in production unless asked for (issue 16): the schema maps every route.
+        openapi_url="/openapi.json" if settings.docs_on else None,
+        docs_url="/docs" if settings.docs_on else None,
         redoc_url=None,
     )
     app.state.settings = settings

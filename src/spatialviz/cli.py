@@ -1,4 +1,4 @@
-"""The `spatialviz` command line: serve, migrate, worker, upload, tile, demo, version.
+"""The `spatialviz` command line: serve, migrate, worker, upload, tile, demo, users, version.
 
 Commands import what they need when they run. Not only for a quick ``--help``: ``spatialviz
 tile`` runs its workers as spawned processes, and each of them imports this module again
@@ -83,6 +83,36 @@ def serve(
     if workers > 1 and reload:
         raise typer.BadParameter("--reload runs one process; drop --workers or --reload")
     run_server(_settings(), ServeOptions(host=host, port=port, workers=workers, reload=reload))
+
+
+users = typer.Typer(help="Administer accounts.", no_args_is_help=True)
+app.add_typer(users, name="users")
+
+
+@users.command("disable")
+def disable_user(email: str = typer.Argument(..., help="The account's email")) -> None:
+    """Disable an account: its tokens, API keys and tile signatures stop working."""
+    _set_disabled(email, disabled=True)
+
+
+@users.command("enable")
+def enable_user(email: str = typer.Argument(..., help="The account's email")) -> None:
+    """Enable a disabled account again (it signs in anew)."""
+    _set_disabled(email, disabled=False)
+
+
+def _set_disabled(email: str, *, disabled: bool) -> None:
+    import asyncio
+
+    from spatialviz.auth.admin import disable_or_enable
+    from spatialviz.kit.errors import NotFound
+
+    try:
+        user_id = asyncio.run(disable_or_enable(_settings(), email, disabled=disabled))
+    except NotFound:
+        typer.echo(f"spatialviz: no account with the email {email!r}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{'disabled' if disabled else 'enabled'} {user_id}")
 
 
 @app.command()

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_api: str = "600/minute"
     rate_limit_auth: str = "10/minute"
+    #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR
+    #: networks, e.g. ["10.0.0.5"]). None by default: a client cannot pick its own address
+    #: (a fresh rate-limit bucket) by sending the header. Used by ``spatialviz serve``.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: /docs and /openapi.json. Default: on in development and tests, off in production.
+    docs_enabled: bool | None = None
+    #: /metrics in production answers only a request with ``Authorization: Bearer <token>``
+    #: or from an address in ``metrics_allowed_ips``; nothing configured, nobody (404).
+    metrics_token: SecretStr | None = None
+    metrics_allowed_ips: list[str] = Field(default_factory=list)
 
     # Uploads and ingest: every limit a client could abuse is bounded here.
     max_upload_bytes: int = 50 * 1024**3
@@ -123,6 +133,9 @@ class Settings(BaseSettings):
     scene_share_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     scene_share_link_max_ttl_seconds: int = Field(default=90 * 24 * 3600, ge=60)
     scene_delivery_cache_seconds: float = Field(default=30.0, ge=0)
+    #: How long a tile signature's grant state (membership, API key, share link) is cached.
+    #: Revocations delete it at once; this bounds a lookup racing a revocation (issue 16).
+    scene_grant_cache_seconds: float = Field(default=5.0, ge=0, le=5.0)
     #: When set and storage is local, tile bytes are handed to nginx with X-Accel-Redirect
     #: under this internal location (deploy/nginx/spatialviz.conf: "/_blobs/").
     x_accel_prefix: str | None = None
@@ -182,6 +195,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def docs_on(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
     @property
     def uses_sqlite(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spatialviz.config import ConfigError, Settings
+from spatialviz.kit.proxies import uvicorn_proxy_options
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,12 @@ def check_can_run_workers(settings: Settings, workers: int) -> None:
 def serve(settings: Settings, options: ServeOptions) -> None:
     check_can_run_workers(settings, options.workers)
     if options.workers == 1:
-        _serve_uvicorn(options)
+        _serve_uvicorn(settings, options)
     else:
-        _GunicornServer(options).run()
+        _GunicornServer(settings, options).run()
 
 
-def _serve_uvicorn(options: ServeOptions) -> None:
+def _serve_uvicorn(settings: Settings, options: ServeOptions) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -57,15 +58,18 @@ def _serve_uvicorn(options: ServeOptions) -> None:
         host=options.host,
         port=options.port,
         reload=options.reload,
-        proxy_headers=True,
         log_config=None,
+        **uvicorn_proxy_options(settings),
     )
 
 
-def gunicorn_config(options: ServeOptions) -> dict[str, Any]:
+def gunicorn_config(settings: Settings, options: ServeOptions) -> dict[str, Any]:
     """Gunicorn settings for uvicorn workers (exposed for tests and for operators reading
     what `serve --workers` runs)."""
     return {
+        # X-Forwarded-* believed only from SPATIALVIZ_TRUSTED_PROXIES (kit/proxies.py);
+        # Gunicorn's own default would trust 127.0.0.1.
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
         "bind": [f"{options.host}:{options.port}"],
         "workers": options.workers,
         "worker_class": "uvicorn_worker.UvicornWorker",
@@ -89,12 +93,13 @@ def _gunicorn_application() -> type[Any]:
     from gunicorn.app.base import BaseApplication
 
     class Application(BaseApplication):  # type: ignore[misc]
-        def __init__(self, options: ServeOptions) -> None:
+        def __init__(self, settings: Settings, options: ServeOptions) -> None:
+            self._settings = settings
             self._options = options
             super().__init__()
 
         def load_config(self) -> None:
-            for key, value in gunicorn_config(self._options).items():
+            for key, value in gunicorn_config(self._settings, self._options).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
@@ -106,8 +111,8 @@ def _gunicorn_application() -> type[Any]:
 
 
 class _GunicornServer:
-    def __init__(self, options: ServeOptions) -> None:
-        self._app = _gunicorn_application()(options)
+    def __init__(self, settings: Settings, options: ServeOptions) -> None:
+        self._app = _gunicorn_application()(settings, options)
 
     def run(self) -> None:
         self._app.run()

@@ -7,6 +7,7 @@ import pytest
 from spatialviz.scene.delivery import (
     CACHE_IMMUTABLE,
     RangeNotSatisfiable,
+    attachment_disposition,
     cache_control_for,
     content_hash,
     content_range,
@@ -97,3 +98,24 @@ def test_content_types_and_cache_control() -> None:
     assert cache_control_for("tiles/a/tileset.json").startswith("public, max-age=60")
     assert cache_control_for("tiles/0.glb") == CACHE_IMMUTABLE
     assert content_range(0, 99, 1000) == "bytes 0-99/1000"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("scene.glb", 'attachment; filename="scene.glb"'),
+        (
+            "点群.glb",
+            "attachment; filename=\"__.glb\"; filename*=UTF-8''%E7%82%B9%E7%BE%A4.glb",
+        ),
+        (
+            'a "quoted"\\name;.usdz',
+            'attachment; filename="a__quoted__name_.usdz"; '
+            "filename*=UTF-8''a%20%22quoted%22%5Cname%3B.usdz",
+        ),
+    ],
+)
+def test_attachment_disposition(name: str, expected: str) -> None:
+    value = attachment_disposition(name)
+    assert value == expected
+    value.encode("latin-1")  # what a header must be

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,13 @@ async def test_tampered_expired_and_foreign_signatures_are_403(
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["code"] == "signature_invalid"
 
-    expired = signing.sign(scene["id"], "read", 1_000, settings.secret)
+    expired = signing.sign(
+        scene["id"],
+        "read",
+        1_000,
+        settings.secret,
+        grant=signing.Grant(signing.GrantKind.member, uuid.uuid4()),
+    )
     response = await client.get(base, params={"sig": expired})
     assert response.status_code == 403
     assert response.json()["code"] == "signature_expired"

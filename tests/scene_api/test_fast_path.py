@@ -145,7 +145,13 @@ async def test_ranges_bad_signatures_and_missing_files_go_to_the_route(
     sig = _sig(tile_url)
     base = tile_url.split("?", 1)[0]
     tampered = sig[:-2] + ("AA" if not sig.endswith("AA") else "BB")
-    expired = signing.sign(scene["id"], "read", 1_000, settings.secret)
+    expired = signing.sign(
+        scene["id"],
+        "read",
+        1_000,
+        settings.secret,
+        grant=signing.Grant(signing.GrantKind.member, uuid.uuid4()),
+    )
     for token, code in [(tampered, "signature_invalid"), (expired, "signature_expired")]:
         response = await client.get(base, params={"sig": token})
         assert response.status_code == 403

@@ -24,9 +24,14 @@ async def record_audit(
     target_id: uuid.UUID | str | None = None,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
+    api_key_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Add one event (flushed, not committed). ``action`` is ``<domain>.<verb>``, e.g.
-    ``dataset.deleted``; ``details`` is small JSON and never holds secrets."""
+    ``dataset.deleted``; ``details`` is small JSON and never holds secrets. ``api_key_id``:
+    the key the actor acted with (``details.api_key_id``), so a key's doings can be told
+    from its creator's own."""
+    if api_key_id is not None:
+        details = {**(details or {}), "api_key_id": str(api_key_id)}
     event = AuditEvent(
         workspace_id=workspace_id,
         actor_id=actor_id,
@@ -45,5 +50,6 @@ async def record_audit(
         actor_id=str(actor_id) if actor_id else None,
         target_type=target_type,
         target_id=event.target_id,
+        api_key_id=str(api_key_id) if api_key_id else None,
     )
     return event

@@ -262,7 +262,11 @@ def _key_fields(key: ApiKey) -> dict[str, Any]:
     responses=problem_responses(401, 403, 404),
 )
 async def revoke_api_key(
-    key: ApiKeyOwned, principal: UserPrincipal, request: Request, session: SessionDep
+    key: ApiKeyOwned,
+    principal: UserPrincipal,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
 ) -> Response:
-    await service.revoke_api_key(session, principal, key, ip=client_ip(request))
+    await service.revoke_api_key(session, resources.cache, principal, key, ip=client_ip(request))
     return Response(status_code=204)

@@ -90,6 +90,15 @@ class RefreshTokenRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    async def revoke_all_of_user(self, user_id: uuid.UUID, now: datetime) -> int:
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0))
+
     async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> int:
         result = await self.session.execute(
             update(RefreshToken)

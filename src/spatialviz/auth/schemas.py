@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from spatialviz.auth.passwords import MAX_PASSWORD_LENGTH
+from spatialviz.kit.names import Name
 from spatialviz.models import Role
 
 
@@ -19,7 +20,7 @@ class StrictModel(BaseModel):
 class RegisterIn(StrictModel):
     email: EmailStr = Field(max_length=320)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
-    display_name: str | None = Field(default=None, max_length=120)
+    display_name: Name | None = Field(default=None, max_length=120)
 
 
 class RefreshIn(StrictModel):
@@ -69,7 +70,7 @@ class MeOut(UserOut):
 
 class ApiKeyIn(StrictModel):
     workspace_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
     role: Role = Role.viewer
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 

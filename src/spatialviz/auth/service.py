@@ -28,6 +28,8 @@ from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.errors import NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import ApiKey, RefreshToken, Role, User, Workspace
+from spatialviz.scene import grants
+from spatialviz.scene.signing import GrantKind
 from spatialviz.workspace.service import create_workspace
 
 
@@ -197,6 +199,7 @@ async def sign_out(
         session,
         workspace_id=await UserRepository(session).personal_workspace_id(principal.user_id),
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="auth.signed_out",
         target_type="user",
         target_id=principal.user_id,
@@ -241,6 +244,7 @@ async def create_api_key(
         session,
         workspace_id=workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="api_key.created",
         target_type="api_key",
         target_id=key.id,
@@ -259,17 +263,52 @@ async def list_api_keys(
 
 
 async def revoke_api_key(
-    session: AsyncSession, principal: Principal, key: ApiKey, *, ip: str | None
+    session: AsyncSession, cache: Cache, principal: Principal, key: ApiKey, *, ip: str | None
 ) -> None:
     key.revoked_at = utcnow()
     await session.flush()
+    # Tile signatures minted with the key end with it.
+    await grants.forget_grants(session, cache, [(GrantKind.api_key.value, key.id)])
     await record_audit(
         session,
         workspace_id=key.workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="api_key.revoked",
         target_type="api_key",
         target_id=key.id,
         details={"prefix": key.prefix},
         ip=ip,
     )
+
+
+# Disabling accounts (administrators: ``spatialviz users disable``) -------------------
+
+
+async def set_user_disabled(
+    session: AsyncSession, cache: Cache, *, email: str, disabled: bool
+) -> User:
+    """Disable (or enable again) an account. Disabled, its access tokens are refused on the
+    next request (every request loads the active user), its refresh tokens are revoked, its
+    API keys stop (a key needs an active creator) and so do tile signatures minted from its
+    access (their cached grants are dropped here). Nothing of its data is deleted."""
+    users = UserRepository(session)
+    user = await users.by_email(normalize_email(email))
+    if user is None:
+        raise NotFound("No account with this email", code="user_not_found")
+    now = utcnow()
+    user.is_active = not disabled
+    user.disabled_at = now if disabled else None
+    if disabled:
+        await RefreshTokenRepository(session).revoke_all_of_user(user.id, now)
+    await session.flush()
+    await grants.forget_user_grants(session, cache, user.id)
+    await record_audit(
+        session,
+        workspace_id=await users.personal_workspace_id(user.id),
+        actor_id=None,
+        action="user.disabled" if disabled else "user.enabled",
+        target_type="user",
+        target_id=user.id,
+    )
+    return user

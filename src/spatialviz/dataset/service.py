@@ -139,6 +139,7 @@ async def delete_dataset(
         session,
         workspace_id=dataset.workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="dataset.deleted",
         target_type="dataset",
         target_id=dataset.id,

@@ -9,6 +9,8 @@ from typing import Any
 import structlog
 from structlog.types import EventDict, Processor
 
+from spatialviz.kit.redact import redact_secrets
+
 _ECS_RENAMES = {
     "timestamp": "@timestamp",
     "level": "log.level",
@@ -37,14 +39,15 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        # Tracebacks become text here, in both formats, so that the redaction after them
+        # sees them (the development renderer's own tracebacks print local variables:
+        # API keys and tokens among them, issue 16).
+        structlog.processors.format_exc_info,
+        redact_secrets,
     ]
     renderer: list[Processor]
     if fmt == "json":
-        renderer = [
-            structlog.processors.format_exc_info,
-            _to_ecs,
-            structlog.processors.JSONRenderer(),
-        ]
+        renderer = [_to_ecs, structlog.processors.JSONRenderer()]
     else:
         renderer = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
     structlog.configure(

@@ -18,3 +18,6 @@ class User(RecordMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: When an administrator disabled the account (``is_active`` is then false): its tokens,
+    #: API keys and tile signatures stop working at once.
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -52,3 +52,6 @@ class Membership(RecordMixin, Base):
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="workspace_role", native_enum=False, length=16)
     )
+    #: Bumped whenever the role changes: tile signatures minted from this membership (and
+    #: from its person's API keys here) carry the value and stop working when it moves.
+    access_generation: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from spatialviz.kit.deps import ResourcesDep
-from spatialviz.kit.errors import problem_response, problem_responses
+from spatialviz.kit.errors import NotFound, problem_response, problem_responses
+from spatialviz.kit.ratelimit import client_ip
+from spatialviz.ops.access import may_read_metrics
 from spatialviz.ops.service import CRITICAL, readiness
 
 router = APIRouter(tags=["operations"])
@@ -39,6 +41,16 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
     return JSONResponse({"status": status, "degraded": down, "checks": checks})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(resources: ResourcesDep) -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (in production: the metrics token or an allowed address)",
+    response_class=Response,
+    responses=problem_responses(404),
+)
+async def metrics(request: Request, resources: ResourcesDep) -> Response:
+    if not may_read_metrics(
+        resources.settings, client_ip(request), request.headers.get("authorization")
+    ):
+        # 404, not 401/403: the endpoint does not exist for the public.
+        raise NotFound("Not Found")
     return Response(generate_latest(resources.registry), media_type=CONTENT_TYPE_LATEST)

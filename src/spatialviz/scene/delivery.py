@@ -10,6 +10,7 @@ import hashlib
 import re
 from pathlib import PurePosixPath
 from typing import BinaryIO, Final
+from urllib.parse import quote
 
 CACHE_IMMUTABLE: Final = "public, max-age=31536000, immutable"
 #: tileset.json can be replaced when a scene is re-tiled or restyled: revalidate often.
@@ -125,3 +126,15 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 def content_range(start: int, end: int, size: int) -> str:
     """The ``Content-Range`` value for a 206 response."""
     return f"bytes {start}-{end}/{size}"
+
+
+def attachment_disposition(filename: str) -> str:
+    """``Content-Disposition: attachment`` for any file name (RFC 6266): an ASCII
+    ``filename`` every client reads, plus ``filename*`` (RFC 8187 / 5987, UTF-8,
+    percent-encoded) carrying the real name when it is not plain ASCII. Header values are
+    Latin-1 on the wire, so a CJK name put in ``filename`` as it is cannot be sent at all."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    value = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value

@@ -18,12 +18,13 @@ from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import PROBLEM_JSON, problem_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from spatialviz.kit.storage import BlobNotFound, BlobStorage, StorageError
+from spatialviz.kit.tenancy import Principal
 from spatialviz.models.dataset import Dataset
 from spatialviz.models.job import Job
 from spatialviz.models.scene import Scene, ShareLink
 from spatialviz.scene import delivery as http
-from spatialviz.scene import queries, service
-from spatialviz.scene.auth import SceneReadable
+from spatialviz.scene import grants, queries, service
+from spatialviz.scene.auth import SceneReadable, SceneTilesReadable
 from spatialviz.scene.blobs import (
     TILESET,
     BlobTarget,
@@ -46,8 +47,14 @@ from spatialviz.scene.schemas import (
     ShareLinkCreate,
     ShareLinkOut,
 )
+from spatialviz.scene.signing import Grant
 
 router = APIRouter(prefix="/api/v1/scenes", tags=["scenes"])
+
+
+#: What a response's tileset URL is signed from: the grant and when it ends by itself (None:
+#: the caller has no live grant, so the response carries no URL).
+Signer = tuple[Grant, int | None] | None
 
 
 def scene_out(
@@ -56,7 +63,7 @@ def scene_out(
     job: Job | None,
     settings: Settings,
     *,
-    share_id: uuid.UUID | None = None,
+    signer: Signer,
 ) -> SceneOut:
     resolved = ResolvedEncoding.model_validate(scene.resolved)
     return SceneOut(
@@ -72,7 +79,11 @@ def scene_out(
         error_message=scene.error_message,
         axes=service.axes_of(dataset, resolved) if resolved.chart_box is not None else None,
         attributes=[Attribute(**a) for a in service.attributes_of(dataset, resolved)],
-        tileset_url=service.tileset_url(scene, settings, share_id=share_id),
+        tileset_url=(
+            service.tileset_url(scene, settings, signer[0], grant_until=signer[1])
+            if signer is not None
+            else None
+        ),
         tileset_version=scene.tileset_version,
         frame="chart" if resolved.chart_box is not None else "dataset",
         created_at=scene.created_at,
@@ -81,11 +92,15 @@ def scene_out(
 
 
 async def _scene_out(
-    session: SessionDep, scene: Scene, settings: Settings, share_id: uuid.UUID | None = None
+    session: SessionDep, scene: Scene, settings: Settings, signer: Signer
 ) -> SceneOut:
     dataset = await service.dataset_of(session, scene)
     job = await service.current_job(session, scene)
-    return scene_out(scene, dataset, job, settings, share_id=share_id)
+    return scene_out(scene, dataset, job, settings, signer=signer)
+
+
+async def _signer(session: SessionDep, principal: Principal, workspace_id: uuid.UUID) -> Signer:
+    return await grants.grant_for_principal(session, principal, workspace_id)
 
 
 @router.post(
@@ -106,7 +121,8 @@ async def create_scene(
         encoding=body.encoding,
         name=body.name,
     )
-    out = await _scene_out(session, scene, resources.settings)
+    signer = await _signer(session, principal, scene.workspace_id)
+    out = await _scene_out(session, scene, resources.settings, signer)
     return SceneAccepted(scene=out, job=JobRead.model_validate(job))
 
 
@@ -133,20 +149,28 @@ async def list_scenes(
         limit=limit,
     )
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if len(items) == limit else None
-    out = [await _scene_out(session, s, resources.settings) for s in items]
+    signers: dict[uuid.UUID, Signer] = {}
+    for ws in {s.workspace_id for s in items}:
+        signers[ws] = await _signer(session, principal, ws)
+    out = [await _scene_out(session, s, resources.settings, signers[s.workspace_id]) for s in items]
     return Page[SceneOut](items=out, next_cursor=next_cursor)
 
 
 @router.get(
     "/{scene_id}",
-    summary="A scene (bearer credential or ?share= token)",
+    summary="A scene (bearer credential or ?share= token; a tile signature is not enough)",
     responses=problem_responses(401, 403, 404, 429),
 )
 async def get_scene(
     access: SceneReadable, session: SessionDep, resources: ResourcesDep
 ) -> SceneOut:
     scene = await service.get_scene_unscoped(session, access.entry.scene_id)
-    return await _scene_out(session, scene, resources.settings, access.share_id)
+    signer: Signer = None
+    if access.share_grant is not None:
+        signer = (access.share_grant, access.share_until)
+    elif access.principal is not None:
+        signer = await _signer(session, access.principal, scene.workspace_id)
+    return await _scene_out(session, scene, resources.settings, signer)
 
 
 @router.patch(
@@ -172,7 +196,8 @@ async def update_scene(
         encoding=body.encoding,
         encoding_given="encoding" in body.model_fields_set,
     )
-    out = await _scene_out(session, scene, resources.settings)
+    signer = await _signer(session, principal, scene.workspace_id)
+    out = await _scene_out(session, scene, resources.settings, signer)
     return SceneAccepted(scene=out, job=JobRead.model_validate(job) if job else None)
 
 
@@ -257,7 +282,9 @@ _DELIVERY_ERRORS = problem_responses(401, 403, 404, 409, 416, 429)
     responses=_DELIVERY_ERRORS,
     response_class=Response,
 )
-async def get_tileset(request: Request, access: SceneReadable, resources: ResourcesDep) -> Response:
+async def get_tileset(
+    request: Request, access: SceneTilesReadable, resources: ResourcesDep
+) -> Response:
     target = scene_blob(access.entry, TILESET)
     return await serve_blob(request, resources.storage, resources.settings, target)
 
@@ -269,7 +296,7 @@ async def get_tileset(request: Request, access: SceneReadable, resources: Resour
     response_class=Response,
 )
 async def get_tile(
-    path: str, request: Request, access: SceneReadable, resources: ResourcesDep
+    path: str, request: Request, access: SceneTilesReadable, resources: ResourcesDep
 ) -> Response:
     target = scene_blob(access.entry, f"tiles/{safe_tile_path(path)}")
     return await serve_blob(request, resources.storage, resources.settings, target)
@@ -346,7 +373,8 @@ async def revoke_share_link(
 
 @router.post(
     "/{scene_id}/query",
-    summary="Pick a row, or query a box, sphere or nearest neighbours (dataset frame)",
+    summary="Pick a row, or query a box, sphere or nearest neighbours (dataset frame); "
+    "bearer credential or share token, not a tile signature",
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 async def query_scene(
@@ -388,9 +416,8 @@ async def get_export(
         return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/jobs/{ready.id}"})
     scene, key = ready
     filename = f"{scene.name.rsplit('.', 1)[0] or 'scene'}.{fmt}"
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
     target = BlobTarget(key, etag_of(key), http.CACHE_PRIVATE, http.content_type_for(key))
-    disposition = {"Content-Disposition": f'attachment; filename="{safe}"'}
+    disposition = {"Content-Disposition": http.attachment_disposition(filename)}
     return await serve_blob(
         request, resources.storage, resources.settings, target, extra_headers=disposition
     )

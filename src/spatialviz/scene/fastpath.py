@@ -11,6 +11,9 @@ everything it needs is at hand:
 - the scene's delivery facts are in the cache (``service.cached_delivery``: the same entry
   the route reads, deleted on every revocation, so revocation is as immediate as on the
   route; there is deliberately no process-local copy in front of Redis);
+- the state of the grant the signature was minted from is in the cache
+  (``grants.cached_state``, likewise deleted when that access ends: member removed, role
+  changed, user disabled, key or share link revoked);
 - the signature verifies (``service.check_signature``, the route's own check);
 - storage is local: with ``x_accel_prefix`` it answers ``X-Accel-Redirect`` without
   touching storage, otherwise it reads the file with one thread hop per
@@ -40,7 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from spatialviz.kit.errors import SpatialvizError
 from spatialviz.kit.resources import Resources
 from spatialviz.scene import delivery as http
-from spatialviz.scene import service
+from spatialviz.scene import grants, service
 from spatialviz.scene.blobs import (
     TILESET,
     blob_headers,
@@ -161,7 +164,11 @@ class SignedDeliveryFastPath:
         if entry is None or entry.prefix is None:
             return False
         try:
-            service.check_signature(entry, signed.sig, resources.settings)
+            token = service.authenticate_signature(signed.sig, signed.scene_id, resources.settings)
+            grant = await grants.cached_state(resources.cache, token.grant)
+            if grant is None:
+                return False
+            service.check_signature(entry, token, grant)
         except SpatialvizError:
             return False
         target = scene_blob(entry, signed.rel)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from spatialviz.job.schemas import JobRead
+from spatialviz.kit.names import Name
 from spatialviz.models.scene import SceneStatus
 
 
@@ -16,7 +17,7 @@ class SceneCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: uuid.UUID
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = Field(default=None, min_length=1, max_length=255)
     encoding: dict[str, Any] | None = Field(
         default=None,
         description="A scene encoding (see docs/scenes.md); omitted parts get defaults.",
@@ -26,7 +27,7 @@ class SceneCreate(BaseModel):
 class SceneUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = Field(default=None, min_length=1, max_length=255)
     encoding: dict[str, Any] | None = None
 
 

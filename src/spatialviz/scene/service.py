@@ -31,7 +31,7 @@ from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.scene import Scene, SceneStatus, ShareLink
 from spatialviz.models.workspace import Role
-from spatialviz.scene import signing
+from spatialviz.scene import grants, signing
 from spatialviz.scene.encoding import (
     ColumnStats,
     EncodingError,
@@ -187,19 +187,27 @@ def axes_of(dataset: Dataset, resolved: ResolvedEncoding) -> dict[str, dict[str,
 
 
 def tileset_url(
-    scene: Scene, settings: Settings, *, share_id: uuid.UUID | None = None, now: float | None = None
+    scene: Scene,
+    settings: Settings,
+    grant: signing.Grant,
+    *,
+    grant_until: int | None = None,
+    now: float | None = None,
 ) -> str | None:
-    """A short-lived signed URL for the scene's tileset, or None until it is ready."""
+    """A short-lived signed URL for the scene's tileset, or None until it is ready. It lasts
+    the signature lifetime, never beyond its grant's own end (a share link's expiry)."""
     if scene.status != SceneStatus.ready or scene.tileset_prefix is None:
         return None
     expires = int((now if now is not None else time.time()) + settings.scene_signature_ttl_seconds)
+    if grant_until is not None:
+        expires = min(expires, grant_until)
     token = signing.sign(
         scene.id,
         "read",
         expires,
         settings.secret,
+        grant=grant,
         generation=scene.signature_generation,
-        share_id=share_id,
     )
     return f"/api/v1/scenes/{scene.id}/tileset.json?sig={token}"
 
@@ -232,6 +240,8 @@ async def dataset_of(session: AsyncSession, scene: Scene) -> Dataset:
 
 async def _start_tiling(jobs: JobService, scene: Scene, dataset: Dataset) -> Job:
     scene.status = SceneStatus.queued
+    # Re-tiling ends every tile signature issued for the old tileset.
+    scene.signature_generation += 1
     scene.error_code = scene.error_message = None
     job = await jobs.create(
         workspace_id=scene.workspace_id,
@@ -325,6 +335,7 @@ async def delete_scene(
         session,
         workspace_id=scene.workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="scene.deleted",
         target_type="scene",
         target_id=scene.id,
@@ -395,6 +406,7 @@ async def create_share_link(
         session,
         workspace_id=scene.workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="scene.share_link_created",
         target_type="share_link",
         target_id=link.id,
@@ -433,6 +445,7 @@ async def revoke_share_link(
             session,
             workspace_id=scene.workspace_id,
             actor_id=principal.user_id,
+            api_key_id=principal.api_key_id,
             action="scene.share_link_revoked",
             target_type="share_link",
             target_id=link.id,
@@ -440,6 +453,7 @@ async def revoke_share_link(
         )
         await session.flush()
     await forget_delivery(session, cache, scene.id)
+    await grants.forget_grants(session, cache, [(signing.GrantKind.share.value, link.id)])
 
 
 # --- delivery: what a signature or share token may reach, cached -------------------------
@@ -455,7 +469,6 @@ class Delivery:
     prefix: str | None
     version: str | None
     generation: int
-    revoked: frozenset[uuid.UUID]
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -466,7 +479,6 @@ class Delivery:
                 "prefix": self.prefix,
                 "version": self.version,
                 "generation": self.generation,
-                "revoked": sorted(str(r) for r in self.revoked),
             }
         ).encode()
 
@@ -487,7 +499,6 @@ def _parse_delivery(raw: bytes) -> Delivery:
         prefix=d["prefix"],
         version=d["version"],
         generation=int(d["generation"]),
-        revoked=frozenset(uuid.UUID(r) for r in d["revoked"]),
     )
 
 
@@ -518,10 +529,7 @@ async def delivery(
     cached = await cached_delivery(cache, scene_id)
     if cached is not None:
         return cached
-    from spatialviz.scene.repository import ShareLinkRepository
-
     scene = await get_scene_unscoped(session, scene_id)
-    revoked = await ShareLinkRepository(session).revoked_ids(scene.id)
     ready = scene.status == SceneStatus.ready
     entry = Delivery(
         scene_id=scene.id,
@@ -530,7 +538,6 @@ async def delivery(
         prefix=scene.tileset_prefix if ready else None,
         version=scene.tileset_version if ready else None,
         generation=scene.signature_generation,
-        revoked=frozenset(revoked),
     )
     if ready and settings.scene_delivery_cache_seconds > 0:
         # Not-ready scenes are not cached: the job that finishes them runs elsewhere.
@@ -540,30 +547,48 @@ async def delivery(
     return entry
 
 
-def check_signature(entry: Delivery, token: str, settings: Settings) -> signing.TileGrant:
+def authenticate_signature(
+    token: str, scene_id: uuid.UUID, settings: Settings
+) -> signing.TileGrant:
+    """The signature's fields once its MAC is proven; 403 otherwise, before anything is
+    looked up, so a forged signature answers alike for existing and missing scenes."""
     try:
-        return signing.verify(
-            token,
-            entry.scene_id,
-            time.time(),
-            settings.secret,
-            generation=entry.generation,
-            revoked_share_ids=entry.revoked,
+        return signing.authenticate(token, scene_id, settings.secret)
+    except signing.SignatureError as exc:
+        raise SignatureRejected(str(exc), code=exc.code) from None
+
+
+def check_signature(
+    entry: Delivery, signed: signing.TileGrant, grant: grants.GrantState
+) -> signing.TileGrant:
+    """403 unless an authentic signature is unexpired, for the current tileset, and its
+    grant is alive at the generation it was minted at."""
+    now = time.time()
+    try:
+        return signing.check_current(
+            signed, now, generation=entry.generation, grant_generation=grant.alive_at(now)
         )
     except signing.SignatureError as exc:
         raise SignatureRejected(str(exc), code=exc.code) from None
 
 
-def check_share_token(entry: Delivery, token: str, settings: Settings) -> signing.ShareToken:
+def authenticate_share_token(
+    token: str, scene_id: uuid.UUID, settings: Settings
+) -> signing.ShareToken:
+    """A share token proven authentic, unexpired and for this scene; 403 otherwise, before
+    anything is looked up (so the answer is the same for a missing scene)."""
     try:
-        share = signing.verify_share_token(
-            token, time.time(), settings.secret, revoked_ids=entry.revoked
-        )
+        share = signing.verify_share_token(token, time.time(), settings.secret)
     except signing.SignatureError as exc:
         raise SignatureRejected(str(exc), code=exc.code) from None
-    if share.scene_id != entry.scene_id:
+    if share.scene_id != scene_id:
         raise SignatureRejected("The share link is for another scene.")
     return share
+
+
+def check_share_grant(grant: grants.GrantState) -> None:
+    if grant.alive_at(time.time()) is None:
+        raise SignatureRejected("The share link was revoked.", code="signature_revoked")
 
 
 def tile_key(entry: Delivery, path: str) -> str:

@@ -1,14 +1,19 @@
 """Short-lived tile URL signatures and share-link tokens, checked without a database.
 
-Tile signature (``?sig=``), for one scene::
+Tile signature (``?sig=``), for one scene's tile bytes only (tileset.json and its tiles)::
 
-    <scope>.<expires, base36>.<generation, base36>.<share id or "-">.<mac>
+    <scope>.<expires, base36>.<scene generation, base36>.<grant>.<grant generation>.<mac>
 
 ``mac`` is HMAC-SHA256, truncated to 128 bits, over the scene id and every other field.
 The scene id is not in the token (it is in the URL path) but is signed, so a token for one
-scene never opens another. ``generation`` is a per-scene counter: bumping it revokes every
-signature issued before. A signature minted for a share link carries the link id, so
-revoking the link also kills its tile URLs.
+scene never opens another. The scene generation is bumped when the scene is re-tiled.
+
+``grant`` names the access the signature was minted from (issue 16: a signature is a
+capability derived from a live grant, never a credential of its own): ``m<hex>`` a
+workspace membership (bearer access), ``k<hex>`` an API key, ``s<hex>`` a share link. Its
+generation is the grant's revocation counter at minting; the caller compares it with the
+grant's current state (cached), so removing a member, lowering a role, disabling a user,
+revoking a key or deleting a share link ends every signature minted from it.
 
 Share token (the ``/s/<token>`` in a share URL)::
 
@@ -21,6 +26,7 @@ replayed as a share token or the other way round.
 from __future__ import annotations
 
 import base64
+import enum
 import functools
 import hashlib
 import hmac
@@ -101,14 +107,38 @@ def _uuid_hex(value: uuid.UUID | str) -> str:
     return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).hex
 
 
+class GrantKind(enum.StrEnum):
+    """What a tile signature's access derives from (one letter in the token)."""
+
+    member = "m"
+    api_key = "k"
+    share = "s"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The access a signature is minted from, and that access's revocation generation."""
+
+    kind: GrantKind
+    id: uuid.UUID
+    generation: int = 0
+
+    def encode(self) -> str:
+        return f"{self.kind.value}{self.id.hex}"
+
+
 @dataclass(frozen=True)
 class TileGrant:
-    """What a verified tile signature allows."""
+    """An authentic tile signature: what it allows, for how long, derived from what."""
 
     scope: str
     expires_at: int
     generation: int
-    share_id: uuid.UUID | None
+    grant: Grant
+
+    @property
+    def share_id(self) -> uuid.UUID | None:
+        return self.grant.id if self.grant.kind is GrantKind.share else None
 
 
 def sign(
@@ -117,16 +147,77 @@ def sign(
     expires_at: datetime | int,
     secret: str | bytes,
     *,
+    grant: Grant,
     generation: int = 0,
-    share_id: uuid.UUID | str | None = None,
 ) -> str:
-    """A compact URL-safe token granting ``scope`` on ``scene_id`` until ``expires_at``."""
+    """A compact URL-safe token granting ``scope`` on ``scene_id`` until ``expires_at``, for
+    as long as ``grant`` stays at its generation."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
-    share = _uuid_hex(share_id) if share_id is not None else "-"
-    body = f"{scope}.{_b36(_epoch(expires_at))}.{_b36(generation)}.{share}"
+    body = ".".join(
+        [
+            scope,
+            _b36(_epoch(expires_at)),
+            _b36(generation),
+            grant.encode(),
+            _b36(grant.generation),
+        ]
+    )
     mac = _mac(_subkey(secret, _TILE_PURPOSE), f"{_uuid_hex(scene_id)}|{body}")
     return f"{body}.{mac}"
+
+
+_GRANT = re.compile(r"([mks])([0-9a-f]{32})")
+
+
+def authenticate(token: str, scene_id: uuid.UUID | str, secret: str | bytes) -> TileGrant:
+    """The signature's fields once its MAC is proven for ``scene_id``; raise
+    :class:`SignatureInvalid` otherwise. Needs nothing but the secret, so a forged token is
+    refused the same way whether or not the scene exists."""
+    parts = token.split(".")
+    if len(parts) != 6 or len(token) > 200:
+        raise SignatureInvalid("malformed signature")
+    try:
+        scene_hex = _uuid_hex(scene_id)
+    except ValueError:
+        raise SignatureInvalid("bad scene id") from None
+    body = ".".join(parts[:5])
+    expected = _mac(_subkey(secret, _TILE_PURPOSE), f"{scene_hex}|{body}")
+    if not hmac.compare_digest(expected, parts[5]):
+        raise SignatureInvalid("signature does not match")
+    # Authentic from here on: the fields were written by us.
+    scope, exp_text, gen_text, grant_text, grant_gen_text = parts[:5]
+    grant_match = _GRANT.fullmatch(grant_text)
+    if grant_match is None:
+        raise SignatureInvalid("malformed grant")
+    grant = Grant(
+        GrantKind(grant_match.group(1)),
+        uuid.UUID(hex=grant_match.group(2)),
+        _from_b36(grant_gen_text),
+    )
+    return TileGrant(scope, _from_b36(exp_text), _from_b36(gen_text), grant)
+
+
+def check_current(
+    signed: TileGrant,
+    now: datetime | int | float,
+    *,
+    generation: int,
+    grant_generation: int | None,
+    scope: str = "read",
+) -> TileGrant:
+    """Raise unless an authentic signature is still good: its scope, unexpired, the scene not
+    re-tiled since (``generation``) and its grant alive at the same generation
+    (``grant_generation``; None when the grant is gone)."""
+    if signed.scope != scope:
+        raise SignatureInvalid(f"signature is for scope {signed.scope!r}, not {scope!r}")
+    if _epoch(now) >= signed.expires_at:
+        raise SignatureExpired("signature expired")
+    if signed.generation != generation:
+        raise SignatureRevoked("the scene was re-tiled since this signature was made")
+    if grant_generation is None or grant_generation != signed.grant.generation:
+        raise SignatureRevoked("the access this signature was made from was revoked")
+    return signed
 
 
 def verify(
@@ -136,36 +227,14 @@ def verify(
     secret: str | bytes,
     *,
     generation: int = 0,
-    revoked_share_ids: Collection[uuid.UUID] = (),
+    grant_generation: int | None = 0,
     scope: str = "read",
 ) -> TileGrant:
-    """Check a tile signature; raise :class:`SignatureInvalid`, :class:`SignatureExpired` or
-    :class:`SignatureRevoked`. ``generation`` is the scene's current revocation generation
-    and ``revoked_share_ids`` the (cached) revoked share links — both from the caller."""
-    parts = token.split(".")
-    if len(parts) != 5 or len(token) > 200:
-        raise SignatureInvalid("malformed signature")
-    tok_scope, exp_text, gen_text, share_text, mac = parts
-    try:
-        scene_hex = _uuid_hex(scene_id)
-    except ValueError:
-        raise SignatureInvalid("bad scene id") from None
-    body = ".".join(parts[:4])
-    expected = _mac(_subkey(secret, _TILE_PURPOSE), f"{scene_hex}|{body}")
-    if not hmac.compare_digest(expected, mac):
-        raise SignatureInvalid("signature does not match")
-    # Authentic from here on: the fields were written by us.
-    expires_at, token_generation = _from_b36(exp_text), _from_b36(gen_text)
-    share_id = None if share_text == "-" else uuid.UUID(hex=share_text)
-    if tok_scope != scope:
-        raise SignatureInvalid(f"signature is for scope {tok_scope!r}, not {scope!r}")
-    if _epoch(now) >= expires_at:
-        raise SignatureExpired("signature expired")
-    if token_generation != generation:
-        raise SignatureRevoked("signature was revoked")
-    if share_id is not None and share_id in revoked_share_ids:
-        raise SignatureRevoked("share link was revoked")
-    return TileGrant(tok_scope, expires_at, token_generation, share_id)
+    """:func:`authenticate` then :func:`check_current`."""
+    signed = authenticate(token, scene_id, secret)
+    return check_current(
+        signed, now, generation=generation, grant_generation=grant_generation, scope=scope
+    )
 
 
 # --- share links -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from spatialviz.auth.deps import CurrentPrincipal, UserPrincipal
-from spatialviz.kit.deps import SessionDep
+from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
 from spatialviz.kit.pagination import LimitQuery, Page
 from spatialviz.kit.ratelimit import client_ip
@@ -116,9 +116,15 @@ async def update_workspace(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def delete_workspace(
-    workspace: WorkspaceOwned, principal: CurrentPrincipal, request: Request, session: SessionDep
+    workspace: WorkspaceOwned,
+    principal: CurrentPrincipal,
+    request: Request,
+    session: SessionDep,
+    resources: ResourcesDep,
 ) -> Response:
-    await service.delete_workspace(session, principal, workspace, ip=client_ip(request))
+    await service.delete_workspace(
+        session, resources.cache, principal, workspace, ip=client_ip(request)
+    )
     return Response(status_code=204)
 
 
@@ -139,13 +145,13 @@ async def list_members(
     "/{workspace_id}/members",
     status_code=201,
     response_model=MemberOut,
-    summary="Add a registered person with a role (owners)",
+    summary="Add a registered person with a role (owners, signed in: not with an API key)",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def add_member(
     workspace: WorkspaceOwned,
     body: MemberIn,
-    principal: CurrentPrincipal,
+    principal: UserPrincipal,
     request: Request,
     session: SessionDep,
 ) -> MemberOut:
@@ -158,19 +164,26 @@ async def add_member(
 @router.patch(
     "/{workspace_id}/members/{user_id}",
     response_model=MemberOut,
-    summary="Change a member's role (owners)",
+    summary="Change a member's role (owners, signed in: not with an API key)",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def change_member_role(
     workspace: WorkspaceOwned,
     user_id: uuid.UUID,
     body: MemberPatch,
-    principal: CurrentPrincipal,
+    principal: UserPrincipal,
     request: Request,
     session: SessionDep,
+    resources: ResourcesDep,
 ) -> MemberOut:
     membership, user = await service.change_member_role(
-        session, principal, workspace.id, user_id, role=body.role, ip=client_ip(request)
+        session,
+        resources.cache,
+        principal,
+        workspace.id,
+        user_id,
+        role=body.role,
+        ip=client_ip(request),
     )
     return _member(membership, user)
 
@@ -178,15 +191,18 @@ async def change_member_role(
 @router.delete(
     "/{workspace_id}/members/{user_id}",
     status_code=204,
-    summary="Remove a member (owners; a workspace keeps at least one owner)",
+    summary="Remove a member (owners, signed in; a workspace keeps at least one owner)",
     responses=problem_responses(401, 403, 404, 409),
 )
 async def remove_member(
     workspace: WorkspaceOwned,
     user_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    principal: UserPrincipal,
     request: Request,
     session: SessionDep,
+    resources: ResourcesDep,
 ) -> Response:
-    await service.remove_member(session, principal, workspace.id, user_id, ip=client_ip(request))
+    await service.remove_member(
+        session, resources.cache, principal, workspace.id, user_id, ip=client_ip(request)
+    )
     return Response(status_code=204)

@@ -7,19 +7,20 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from spatialviz.kit.names import Name
 from spatialviz.models import Role
 
 
 class WorkspaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
 
 
 class WorkspacePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Name | None = Field(default=None, min_length=1, max_length=120)
 
 
 class WorkspaceOut(BaseModel):

@@ -9,9 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.audit.service import record_audit
 from spatialviz.auth.repository import UserRepository
+from spatialviz.kit.cache import Cache
 from spatialviz.kit.errors import Conflict, NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import Membership, Role, User, Workspace
+from spatialviz.scene import grants
+from spatialviz.scene.repository import TileGrantRepository
+from spatialviz.scene.service import forget_delivery
 from spatialviz.workspace.repository import MembershipRepository, WorkspaceRepository
 
 
@@ -61,14 +65,26 @@ async def rename_workspace(session: AsyncSession, workspace: Workspace, name: st
 
 
 async def delete_workspace(
-    session: AsyncSession, principal: Principal, workspace: Workspace, *, ip: str | None
+    session: AsyncSession,
+    cache: Cache,
+    principal: Principal,
+    workspace: Workspace,
+    *,
+    ip: str | None,
 ) -> None:
     if workspace.is_personal:
         raise PersonalWorkspace()
+    # Its memberships, keys, links and scenes go with it (cascade): cached facts about them
+    # must not outlive the commit, or a signature would keep opening tiles for seconds.
+    found = TileGrantRepository(session)
+    await grants.forget_grants(session, cache, await found.grants_of_workspace(workspace.id))
+    for scene_id in await found.scene_ids_of_workspace(workspace.id):
+        await forget_delivery(session, cache, scene_id)
     await record_audit(
         session,
         workspace_id=workspace.id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="workspace.deleted",
         target_type="workspace",
         target_id=workspace.id,
@@ -108,6 +124,7 @@ async def add_member(
         session,
         workspace_id=workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="member.added",
         target_type="user",
         target_id=user.id,
@@ -119,6 +136,7 @@ async def add_member(
 
 async def change_member_role(
     session: AsyncSession,
+    cache: Cache,
     principal: Principal,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -138,12 +156,17 @@ async def change_member_role(
     ):
         raise LastOwner()
     previous = membership.role
-    membership.role = role
-    await session.flush()
+    if role != previous:
+        membership.role = role
+        # Tile signatures minted from the old role (and this person's keys here) end.
+        membership.access_generation += 1
+        await session.flush()
+        await grants.forget_user_grants(session, cache, user_id, workspace_id)
     await record_audit(
         session,
         workspace_id=workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="member.role_changed",
         target_type="user",
         target_id=user_id,
@@ -155,6 +178,7 @@ async def change_member_role(
 
 async def remove_member(
     session: AsyncSession,
+    cache: Cache,
     principal: Principal,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -167,11 +191,13 @@ async def remove_member(
         raise NotFound("Member not found")
     if membership.role == Role.owner and await memberships.count_owners(workspace_id) <= 1:
         raise LastOwner()
+    await grants.forget_user_grants(session, cache, user_id, workspace_id)
     await memberships.remove(workspace_id, user_id)
     await record_audit(
         session,
         workspace_id=workspace_id,
         actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
         action="member.removed",
         target_type="user",
         target_id=user_id,
