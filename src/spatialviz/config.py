@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
     password_min_length: int = Field(default=10, ge=8)
     max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
+    """Bound on every request body except uploads', whatever its content type."""
+    request_body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request body that stops arriving for this long is refused (408)."""
+    request_body_min_rate_bytes: float = Field(default=1024.0, ge=0)
+    request_body_rate_grace_seconds: float = Field(default=30.0, ge=0)
+    """After the grace, a body averaging under min_rate bytes a second is refused (408)."""
     rate_limit_enabled: bool = True
     rate_limit_api: str = "600/minute"
     rate_limit_auth: str = "10/minute"
@@ -177,7 +183,8 @@ class Settings(BaseSettings):
     def effective_log_format(self) -> Literal["console", "json"]:
         if self.log_format is not None:
             return self.log_format
-        return "json" if self.is_production else "console"
+        # Readable lines are for a developer's terminal; everywhere else logs are JSON.
+        return "console" if self.env == "development" else "json"
 
     @cached_property
     def secret(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
 from typing import Any
 
@@ -46,7 +49,13 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ]
     else:
-        renderer = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+        # Plain tracebacks: the rich one renders every frame's locals, which took minutes
+        # for a request holding a large body, with the event loop stopped meanwhile.
+        renderer = [
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     structlog.configure(
         # Drop events below the level before any processor runs: an access line per request
         # is otherwise timestamped and merged even when INFO is off.
@@ -66,10 +75,38 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_off_the_caller(handler)]
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class _PassThroughQueueHandler(logging.handlers.QueueHandler):
+    """Hands the record over untouched: rendering (tracebacks included) and the write to
+    stderr happen on the listener's thread, so a slow terminal or a full pipe never stops
+    the event loop."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _off_the_caller(handler: logging.Handler) -> logging.Handler:
+    global _listener
+    if _listener is None:
+        atexit.register(_stop_listener)  # write out what is queued before exiting
+    _stop_listener()  # configured again (another app in the same process)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, handler)
+    _listener.start()
+    return _PassThroughQueueHandler(records)
+
+
+def _stop_listener() -> None:
+    if _listener is not None and _listener._thread is not None:
+        _listener.stop()
