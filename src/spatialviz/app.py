@@ -27,6 +27,7 @@ from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import SecurityHeadersMiddleware
+from spatialviz.kit.sweep import sweep_temporary_forever
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
 from spatialviz.scene.endpoints import router as scene_router
@@ -51,11 +52,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         supervisor = await start_jobs(resources)
         sweeper = asyncio.create_task(sweep_uploads_forever(resources), name="upload-sweeper")
+        tmp_sweeper = asyncio.create_task(
+            sweep_temporary_forever(
+                resources.storage,
+                settings.storage_tmp_max_age_seconds,
+                settings.storage_sweep_interval_seconds,
+            ),
+            name="storage-tmp-sweeper",
+        )
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
             sweeper.cancel()
+            tmp_sweeper.cancel()
             await supervisor.aclose()
             await resources.aclose()
 

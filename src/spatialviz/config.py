@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # Uploads and ingest: every limit a client could abuse is bounded here.
     max_upload_bytes: int = 50 * 1024**3
     upload_expiry_seconds: int = 24 * 3600
+    storage_tmp_max_age_seconds: float = Field(default=3600.0, ge=0)
+    """A temporary write untouched this long, and held by no live writer, is abandoned:
+    the sweep (at start-up, then every storage_sweep_interval_seconds) removes it."""
+    storage_sweep_interval_seconds: float = Field(default=600.0, gt=0)
     ingest_max_points: int = 2_000_000_000
     ingest_batch_rows: int = 1_000_000
     ingest_max_decompression_ratio: float = 200.0
