@@ -132,6 +132,6 @@ def test_sweep_removes_abandoned_writes_and_spares_live_ones(storage: BlobStorag
         assert storage.read_bytes("live/two.bin") == b"still coming"
     else:
         # S3 cannot tell a live upload from a dead one but by age: both are past 0 s.
-        assert swept.items == 2 and swept.bytes == (8 << 20) + len(b"still coming")
+        assert (swept.items, swept.bytes) == (2, (8 << 20) + len(b"still coming"))
     assert storage.sweep_temporary(max_age_seconds=0).items == 0
     assert not storage.exists("dead/one.bin")
