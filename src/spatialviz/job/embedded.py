@@ -28,12 +28,16 @@ from spatialviz.job.runtime import Step
 from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
+from spatialviz.lifeline import die_with_parent
 
 log = structlog.get_logger(__name__)
 _STOP = None
 
 
 def _init_process(settings: Settings, forward_queue: Any) -> None:
+    # A worker's parent is the forkserver, which exits when the server does (its "alive"
+    # pipe closes): the worker follows at once instead of finishing a dead server's job.
+    die_with_parent()
     forward: Callable[[str, bytes], None] | None = None
     if forward_queue is not None:
 
