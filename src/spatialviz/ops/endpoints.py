@@ -32,6 +32,7 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
             "Service unavailable",
             f"Not ready: {', '.join(down)} unreachable",
             code="not_ready",
+            headers={"Retry-After": "5"},
             checks=checks,
         )
     return JSONResponse({"status": "ok", "checks": checks})
