@@ -4,9 +4,9 @@ only: they need PostgreSQL and Redis tools, and CI's services run is where they 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-import uuid
 from typing import Any
 
 import httpx

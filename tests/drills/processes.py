@@ -7,6 +7,7 @@ processes still in that session, and killing one never touches anything else.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -64,10 +65,8 @@ def session_processes(sid: int) -> list[int]:
 
 def kill_session(sid: int) -> None:
     for pid in session_processes(sid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 class PrivatePostgres:
@@ -105,10 +104,8 @@ class PrivatePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -166,6 +163,7 @@ class ApiServer:
             self.env["PYTHONPATH"] = os.environ["DRILL_API_SRC"]
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.sessions: list[int] = []  # every start's session, for the final clean-up
 
     @property
     def url(self) -> str:
@@ -188,6 +186,7 @@ class ApiServer:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=log, start_new_session=True
             )
+        self.sessions.append(self.process.pid)
         wait_until(self._live, 60, f"API on {self.url} (log: {self.log_path})")
 
     def _live(self) -> bool | None:
@@ -211,7 +210,8 @@ class ApiServer:
         self.process.wait(10)
 
     def stop(self) -> None:
+        for sid in self.sessions:
+            kill_session(sid)
         if self.process is not None:
-            kill_session(self.process.pid)
             self.process.wait(10)
             self.process = None
