@@ -46,6 +46,17 @@ def wait_until(probe: Callable[[], T | None], within: float, what: str) -> T:
         time.sleep(0.05)
 
 
+def holds_within(condition: Callable[[], bool], within: float) -> bool:
+    """Poll ``condition`` until it holds (True) or ``within`` seconds pass (False), so that a
+    drill can report what it saw before it asserts."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def session_processes(sid: int) -> list[int]:
     """PIDs (alive, not zombies) whose session id is ``sid``."""
     found = []

@@ -18,7 +18,7 @@ from spatialviz.kit.resources import open_resources
 from spatialviz.models.workspace import Workspace
 from tests.conftest import TEST_SECRET
 from tests.drills.conftest import api_env, figure
-from tests.drills.processes import ApiServer, session_processes, wait_until
+from tests.drills.processes import ApiServer, holds_within, session_processes, wait_until
 from tests.job.helpers import RecordingQueue
 
 
@@ -64,10 +64,13 @@ def test_killed_embedded_server_leaves_no_process(tmp_path: Path) -> None:
 
         api.kill()
         killed = time.monotonic()
-        wait_until(lambda: not session_processes(api.pid) or None, 30, "no process left")
+        holds_within(lambda: not session_processes(api.pid), 30)
         gone = time.monotonic() - killed
-        figure("embedded_killed_processes_before", len(family))
+        left = session_processes(api.pid)
+        figure("embedded_killed_processes_before_kill", len(family))
+        figure("embedded_killed_processes_left", len(left))
         figure("embedded_killed_seconds_until_none_left", round(gone, 2))
+        assert not left
         assert gone < 5
     finally:
         api.stop()

@@ -57,12 +57,19 @@ async def _finish(resources: Resources, job_id: uuid.UUID) -> None:
     await resources.pubsub.publish(job_channel(job_id), message)
 
 
-async def _subscribe(url: str, channel: str, gate: asyncio.Semaphore) -> ClientConnection:
+async def _subscribe(url: str, channel: str, gate: asyncio.Semaphore) -> ClientConnection | str:
+    """A subscribed socket that has the job's current state, or what went wrong."""
     async with gate:
-        ws = await connect(url, open_timeout=120, max_queue=64)
+        try:
+            ws = await connect(url, open_timeout=120, max_queue=64)
+        except Exception as exc:
+            return f"refused:{type(exc).__name__}"
         assert json.loads(await ws.recv())["type"] == "hello"
         await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-        assert json.loads(await ws.recv()) == {"type": "subscribed", "channel": channel}
+        answer = json.loads(await ws.recv())
+        if answer != {"type": "subscribed", "channel": channel}:
+            await ws.close()
+            return f"error:{answer.get('code')}"
         assert json.loads(await ws.recv())["job"]["status"] == "queued"
         return ws
 
@@ -110,14 +117,15 @@ async def _drill(api: ApiServer, database_url: str, redis_url: str, var_dir: Pat
     gate = asyncio.Semaphore(CONNECTING_AT_ONCE)
     channel = job_channel(job_id)
     sockets = await asyncio.gather(*(_subscribe(url, channel, gate) for _ in range(SUBSCRIBERS)))
-    finals = [asyncio.create_task(_final_status(ws)) for ws in sockets]
+    failed = [s for s in sockets if isinstance(s, str)]
+    finals = [asyncio.create_task(_final_status(s)) for s in sockets if not isinstance(s, str)]
 
     resources = _resources(database_url, redis_url, var_dir)
     try:
         await _finish(resources, job_id)
     finally:
         await resources.aclose()
-    outcomes = await asyncio.gather(*finals)
+    outcomes = [*failed, *await asyncio.gather(*finals)]
     used = await _api_connections(dsn)
 
     got_final = sum(1 for o in outcomes if o == "succeeded")
