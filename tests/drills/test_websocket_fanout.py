@@ -131,7 +131,7 @@ async def _drill(api: ApiServer, database_url: str, redis_url: str, var_dir: Pat
     got_final = sum(1 for o in outcomes if o == "succeeded")
     figure("ws_subscribers_with_final_state", f"{got_final}/{SUBSCRIBERS}")
     figure("ws_api_db_connections", {"before_subscribers": before, "after": used})
-    assert got_final == SUBSCRIBERS, sorted(set(outcomes))
+    assert got_final == SUBSCRIBERS, sorted({str(o) for o in outcomes})
     assert used <= 5
 
 
