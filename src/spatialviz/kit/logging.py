@@ -61,6 +61,7 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
         # is otherwise timestamped and merged even when INFO is off.
         processors=[
             structlog.stdlib.filter_by_level,
+            _capture_exc_info,
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
@@ -82,6 +83,14 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def _capture_exc_info(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    """``log.exception()`` means "the exception being handled": take it now, since the
+    record is rendered later, on the listener's thread."""
+    if event.get("exc_info") is True:
+        event["exc_info"] = sys.exc_info()
+    return event
 
 
 class _PassThroughQueueHandler(logging.handlers.QueueHandler):
