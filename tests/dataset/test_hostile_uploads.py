@@ -3,6 +3,7 @@ nothing left behind, not even in storage's temporary area."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,8 @@ async def test_malformed_multipart_is_422_and_leaves_nothing(
 async def _call_hanging_up(app: FastAPI, path: str, headers: dict[str, str]) -> int:
     """Drive the app as a server would for a client that sends 1 MiB of a 100 MiB body and
     then disconnects; the status the app answered."""
-    sent: list[dict[str, Any]] = []
-    messages = [
+    sent: list[MutableMapping[str, Any]] = []
+    messages: list[dict[str, Any]] = [
         {"type": "http.request", "body": b"1,2,3\n" * 174763, "more_body": True},
         {"type": "http.disconnect"},
     ]
@@ -67,7 +68,7 @@ async def _call_hanging_up(app: FastAPI, path: str, headers: dict[str, str]) -> 
     async def receive() -> dict[str, Any]:
         return messages.pop(0) if len(messages) > 1 else messages[0]
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     raw_path, _, query = path.partition("?")

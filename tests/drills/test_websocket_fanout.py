@@ -64,14 +64,18 @@ async def _subscribe(url: str, channel: str, gate: asyncio.Semaphore) -> ClientC
             ws = await connect(url, open_timeout=120, max_queue=64)
         except Exception as exc:
             return f"refused:{type(exc).__name__}"
-        assert json.loads(await ws.recv())["type"] == "hello"
-        await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-        answer = json.loads(await ws.recv())
-        if answer != {"type": "subscribed", "channel": channel}:
-            await ws.close()
-            return f"error:{answer.get('code')}"
-        assert json.loads(await ws.recv())["job"]["status"] == "queued"
-        return ws
+        try:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+            answer = json.loads(await ws.recv())
+            if answer == {"type": "subscribed", "channel": channel}:
+                assert json.loads(await ws.recv())["job"]["status"] == "queued"
+                return ws
+            failure = f"error:{answer.get('code')}"
+        except Exception as exc:
+            failure = f"lost:{type(exc).__name__}"
+        await ws.close()
+        return failure
 
 
 async def _final_status(ws: ClientConnection) -> str | None:
