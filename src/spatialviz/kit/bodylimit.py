@@ -48,8 +48,11 @@ class _BodyClock:
         self.limits, self.max_bytes = limits, max_bytes
         self.size = 0
         self.started = time.monotonic()
+        self.complete = False
 
     async def receive(self, receive: Receive) -> Message:
+        if self.complete:  # after the body, only a disconnect can come: no deadline
+            return await receive()
         try:
             message = await asyncio.wait_for(receive(), self.limits.idle_timeout)
         except TimeoutError:
@@ -66,6 +69,8 @@ class _BodyClock:
             )
         if message.get("more_body", False):
             self._check_rate()
+        else:
+            self.complete = True
         return message
 
     def _check_rate(self) -> None:
