@@ -22,11 +22,13 @@ from spatialviz.dataset.upload_endpoints import router as upload_router
 from spatialviz.dataset.uploads import sweep_uploads_forever
 from spatialviz.job.dispatch import start_jobs
 from spatialviz.job.endpoints import router as job_router
+from spatialviz.kit.bodylimit import BodyLimitMiddleware, BodyLimits
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.resources import open_resources
-from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
+from spatialviz.kit.security import SecurityHeadersMiddleware
+from spatialviz.kit.sweep import sweep_temporary_forever
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
 from spatialviz.scene.endpoints import router as scene_router
@@ -35,6 +37,8 @@ from spatialviz.web import STATIC_DIR, mount_web_client
 from spatialviz.workspace.endpoints import router as workspace_router
 
 log = structlog.get_logger(__name__)
+# Routes whose body is a file streamed to storage under max_upload_bytes.
+STREAMED_UPLOADS = (("POST", "/api/v1/datasets"), ("PATCH", "/api/v1/uploads/"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,11 +54,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         supervisor = await start_jobs(resources)
         sweeper = asyncio.create_task(sweep_uploads_forever(resources), name="upload-sweeper")
+        tmp_sweeper = asyncio.create_task(
+            sweep_temporary_forever(
+                resources.storage,
+                settings.storage_tmp_max_age_seconds,
+                settings.storage_sweep_interval_seconds,
+            ),
+            name="storage-tmp-sweeper",
+        )
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
             sweeper.cancel()
+            tmp_sweeper.cancel()
             await supervisor.aclose()
             await resources.aclose()
 
@@ -73,7 +86,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
-    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=BodyLimits(
+            max_bytes=settings.max_json_body_bytes,
+            max_streamed_bytes=settings.max_upload_bytes,
+            idle_timeout=settings.request_body_idle_timeout_seconds,
+            min_rate=settings.request_body_min_rate_bytes,
+            rate_grace=settings.request_body_rate_grace_seconds,
+        ),
+        streamed=STREAMED_UPLOADS,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

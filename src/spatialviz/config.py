@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     does not spend minutes hashing; every hash records its own cost, so hashes made under
     either profile verify under the other."""
     max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
+    """Bound on every request body except uploads', whatever its content type."""
+    request_body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request body that stops arriving for this long is refused (408)."""
+    request_body_min_rate_bytes: float = Field(default=1024.0, ge=0)
+    request_body_rate_grace_seconds: float = Field(default=30.0, ge=0)
+    """After the grace, a body averaging under min_rate bytes a second is refused (408)."""
     rate_limit_enabled: bool = True
     rate_limit_api: str = "600/minute"
     rate_limit_auth: str = "10/minute"
@@ -95,6 +101,10 @@ class Settings(BaseSettings):
     # Uploads and ingest: every limit a client could abuse is bounded here.
     max_upload_bytes: int = 50 * 1024**3
     upload_expiry_seconds: int = 24 * 3600
+    storage_tmp_max_age_seconds: float = Field(default=3600.0, ge=0)
+    """A temporary write untouched this long, and held by no live writer, is abandoned:
+    the sweep (at start-up, then every storage_sweep_interval_seconds) removes it."""
+    storage_sweep_interval_seconds: float = Field(default=600.0, gt=0)
     ingest_max_points: int = 2_000_000_000
     ingest_batch_rows: int = 1_000_000
     ingest_max_decompression_ratio: float = 200.0
@@ -208,7 +218,8 @@ class Settings(BaseSettings):
     def effective_log_format(self) -> Literal["console", "json"]:
         if self.log_format is not None:
             return self.log_format
-        return "json" if self.is_production else "console"
+        # Readable lines are for a developer's terminal; everywhere else logs are JSON.
+        return "console" if self.env == "development" else "json"
 
     @cached_property
     def secret(self) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import anyio
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from spatialviz.kit.errors import PayloadTooLarge, UnprocessableEntity
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 
 FLUSH_BYTES = 1 << 20
 SNIFF_BYTES = 64
+# A multipart upload is one file part with perhaps a few small fields around it; these
+# bound what a hostile body can make the parser keep.
+MAX_MULTIPART_PARTS = 16
+MAX_PART_HEADER_BYTES = 8192
 
 
 @dataclass
@@ -89,14 +94,17 @@ async def stream_multipart(
     parser = MultipartParser(
         boundary,
         cast("MultipartCallbacks", _callbacks(state, pending)),
-        max_header_size=8192,
+        max_header_size=MAX_PART_HEADER_BYTES,
     )
-    async for chunk in chunks:
-        parser.write(chunk)
-        for piece in pending:
-            await sink.feed(piece)
-        pending.clear()
-    parser.finalize()
+    try:
+        async for chunk in chunks:
+            parser.write(chunk)
+            for piece in pending:
+                await sink.feed(piece)
+            pending.clear()
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise UnprocessableEntity(f"The multipart body is malformed: {exc}") from None
     for piece in pending:
         await sink.feed(piece)
     if not state.found_file:
@@ -107,6 +115,7 @@ async def stream_multipart(
 
 @dataclass
 class _PartState:
+    parts: int = 0
     header_field: bytes = b""
     header_value: bytes = b""
     disposition: bytes = b""
@@ -118,13 +127,18 @@ class _PartState:
 
 def _callbacks(state: _PartState, pending: list[bytes]) -> dict[str, Callable[..., None]]:
     def on_part_begin() -> None:
+        state.parts += 1
+        if state.parts > MAX_MULTIPART_PARTS:
+            raise UnprocessableEntity(f"The multipart body has over {MAX_MULTIPART_PARTS} parts.")
         state.disposition = b""
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state.header_field += data[start:end]
+        _bound_header(state)
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
         state.header_value += data[start:end]
+        _bound_header(state)
 
     def on_header_end() -> None:
         if state.header_field.lower() == b"content-disposition":
@@ -157,3 +171,10 @@ def _callbacks(state: _PartState, pending: list[bytes]) -> dict[str, Callable[..
         "on_part_data": on_part_data,
         "on_part_end": on_part_end,
     }
+
+
+def _bound_header(state: _PartState) -> None:
+    if len(state.header_field) + len(state.header_value) > MAX_PART_HEADER_BYTES:
+        raise UnprocessableEntity(
+            f"A multipart header is longer than {MAX_PART_HEADER_BYTES} bytes."
+        )

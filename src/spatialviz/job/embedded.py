@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -28,12 +29,16 @@ from spatialviz.job.runtime import Step
 from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
+from spatialviz.lifeline import die_with
 
 log = structlog.get_logger(__name__)
 _STOP = None
 
 
-def _init_process(settings: Settings, forward_queue: Any) -> None:
+def _init_process(settings: Settings, forward_queue: Any, server_pid: int) -> None:
+    # The worker dies with the server, however the server died, instead of finishing a
+    # dead server's job; the fork server and resource tracker then see their pipes close.
+    die_with(server_pid)
     forward: Callable[[str, bytes], None] | None = None
     if forward_queue is not None:
 
@@ -63,7 +68,7 @@ class EmbeddedJobQueue:
             max_workers=self._settings.jobs_embedded_workers,
             mp_context=self._mp,
             initializer=_init_process,
-            initargs=(self._settings, self._forward_queue),
+            initargs=(self._settings, self._forward_queue, os.getpid()),
         )
 
     async def start(self) -> None:

@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from spatialviz.auth.deps import CurrentPrincipal
-from spatialviz.job.repository import JobRepository
+from spatialviz.job.repository import JobStore
 from spatialviz.job.schemas import JobRead, job_message
 from spatialviz.job.service import JobService
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page
 from spatialviz.kit.resources import Resources
-from spatialviz.kit.tenancy import Principal
 from spatialviz.realtime.channels import Snapshot, register_channel
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -83,16 +82,17 @@ async def retry_job(
     return JobRead.model_validate(await service.retry(principal, job_id))
 
 
-async def job_snapshot(resources: Resources, principal: Principal, ident: str) -> Snapshot | None:
+async def job_snapshot(resources: Resources, ident: str) -> Snapshot | None:
+    """One read for all of a job's subscribers; the hub checks each one's workspace."""
     try:
         job_id = uuid.UUID(ident)
     except ValueError:
         return None
     async with resources.sessions() as session:
-        job = await JobRepository(session).get(principal, job_id)
+        job = await JobStore(session).get(job_id)
         if job is None:
             return None
-        return Snapshot(job_message(job), job.status.is_final)
+        return Snapshot(job.workspace_id, job_message(job), job.status.is_final)
 
 
 register_channel("job", job_snapshot)

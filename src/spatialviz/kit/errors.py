@@ -10,6 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from spatialviz.kit.outages import Outage, outage_of
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://spatialviz.dev/problems/"
@@ -204,15 +207,71 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The client never sees a stack trace; the log has it, tied to the request id.
-        log.exception("unhandled_error", path=request.url.path)
-        return problem_response(
-            500,
-            "Internal server error",
-            "An unexpected error occurred; it has been logged.",
-            code="internal_error",
-            instance=request.url.path,
-        )
+        return await _fault_response(request, exc)
+
+    # Errors a dependency's client raises are answered here (Starlette's exception
+    # middleware), not by the catch-all above, which re-raises into the server's log.
+    for fault_class in _dependency_error_classes():
+        app.add_exception_handler(fault_class, _fault_response)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
+
+
+async def _fault_response(request: Request, exc: Exception) -> JSONResponse:
+    """503 + Retry-After naming the dependency when one is down; 500 otherwise."""
+    outage = outage_of(exc)
+    if outage is not None:
+        log.warning("dependency_unavailable", dependency=outage.dependency, error=repr(exc)[:300])
+        return outage_response(outage, instance=request.url.path)
+    # The client never sees a stack trace; the log has it, tied to the request id.
+    log.exception("unhandled_error", path=request.url.path)
+    return problem_response(
+        500,
+        "Internal server error",
+        "An unexpected error occurred; it has been logged.",
+        code="internal_error",
+        instance=request.url.path,
+    )
+
+
+def outage_response(outage: Outage, *, instance: str | None = None) -> JSONResponse:
+    return problem_response(
+        503,
+        "Service unavailable",
+        outage.detail,
+        code="dependency_unavailable",
+        instance=instance,
+        headers={"Retry-After": str(outage.retry_after)},
+        dependency=outage.dependency,
+    )
+
+
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    # The client hung up mid-body: nobody reads this answer, and it is not our fault.
+    log.info("client_disconnected", path=request.url.path)
+    return problem_response(
+        400, "Bad request", "The client disconnected.", code="client_disconnected"
+    )
+
+
+def _dependency_error_classes() -> list[type[Exception]]:
+    import asyncpg
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    classes: list[type[Exception]] = [
+        sqlalchemy.exc.SQLAlchemyError,
+        redis.exceptions.RedisError,
+        asyncpg.PostgresError,
+        OSError,
+    ]
+    try:
+        import botocore.exceptions
+        import kombu.exceptions
+
+        classes += [kombu.exceptions.KombuError, botocore.exceptions.BotoCoreError]
+    except ImportError:  # pragma: no cover - both ship with the default install
+        pass
+    return classes
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

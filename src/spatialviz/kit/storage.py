@@ -7,10 +7,14 @@ Keys are server-generated, slash-separated and never contain ``..``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlparse
@@ -39,6 +43,14 @@ class BlobWriter(Protocol):
     def abort(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep of abandoned temporary writes removed."""
+
+    items: int = 0
+    bytes: int = 0
+
+
 class BlobStorage(Protocol):
     def writer(self, key: str) -> BlobWriter: ...
     def put_file(self, key: str, source: Path) -> None: ...
@@ -55,13 +67,25 @@ class BlobStorage(Protocol):
     def list_keys(self, prefix: str) -> Iterator[str]: ...
     def local_path(self, key: str) -> Path | None: ...
     def check(self) -> None: ...
+    def sweep_temporary(self, max_age_seconds: float) -> Swept:
+        """Remove writes abandoned by a process that died (kill -9, OOM, power loss):
+        untouched for ``max_age_seconds`` and not held by any live writer."""
+        ...
+
+
+def _open_locked(path: Path) -> BinaryIO:
+    """A new temporary file, locked for as long as it is open: the sweep never takes a file
+    a live process is writing, and the lock dies with the process that held it."""
+    fh = path.open("wb")
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fh
 
 
 class _LocalWriter:
     def __init__(self, final: Path, tmp: Path) -> None:
         self._final, self._tmp = final, tmp
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: BinaryIO = tmp.open("wb")
+        self._fh: BinaryIO = _open_locked(tmp)
 
     def write(self, data: bytes) -> None:
         self._fh.write(data)
@@ -95,7 +119,8 @@ class LocalStorage:
 
     def put_file(self, key: str, source: Path) -> None:
         tmp = self._tmp()
-        shutil.copyfile(source, tmp)
+        with source.open("rb") as src, _open_locked(tmp) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, dest)
@@ -172,7 +197,34 @@ class LocalStorage:
     def check(self) -> None:
         probe = self.root / ".tmp" / f"probe-{uuid.uuid4().hex}"
         probe.write_bytes(b"ok")
-        probe.unlink()
+        probe.unlink(missing_ok=True)
+
+    def sweep_temporary(self, max_age_seconds: float) -> Swept:
+        items = size = 0
+        cutoff = time.time() - max_age_seconds
+        for entry in os.scandir(self.root / ".tmp"):
+            removed = _remove_if_abandoned(Path(entry.path), cutoff)
+            if removed is not None:
+                items, size = items + 1, size + removed
+        return Swept(items, size)
+
+
+def _remove_if_abandoned(path: Path, cutoff: float) -> int | None:
+    """Unlink ``path`` if it was last written before ``cutoff`` and nobody holds its lock;
+    its size if removed."""
+    try:
+        stat = path.stat()
+        if not path.is_file() or stat.st_mtime > cutoff:
+            return None
+        with path.open("rb") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # a live writer holds it
+            path.unlink()
+    except FileNotFoundError:  # committed or aborted meanwhile
+        return None
+    return stat.st_size
 
 
 class _S3Writer:
@@ -309,6 +361,35 @@ class S3Storage:
 
     def check(self) -> None:
         self._c.head_bucket(Bucket=self.bucket)
+
+    def sweep_temporary(self, max_age_seconds: float) -> Swept:
+        """Abort multipart uploads (a writer's parts, invisible but stored and billed) that
+        neither started nor received a part within ``max_age_seconds``."""
+        cutoff = datetime.now(UTC).timestamp() - max_age_seconds
+        items = size = 0
+        paginator = self._c.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for upload in page.get("Uploads", []):
+                parts = self._parts(upload["Key"], upload["UploadId"])
+                last = max(
+                    [upload["Initiated"].timestamp()]
+                    + [p["LastModified"].timestamp() for p in parts]
+                )
+                if last > cutoff:
+                    continue
+                self._c.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                items, size = items + 1, size + sum(int(p["Size"]) for p in parts)
+        return Swept(items, size)
+
+    def _parts(self, key: str, upload_id: str) -> list[dict[str, Any]]:
+        paginator = self._c.get_paginator("list_parts")
+        return [
+            part
+            for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            for part in page.get("Parts", [])
+        ]
 
 
 def create_storage(

@@ -35,6 +35,7 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
             "Service unavailable",
             f"Not ready: {', '.join(critical)} unreachable",
             code="not_ready",
+            headers={"Retry-After": "5"},
             checks=checks,
         )
     status = "degraded" if down else "ok"

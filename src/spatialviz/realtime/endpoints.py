@@ -1,10 +1,11 @@
 """WS /api/v1/ws — one socket per client, many channels. Protocol: docs/websocket.md.
 
-Each subscription follows its channel on pub/sub (subscribed *before* the current state is
-read, so nothing falls between the two) and re-reads the state now and then, so a message
-lost while Redis restarted is caught up. Outgoing messages go through a bounded buffer: a
-client that does not read loses older state messages (each one is a complete state), never
-the server's memory.
+Each subscription joins its channel's shared feed (realtime/hub.py: one pub/sub subscription
+and one cached snapshot per channel, however many subscribers), so subscribers cost no
+database connections. Outgoing messages go through a bounded buffer: a client that does
+not read loses older state messages (each one is a complete state), never the server's
+memory. A dependency that is down is said in-protocol (``unavailable``, naming it, with
+``retry_after``), never by a dropped socket.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from spatialviz.auth.deps import authenticate_bearer
 from spatialviz.kit.errors import SpatialvizError
+from spatialviz.kit.outages import Outage, outage_of
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
+from spatialviz.models.workspace import Role
 from spatialviz.realtime.channels import Snapshot, SnapshotFn, snapshot_for
+from spatialviz.realtime.hub import ChannelHub, Feed, hub_of
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -30,12 +34,11 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_SUBSCRIPTIONS = 64
 SEND_BUFFER_MESSAGES = 64
-RESYNC_SECONDS = 5.0
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, resources: Resources, principal: Principal) -> None:
-        self.ws, self.resources, self.principal = ws, resources, principal
+    def __init__(self, ws: WebSocket, hub: ChannelHub, principal: Principal) -> None:
+        self.ws, self.hub, self.principal = ws, hub, principal
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(SEND_BUFFER_MESSAGES)
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
 
@@ -74,56 +77,51 @@ class Connection:
         self, channel: str, fn: SnapshotFn, ident: str, ready: asyncio.Future[bool]
     ) -> None:
         try:
-            async with self.resources.pubsub.subscribe(channel) as messages:
-                snapshot = await fn(self.resources, self.principal, ident)
-                if snapshot is None:
-                    self.send({"type": "error", "code": "not_found", "channel": channel})
-                    ready.set_result(False)
-                    return
-                self.send({"type": "subscribed", "channel": channel})
-                self.send(snapshot.message)
-                ready.set_result(True)
-                if snapshot.final:
-                    return
-                await self._relay(messages, fn, ident, snapshot)
+            async with self.hub.join(channel, fn, ident) as feed:
+                await self._relay(channel, feed, ready)
         except Exception as exc:
             log.warning("ws_channel_failed", channel=channel, error=repr(exc))
-            self.send({"type": "error", "code": "channel_failed", "channel": channel})
+            self._failed(channel, exc)
         finally:
             if not ready.done():
                 ready.set_result(False)
 
-    async def _relay(self, messages: Any, fn: SnapshotFn, ident: str, last: Snapshot) -> None:
+    async def _relay(self, channel: str, feed: Feed, ready: asyncio.Future[bool]) -> None:
+        await feed.loaded.wait()
+        snapshot = feed.latest
+        if feed.failure is not None:
+            self._failed(channel, feed.failure)
+            return
+        if snapshot is None or not self.principal.can(snapshot.workspace_id, Role.viewer):
+            self.send({"type": "error", "code": "not_found", "channel": channel})
+            return
+        self.send({"type": "subscribed", "channel": channel})
+        self.send(snapshot.message)
+        ready.set_result(True)
+        if snapshot.final:
+            return
         done = asyncio.Event()
-        sent = {"last": last.message}
 
-        def deliver(message: bytes, final: bool) -> None:
-            if message != sent["last"]:
-                sent["last"] = message
-                self.send(message)
-            if final:
+        def deliver(update: Snapshot | None) -> None:
+            if update is not None:
+                self.send(update.message)
+            if update is None or update.final:
                 done.set()
 
-        async def forward() -> None:
-            async for _, data in messages:
-                deliver(data, _is_final(data))
-
-        async def resync() -> None:
-            while True:
-                await asyncio.sleep(RESYNC_SECONDS)
-                snapshot = await fn(self.resources, self.principal, ident)
-                if snapshot is None:
-                    done.set()
-                    return
-                deliver(snapshot.message, snapshot.final)
-
-        tasks = [asyncio.create_task(forward()), asyncio.create_task(resync())]
+        feed.listeners.add(deliver)
         try:
             await done.wait()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            feed.listeners.discard(deliver)
+        if feed.failure is not None:
+            self._failed(channel, feed.failure)
+
+    def _failed(self, channel: str, exc: BaseException) -> None:
+        outage = outage_of(exc)
+        if outage is None:
+            self.send({"type": "error", "code": "channel_failed", "channel": channel})
+        else:
+            self.send({**_unavailable(outage), "channel": channel})
 
     def unsubscribe(self, channel: str) -> None:
         task = self.subscriptions.pop(channel, None)
@@ -137,17 +135,19 @@ class Connection:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _is_final(data: bytes) -> bool:
-    try:
-        state = json.loads(data)["job"]["status"]
-    except (ValueError, KeyError, TypeError):
-        return False
-    return state in ("succeeded", "failed", "cancelled")
+def _unavailable(outage: Outage) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "code": "unavailable",
+        "dependency": outage.dependency,
+        "retry_after": outage.retry_after,
+    }
 
 
-async def _authenticate(ws: WebSocket, resources: Resources) -> Principal | None:
+async def _authenticate(ws: WebSocket, hub: ChannelHub) -> Principal | None:
     token = ws.query_params.get("token", "")
-    async with resources.sessions() as session:
+    resources = hub.resources
+    async with hub.sign_ins, resources.sessions() as session:
         try:
             principal = await authenticate_bearer(resources, session, token)
             await session.commit()
@@ -159,12 +159,23 @@ async def _authenticate(ws: WebSocket, resources: Resources) -> Principal | None
 @router.websocket("/api/v1/ws")
 async def websocket_endpoint(ws: WebSocket) -> None:
     resources: Resources = ws.app.state.resources
-    principal = await _authenticate(ws, resources)
+    hub = hub_of(ws.app.state, resources)
+    try:
+        principal = await _authenticate(ws, hub)
+    except Exception as exc:
+        outage = outage_of(exc)
+        if outage is None:
+            raise
+        # Said in-protocol, so a client knows to come back rather than that it is refused.
+        await ws.accept()
+        await ws.send_text(json.dumps(_unavailable(outage)))
+        await ws.close(code=status.WS_1013_TRY_AGAIN_LATER, reason=f"{outage.dependency} down")
+        return
     if principal is None:
         await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason="unauthorized")
         return
     await ws.accept()
-    conn = Connection(ws, resources, principal)
+    conn = Connection(ws, hub, principal)
     conn.send({"type": "hello", "protocol": PROTOCOL_VERSION})
     writer = asyncio.create_task(conn.writer())
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spatialviz.lifeline import die_with_parent
 from spatialviz.tiling.encoders import encoder_for
 from spatialviz.tiling.glb import PointContent
 from spatialviz.tiling.index import ChunkResult, index_chunk
@@ -57,7 +58,12 @@ def tile(
     try:
         if opts.jobs > 1:
             # spawn (not fork) because pyarrow's thread pools do not survive a fork.
-            pool = ProcessPoolExecutor(opts.jobs, mp_context=multiprocessing.get_context("spawn"))
+            # Its workers die with this process, even when it is killed outright.
+            pool = ProcessPoolExecutor(
+                opts.jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+            )
             # The executor starts a process per task it cannot hand to an idle one, not
             # when it is made: one warm-up task each starts them all now, so that their
             # start and imports (~0.6 s of CPU each) overlap the counting pass instead of

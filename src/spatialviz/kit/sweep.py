@@ -1,0 +1,27 @@
+"""The storage's temporary area is swept at start-up and then periodically, so a write cut
+short by a crash (kill -9 mid-upload, OOM, power loss) costs no disk for long."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+import structlog
+
+from spatialviz.kit.storage import BlobStorage
+
+log = structlog.get_logger(__name__)
+
+
+async def sweep_temporary_forever(
+    storage: BlobStorage, max_age_seconds: float, interval_seconds: float
+) -> None:
+    """Never fatal: a failed sweep is logged and tried again at the next interval."""
+    while True:
+        try:
+            swept = await anyio.to_thread.run_sync(storage.sweep_temporary, max_age_seconds)
+            if swept.items:
+                log.info("storage_tmp_swept", items=swept.items, bytes=swept.bytes)
+        except Exception as exc:
+            log.warning("storage_tmp_sweep_failed", error=repr(exc))
+        await asyncio.sleep(interval_seconds)

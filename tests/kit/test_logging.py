@@ -1,0 +1,58 @@
+"""Logs never stop the event loop: records are rendered and written on the listener's
+thread, console tracebacks never render frame locals (the rich renderer took minutes for a
+request holding a large body), and outside development the format is JSON."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+
+import structlog
+
+from spatialviz.config import Settings
+from spatialviz.kit import logging as kit_logging
+
+
+def _rendered(fmt: str) -> tuple[str, set[str]]:
+    kit_logging.configure_logging(fmt, "INFO")
+    listener = kit_logging._listener
+    assert listener is not None
+    out = io.StringIO()
+    handler = listener.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(out)
+    threads: set[str] = set()
+    original = handler.emit
+
+    def emit(record: logging.LogRecord) -> None:
+        threads.add(threading.current_thread().name)
+        original(record)
+
+    handler.emit = emit  # type: ignore[method-assign]
+
+    def fails() -> None:
+        secret_local = "S" * 64
+        raise ValueError(f"boom {len(secret_local)}")
+
+    try:
+        fails()
+    except ValueError:
+        structlog.get_logger("test").exception("it_failed")
+    kit_logging._stop_listener()  # drains the queue
+    return out.getvalue(), threads
+
+
+def test_console_tracebacks_are_plain_and_rendered_off_the_caller() -> None:
+    text, threads = _rendered("console")
+    assert "ValueError: boom 64" in text
+    assert "S" * 64 not in text  # no frame locals
+    assert threading.current_thread().name not in threads
+
+
+def test_json_outside_development() -> None:
+    assert Settings(env="production", secret_key="x" * 64).effective_log_format == "json"
+    assert Settings(env="test").effective_log_format == "json"
+    assert Settings(env="development").effective_log_format == "console"
+    text, _ = _rendered("json")
+    assert '"error.stack_trace"' in text
