@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c3f0b9e2a41"
-down_revision: str | None = "5a1e13d3df36"
+down_revision: str | None = "7c0a5e1d2b16"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
