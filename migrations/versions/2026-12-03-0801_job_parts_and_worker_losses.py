@@ -1,7 +1,7 @@
 """job parts (the fan-out ledger) and jobs.worker_losses
 
 Revision ID: 7c3f0b9e2a41
-Revises: 5a1e13d3df36
+Revises: 7c0a5e1d2b16
 Create Date: 2026-12-03 08:00:00.000000+00:00
 """
 
