@@ -22,7 +22,7 @@ import ijson
 import numpy as np
 import pyarrow as pa
 
-from spatialviz.formats.base import ReaderLimits, SourceInfo
+from spatialviz.formats.base import FormatError, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, assemble, canonical_names
 from spatialviz.formats.errors import InvalidGeoJsonError, InvalidJsonError, TooManyPointsError
 from spatialviz.formats.json_guard import GuardedJsonFile, JsonDepthScanner
@@ -51,9 +51,11 @@ class GeoJsonReader:
 
     def _read_crs_member(self) -> None:
         try:
-            with self.path.open("rb") as fh:
-                member = _crs_member(fh)
-        except (ijson.JSONError, OSError):
+            with self.path.open("rb") as raw:
+                # Guarded like the main pass: ijson's event prefixes grow with depth, so an
+                # unguarded look for ``crs`` in a nesting bomb costs gigabytes.
+                member = _crs_member(GuardedJsonFile(raw, self._new_scanner))
+        except (ijson.JSONError, OSError, FormatError):
             return  # the main pass says what is wrong with the file
         if member is None:
             return
@@ -170,7 +172,7 @@ class GeoJsonReader:
         pass
 
 
-def _crs_member(fh: BinaryIO) -> Any:
+def _crs_member(fh: BinaryIO | GuardedJsonFile) -> Any:
     """The top-level ``crs`` member, if it comes before ``features`` (read no further)."""
     builder: Any = None
     for prefix, event, value in ijson.parse(fh, use_float=True):
