@@ -73,6 +73,14 @@ def test_ndjson_nesting_bomb_is_refused_in_small_memory(tmp_path: Path) -> None:
     assert peak < 50 * 1024 * 1024
 
 
+def test_a_deep_first_line_is_detected_and_refused_not_a_crash(tmp_path: Path) -> None:
+    """Detection parses the first line to tell NDJSON from GeoJSON; a line nested past
+    Python's recursion limit raised RecursionError out of detection (a 500 / traceback)."""
+    path = tmp_path / "deep.ndjson"
+    path.write_text('{"a": ' + "[" * 5000 + "]" * 5000 + '}\n{"x": 1, "y": 2}\n')
+    assert _refusal(path)[0] == "nesting_too_deep"
+
+
 def test_ordinary_nesting_still_reads(tmp_path: Path) -> None:
     nested = "[" * 40 + "1" + "]" * 40
     polygon = '{"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 0]]]]}'

@@ -250,6 +250,20 @@ def test_a_billion_evlrs_at_the_end_of_the_file_are_refused(tmp_path: Path) -> N
     assert peak < 50 * 1024 * 1024
 
 
+def test_an_evlr_longer_than_the_file_is_refused(tmp_path: Path) -> None:
+    """laspy reads an EVLR's 64-bit length as it is: 2**40 asked Python for a terabyte."""
+    las = laspy.LasData(laspy.LasHeader(point_format=6, version="1.4"))
+    las.x, las.y, las.z = np.arange(20.0), np.arange(20.0), np.arange(20.0)
+    las.evlrs = VLRList([laspy.VLR("spatialviz", 1, "an extended record", b"x" * 1000)])
+    path = tmp_path / "e.las"
+    las.write(str(path))
+    data = bytearray(path.read_bytes())
+    (start,) = struct.unpack_from("<Q", data, 235)
+    code, peak = _refusal(_patched(tmp_path, data, "<Q", start + 20, 2**40))
+    assert code == "truncated_file"
+    assert peak < 50 * 1024 * 1024
+
+
 def test_extra_bytes_longer_than_the_record_are_refused(tmp_path: Path) -> None:
     header = laspy.LasHeader(point_format=3, version="1.4")
     header.add_extra_dims([laspy.ExtraBytesParams("wide", "3f8")])

@@ -153,3 +153,20 @@ def test_its_own_tileset_and_an_empty_folder_need_no_force(tmp_path: Path) -> No
     again = _tile(src, empty)  # re-tiling into the same place: ours, so replaced
     assert again.exit_code == 0, again.output
     assert (empty / "tileset.json").is_file()
+
+
+def test_real_extrabytes_file_tiles_with_every_point(tmp_path: Path) -> None:
+    """Refused as truncated_file before: its Colors (u16 x 3) reached pyarrow as 2-D."""
+    import json
+
+    import laspy
+
+    from tests.formats.test_las_spec import REALDATA
+
+    src = REALDATA / "extrabytes.las"
+    if not src.exists():
+        pytest.skip("extrabytes.las is not in ../shared/realdata (the real-file sample is absent)")
+    result = _tile(src, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["points"] == laspy.read(str(src)).header.point_count

@@ -193,6 +193,8 @@ def _looks_like_ndjson(text: str) -> bool:
         return False
     try:
         json.loads(lines[0])
+    except RecursionError:
+        return True  # line-shaped but nested too deep to parse: the reader's budget refuses it
     except ValueError:
         return False
     return True

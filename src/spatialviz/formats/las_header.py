@@ -59,7 +59,8 @@ class LasHeaderFacts:
 
 def read_las_header(path: Path, *, max_points: int, max_ratio: float) -> LasHeaderFacts:
     """Read and check the header of ``path``; raise a :class:`FormatError` subclass saying
-    which declared fact the file contradicts. Reads at most 391 bytes."""
+    which declared fact the file contradicts. Reads only the header, the EVLR headers and
+    the first bytes of a LAZ chunk table."""
     file_size = os.path.getsize(path)
     with path.open("rb") as fh:
         raw = fh.read(_HEADER_SIZE_BY_MINOR[4])
@@ -73,6 +74,8 @@ def read_las_header(path: Path, *, max_points: int, max_ratio: float) -> LasHead
         _check_layout(facts)
         _check_records(facts)
         _check_points(facts, max_points=max_points, max_ratio=max_ratio)
+        if facts.evlr_count:
+            _check_evlr_lengths(fh, facts)
         if facts.compressed:
             _check_chunk_table(fh, facts)
     return facts
@@ -199,6 +202,25 @@ def _check_points(facts: LasHeaderFacts, *, max_points: int, max_ratio: float) -
             f"The LAZ file declares {declared:,} bytes of points in {available:,} compressed "
             f"bytes (ratio {ratio:.0f}, limit {max_ratio:.0f})."
         )
+
+
+def _check_evlr_lengths(fh: BinaryIO, facts: LasHeaderFacts) -> None:
+    """An EVLR's length is a 64-bit count of bytes that laspy hands to ``read`` as it is
+    (2**40 made it ask for a terabyte); each must end inside the file. The count is already
+    bounded by the file's size, so this walk is too."""
+    position = facts.evlr_start
+    for index in range(facts.evlr_count):
+        fh.seek(position)
+        head = fh.read(EVLR_HEADER_SIZE)
+        if len(head) < EVLR_HEADER_SIZE:
+            raise TruncatedFileError(f"The file ends inside extended record {index + 1}.")
+        (length,) = struct.unpack_from("<Q", head, 20)
+        position += EVLR_HEADER_SIZE + length
+        if position > facts.file_size:
+            raise TruncatedFileError(
+                f"Extended record {index + 1} declares {length:,} bytes, past the end of the "
+                f"file ({facts.file_size:,} bytes)."
+            )
 
 
 def _check_chunk_table(fh: BinaryIO, facts: LasHeaderFacts) -> None:
