@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +69,96 @@ def enu_axes(lon_deg: float, lat_deg: float) -> F64:
     )
 
 
+GRID_TOLERANCE_M = 0.001
+"""Largest error a lookup grid may add to pyproj's positions (checked when it is built)."""
+
+GRID_CELL_M = 100.0
+"""Target cell size: bilinear interpolation of the Earth's curvature errs by about
+(dx^2 + dy^2) / (8 R) at a cell's centre, 0.4 mm for 100 m cells; the projection's
+distortion varies far more slowly."""
+
+GRID_MAX_CELLS = 1024
+"""Per axis. Larger extents than ~100 km stay on the exact path."""
+
+
+@dataclass(frozen=True)
+class LookupGrid:
+    """Local positions at the nodes of a regular (x, y) grid over the data.
+
+    Local position is linear in z for a fixed (x, y) (ECEF moves along the ellipsoid normal,
+    and every vertical conversion here is a scale plus an offset), so each node holds its
+    position at ``z0`` and its change per unit of z, exactly; in x and y it is bilinear
+    between nodes, within GRID_TOLERANCE_M (verified against pyproj at every cell centre
+    when the grid is built).
+    """
+
+    x0: float
+    y0: float
+    dx: float
+    dy: float
+    nx: int
+    ny: int
+    z0: float
+    #: ((ny + 1) * (nx + 1), 6): east, north, up at z0, then their change per unit of z
+    table: npt.NDArray[np.float64]
+
+    def covers(self, x: F64, y: F64) -> bool:
+        x1 = self.x0 + self.nx * self.dx
+        y1 = self.y0 + self.ny * self.dy
+        return bool(x.min() >= self.x0 and x.max() <= x1 and y.min() >= self.y0 and y.max() <= y1)
+
+    def interpolate(self, x: F64, y: F64, z: F64) -> tuple[F64, F64, F64]:
+        fx = (x - self.x0) * (1.0 / self.dx)
+        fy = (y - self.y0) * (1.0 / self.dy)
+        ix = fx.astype(np.intp)
+        np.clip(ix, 0, self.nx - 1, out=ix)
+        iy = fy.astype(np.intp)
+        np.clip(iy, 0, self.ny - 1, out=iy)
+        fx -= ix  # now the position inside the cell, 0..1
+        fy -= iy
+        cell = iy
+        cell *= self.nx
+        cell += ix  # cells are numbered row by row
+        dz = z - self.z0
+        coef = self.cells
+        out = []
+        for axis in range(3):
+            # Per cell: a + b tx + c ty + d tx ty at z0, and the same form for d/dz.
+            k = 8 * axis
+            v = np.take(coef[:, k + 3], cell)
+            v *= fx
+            v += np.take(coef[:, k + 2], cell)
+            v *= fy
+            v += np.take(coef[:, k + 1], cell) * fx
+            v += np.take(coef[:, k], cell)
+            w = np.take(coef[:, k + 7], cell)
+            w *= fx
+            w += np.take(coef[:, k + 6], cell)
+            w *= fy
+            w += np.take(coef[:, k + 5], cell) * fx
+            w += np.take(coef[:, k + 4], cell)
+            w *= dz
+            v += w
+            out.append(v)
+        return out[0], out[1], out[2]
+
+    @property
+    def cells(self) -> npt.NDArray[np.float64]:
+        """(ny * nx, 24): per cell and per axis, the bilinear coefficients (a, b, c, d) of
+        the position at z0 and of its change per unit of z (computed once per grid)."""
+        cached = self.__dict__.get("_cells")
+        if cached is None:
+            t = self.table.reshape(self.ny + 1, self.nx + 1, 6)
+            p00, p01 = t[:-1, :-1], t[:-1, 1:]
+            p10, p11 = t[1:, :-1], t[1:, 1:]
+            a, b, c, d = p00, p01 - p00, p10 - p00, p11 - p10 - p01 + p00
+            per = np.stack([a, b, c, d], axis=-1)  # (ny, nx, 6, 4)
+            per = per.reshape(self.ny, self.nx, 2, 3, 4).transpose(0, 1, 3, 2, 4)
+            cached = np.ascontiguousarray(per.reshape(self.ny * self.nx, 24))
+            object.__setattr__(self, "_cells", cached)
+        return cached
+
+
 @dataclass(frozen=True)
 class LocalFrame:
     """East-north-up metres at ``origin`` (ECEF), fed by pyproj from ``source``."""
@@ -77,6 +167,7 @@ class LocalFrame:
     origin: tuple[float, float, float]
     #: rows east, north, up (ECEF unit vectors), flattened
     axes: tuple[float, ...]
+    grid: LookupGrid | None = None
 
     @classmethod
     def at(cls, source: SourceCrs, x: float, y: float, z: float) -> LocalFrame | None:
@@ -96,7 +187,14 @@ class LocalFrame:
         return np.asarray(self.axes, dtype=np.float64).reshape(3, 3)
 
     def to_local(self, x: F64, y: F64, z: F64) -> tuple[F64, F64, F64]:
-        """Source coordinates -> local east, north, up metres (vectorised)."""
+        """Source coordinates -> local east, north, up metres (vectorised): through the
+        lookup grid when it covers the points, else through pyproj."""
+        if self.grid is not None and len(x) and self.grid.covers(x, y):
+            return self.grid.interpolate(x, y, z)
+        return self.exact_local(x, y, z)
+
+    def exact_local(self, x: F64, y: F64, z: F64) -> tuple[F64, F64, F64]:
+        """Source coordinates -> local metres, every point through pyproj."""
         ex, ey, ez = to_ecef(self.source, x, y, z)
         ex -= self.origin[0]
         ey -= self.origin[1]
@@ -106,6 +204,44 @@ class LocalFrame:
         north = r[1, 0] * ex + r[1, 1] * ey + r[1, 2] * ez
         up = r[2, 0] * ex + r[2, 1] * ey + r[2, 2] * ez
         return east, north, up
+
+    def with_grid(
+        self, lo: tuple[float, float, float], hi: tuple[float, float, float], points: int
+    ) -> LocalFrame:
+        """This frame with a lookup grid over the box ``lo``..``hi`` (source units), when
+        one is worth building for ``points`` points (pyproj costs ~1 us per point for a
+        projected CRS with a datum shift; the grid ~0.1 us) and meets GRID_TOLERANCE_M at
+        every cell centre; else this frame unchanged (exact)."""
+        local = self.box_to_local(lo, hi, samples=3)
+        if local is None or hi[0] <= lo[0] or hi[1] <= lo[1]:
+            return self
+        extent = local[1] - local[0]
+        nx = int(np.clip(np.ceil(extent[0] / GRID_CELL_M), 1, GRID_MAX_CELLS))
+        ny = int(np.clip(np.ceil(extent[1] / GRID_CELL_M), 1, GRID_MAX_CELLS))
+        if 4 * (nx + 1) * (ny + 1) > points:  # the grid would cost as much as the points
+            return self
+        # A hair of margin so the box's own edges are inside.
+        pad_x, pad_y = 1e-6 * (hi[0] - lo[0]), 1e-6 * (hi[1] - lo[1])
+        x0, y0 = lo[0] - pad_x, lo[1] - pad_y
+        dx, dy = (hi[0] - lo[0] + 2 * pad_x) / nx, (hi[1] - lo[1] + 2 * pad_y) / ny
+        z0, z1 = lo[2], hi[2] if hi[2] > lo[2] else lo[2] + 1.0
+        gx, gy = np.meshgrid(x0 + dx * np.arange(nx + 1), y0 + dy * np.arange(ny + 1))
+        flat_x, flat_y = gx.reshape(-1), gy.reshape(-1)
+        at_z0 = np.column_stack(self.exact_local(flat_x, flat_y, np.full(flat_x.size, z0)))
+        at_z1 = np.column_stack(self.exact_local(flat_x, flat_y, np.full(flat_x.size, z1)))
+        table = np.hstack([at_z0, (at_z1 - at_z0) / (z1 - z0)])
+        if not np.isfinite(table).all():
+            return self
+        grid = LookupGrid(x0, y0, dx, dy, nx, ny, z0, table)
+        # Check where bilinear interpolation errs most: the cell centres, mid-height.
+        cx, cy = np.meshgrid(x0 + dx * (np.arange(nx) + 0.5), y0 + dy * (np.arange(ny) + 0.5))
+        cx, cy = cx.reshape(-1), cy.reshape(-1)
+        cz = np.full(cx.size, (z0 + z1) / 2)
+        exact = np.column_stack(self.exact_local(cx, cy, cz))
+        approx = np.column_stack(grid.interpolate(cx, cy, cz))
+        if not float(np.linalg.norm(exact - approx, axis=1).max()) <= GRID_TOLERANCE_M:
+            return self
+        return replace(self, grid=grid)
 
     def box_to_local(
         self, lo: tuple[float, float, float], hi: tuple[float, float, float], samples: int = 9
