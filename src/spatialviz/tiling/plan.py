@@ -478,7 +478,10 @@ def _georeference(
     described = source_crs(info.crs_wkt, info.crs_epsg, info.units)
     if described is None:
         return None, None
-    found = georeference(described, bounds)
+    try:
+        found = georeference(described, bounds)
+    except Exception as exc:  # pyproj's many errors: tile in source units, and say so
+        return None, {"placed": False, "warnings": [f"The CRS could not be used ({exc})."]}
     return found.frame, {**found.facts, "warnings": found.warnings}
 
 
