@@ -11,6 +11,7 @@ import numpy as np
 from laspy.vlrs.known import GeoKeyDirectoryVlr, GeoKeyEntryStruct
 from pyproj import CRS
 
+from spatialviz.formats.canonical import write_canonical
 from spatialviz.geodesy import SourceCrs, georeference
 from tests.geodesy.test_realdata_placement import assert_placed, open_file, tile_file
 from tests.geodesy.truth import pyproj_ecef
@@ -119,3 +120,27 @@ def test_projected_label_outside_its_area_is_a_warning() -> None:
         SourceCrs("EPSG:2154"), ((494_000, 4_877_400, 120), (495_000, 4_878_800, 180))
     )
     assert any("outside the area of use" in w for w in found.warnings), found.warnings
+
+
+def test_swapped_columns_are_a_warning_at_ingest_and_stay_unplaced(tmp_path: Path) -> None:
+    """Latitude values in the 'lon' column: ingest says so on the dataset, the tiler leaves
+    the cloud unplaced (no root transform) rather than failing or guessing."""
+    rng = np.random.default_rng(2)
+    lines = ["lat,lon,mag"]  # named the wrong way round
+    for _ in range(500):
+        lines.append(
+            f"{rng.uniform(-120, -115):.5f},{rng.uniform(30, 40):.5f},{rng.uniform(1, 6):.1f}"
+        )
+    path = tmp_path / "swapped.csv"
+    path.write_text("\n".join(lines) + "\n")
+    reader = open_file(path)
+    result = write_canonical(reader, tmp_path / "c.parquet")
+    reader.close()
+    assert result.georef is not None
+    assert result.georef["placed"] is False
+    (warning,) = result.warnings
+    assert "look swapped" in warning
+    points, doc = tile_file(path, tmp_path / "out")
+    assert points == 500
+    assert "transform" not in doc["root"]
+    assert doc["extras"]["spatialviz"]["georef"]["warnings"] == [warning]
