@@ -11,6 +11,7 @@ import numpy as np
 from laspy.vlrs.known import GeoKeyDirectoryVlr, GeoKeyEntryStruct
 from pyproj import CRS
 
+from spatialviz.formats.canonical import write_canonical
 from spatialviz.geodesy import SourceCrs, georeference
 from tests.geodesy.test_realdata_placement import assert_placed, open_file, tile_file
 from tests.geodesy.truth import pyproj_ecef
@@ -119,3 +120,53 @@ def test_projected_label_outside_its_area_is_a_warning() -> None:
         SourceCrs("EPSG:2154"), ((494_000, 4_877_400, 120), (495_000, 4_878_800, 180))
     )
     assert any("outside the area of use" in w for w in found.warnings), found.warnings
+
+
+def test_swapped_columns_are_a_warning_at_ingest_and_stay_unplaced(tmp_path: Path) -> None:
+    """Latitude values in the 'lon' column: ingest says so on the dataset, the tiler leaves
+    the cloud unplaced (no root transform) rather than failing or guessing."""
+    rng = np.random.default_rng(2)
+    lines = ["lat,lon,mag"]  # named the wrong way round
+    for _ in range(500):
+        lines.append(
+            f"{rng.uniform(-120, -115):.5f},{rng.uniform(30, 40):.5f},{rng.uniform(1, 6):.1f}"
+        )
+    path = tmp_path / "swapped.csv"
+    path.write_text("\n".join(lines) + "\n")
+    reader = open_file(path)
+    result = write_canonical(reader, tmp_path / "c.parquet")
+    reader.close()
+    assert result.georef is not None
+    assert result.georef["placed"] is False
+    (warning,) = result.warnings
+    assert "look swapped" in warning
+    points, doc = tile_file(path, tmp_path / "out")
+    assert points == 500
+    assert "transform" not in doc["root"]
+    assert doc["extras"]["spatialviz"]["georef"]["warnings"] == [warning]
+
+
+def test_vertical_geokey_makes_a_compound_crs(tmp_path: Path) -> None:
+    """UTM 10N + VerticalCSTypeGeoKey 5703 (NAVD88 height, metres): a compound CRS whose
+    heights pyproj converts itself (the geoid model is absent here: ballpark, and said)."""
+    rng = np.random.default_rng(9)
+    n = 3_000
+    header = laspy.LasHeader(point_format=3, version="1.2")
+    header.scales = np.array([0.01, 0.01, 0.01])
+    header.offsets = np.array([494_000.0, 4_877_000.0, 0.0])
+    header.vlrs.append(_geokeys((1024, 1), (1025, 1), (3072, 26910), (4096, 5703)))
+    las = laspy.LasData(header)
+    las.x = 494_000 + rng.uniform(0, 900, n)
+    las.y = 4_877_500 + rng.uniform(0, 900, n)
+    las.z = 120 + rng.uniform(0, 60, n)
+    path = tmp_path / "navd88.las"
+    las.write(str(path))
+    back = laspy.read(str(path))
+    x, y, z = (np.asarray(v, dtype=np.float64) for v in (back.x, back.y, back.z))
+    truth = pyproj_ecef(CRS.from_user_input("EPSG:26910+5703"), x, y, z)
+    points, doc = tile_file(path, tmp_path / "out")
+    assert points == n
+    georef = doc["extras"]["spatialviz"]["georef"]
+    assert georef["vertical_crs"] == "NAVD88 height"
+    assert any("geoid model" in w for w in georef["warnings"]), georef["warnings"]
+    assert_placed(tmp_path / "out" / "tileset.json", truth)

@@ -15,6 +15,13 @@ from tests.geodesy.test_realdata_placement import assert_placed, las_truth
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
 
+def stored_tileset(settings: Settings) -> Path:
+    """The scene's tileset.json as the job published it (local storage)."""
+    storage = Path(settings.storage_url.removeprefix("file://"))
+    (tileset,) = storage.rglob("tileset.json")
+    return tileset
+
+
 async def test_feet_las_through_the_server(client: httpx.AsyncClient, settings: Settings) -> None:
     path = realdata("autzen_trim.laz")
     count, truth = las_truth(path, 0.3048)
@@ -34,9 +41,7 @@ async def test_feet_las_through_the_server(client: httpx.AsyncClient, settings: 
     created = await create_scene(client, headers, dataset["id"])
     scene = await wait_for_scene(client, headers, created["scene"]["id"])
     assert scene["status"] == "ready", scene
-    storage = Path(settings.storage_url.removeprefix("file://"))
-    (tileset,) = storage.rglob("tileset.json")
-    assert_placed(tileset, truth)
+    assert_placed(stored_tileset(settings), truth)
 
 
 async def test_implausible_label_is_a_warning_on_the_dataset(client: httpx.AsyncClient) -> None:

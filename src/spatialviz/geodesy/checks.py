@@ -17,7 +17,14 @@ import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.transformer import TransformerGroup
 
-from spatialviz.geodesy.frame import ECEF, LocalFrame, to_ecef
+from spatialviz.geodesy.frame import (
+    ECEF,
+    Area,
+    LocalFrame,
+    area_of_interest,
+    lonlat_area,
+    to_ecef,
+)
 from spatialviz.geodesy.labels import SourceCrs
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
@@ -58,7 +65,8 @@ def georeference(source: SourceCrs, bounds: Bounds) -> Georeference:
         out.warnings.append(_swap_warning(lo, hi))
         out.facts["placed"] = False
         return out
-    out.frame = LocalFrame.at(source, center[0], center[1], center[2])
+    area = lonlat_area(source, lo, hi)
+    out.frame = LocalFrame.at(source, center[0], center[1], center[2], area)
     if out.frame is None:
         out.warnings.append(
             f"The coordinates cannot be placed on Earth with the CRS {crs.name!r} "
@@ -76,7 +84,7 @@ def georeference(source: SourceCrs, bounds: Bounds) -> Georeference:
         _check_geocentric(out, center)
     else:
         _check_area(out, source, lo, hi)
-    _check_operation(out, source)
+    _check_operation(out, source, area)
     if not source.has_vertical:
         out.facts["vertical_datum"] = (
             f"none given: z is used as an ellipsoidal height in {source.z_unit}"
@@ -145,7 +153,7 @@ def _check_area(out: Georeference, source: SourceCrs, lo: Any, hi: Any) -> None:
         return
     xs = np.array([lo[0], hi[0], lo[0], hi[0], (lo[0] + hi[0]) / 2])
     ys = np.array([lo[1], lo[1], hi[1], hi[1], (lo[1] + hi[1]) / 2])
-    ex, ey, ez = to_ecef(source, xs, ys, np.zeros_like(xs))
+    ex, ey, ez = to_ecef(source, xs, ys, np.zeros_like(xs), out.frame.area if out.frame else None)
     lon, lat, _h = Transformer.from_crs(ECEF, "EPSG:4979", always_xy=True).transform(ex, ey, ez)
     lon, lat = np.asarray(lon), np.asarray(lat)
     m = AREA_MARGIN_DEG
@@ -166,13 +174,15 @@ def _check_area(out: Georeference, source: SourceCrs, lo: Any, hi: Any) -> None:
         )
 
 
-def _check_operation(out: Georeference, source: SourceCrs) -> None:
+def _check_operation(out: Georeference, source: SourceCrs, area: Area | None) -> None:
     """Say when pyproj could not use its best operation (a grid, e.g. a geoid model, is not
     installed: nothing is downloaded here) and what that costs."""
     crs = source.crs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        group = TransformerGroup(crs if source.has_vertical else crs.to_3d(), ECEF, always_xy=True)
+        group = TransformerGroup(
+            source.crs_3d, ECEF, always_xy=True, area_of_interest=area_of_interest(area)
+        )
     # pyproj picks among these at run time by area; the first one covers the data here.
     used = group.transformers[0].description if group.transformers else "none"
     out.facts["operation"] = used
@@ -196,7 +206,9 @@ def _check_operation(out: Georeference, source: SourceCrs) -> None:
             f"metres too high or too low (the local geoid undulation)."
         )
     else:
-        out.warnings.append(
-            f"pyproj's most accurate transformation needs grids not installed here ({shown}); "
-            f"used instead: {used}."
+        # A datum grid (e.g. NAD83 -> NAD83(HARN)) costs about a metre of absolute accuracy,
+        # not plausibility: a fact, not a warning.
+        out.facts["datum_shift"] = (
+            f"pyproj's most accurate transformation needs grids not installed here "
+            f"({shown}); used instead: {used}"
         )

@@ -80,6 +80,12 @@ class SourceCrs:
         return bool(crs.is_geocentric or len(crs.axis_info) >= 3)
 
     @property
+    def crs_3d(self) -> CRS:
+        """The CRS pyproj transforms from: with a vertical axis (ellipsoidal height in
+        metres added to a 2D CRS, z being scaled to metres first)."""
+        return self.crs if self.has_vertical else self.crs.to_3d()
+
+    @property
     def horizontal_unit(self) -> str:
         axes = self.crs.axis_info
         return axes[0].unit_name if axes else "unknown"
