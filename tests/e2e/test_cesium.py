@@ -110,7 +110,6 @@ class Shown:
 @dataclass
 class CesiumPage:
     page: Page
-    origin: str
     problems: list[str] = field(default_factory=list)
 
     async def show(self, tileset_url: str) -> Shown:
@@ -172,7 +171,7 @@ async def cesium(cesium_browser: Browser, site: tuple[str, Path]) -> AsyncIterat
     _watch(context, page, problems)
     await page.goto(f"{origin}/index.html")
     await page.wait_for_function("window.cesiumReady === true")
-    yield CesiumPage(page, origin, problems)
+    yield CesiumPage(page, problems)
     await context.close()
 
 
