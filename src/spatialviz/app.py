@@ -25,6 +25,7 @@ from spatialviz.job.endpoints import router as job_router
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
+from spatialviz.kit.replica import ReplicaFallbackMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
+    if settings.database_replica_url is not None:
+        # Inside the access log and metrics: a GET replayed on the primary counts once.
+        app.add_middleware(ReplicaFallbackMiddleware)
     app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
