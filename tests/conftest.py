@@ -124,15 +124,16 @@ async def database_url(db_template: DatabaseTemplate, tmp_path: Path) -> AsyncIt
         yield f"sqlite+aiosqlite:///{path}"
         return
     name = f"sv_t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db_template.name}"')
-    finally:
-        await conn.close()
+    await pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_template.name}"')
     yield _sqlalchemy_pg_url(name)
+    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def pg_admin(sql: str) -> None:
+    """One statement on the shared server's admin database (CREATE/DROP DATABASE)."""
     conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(sql)
     finally:
         await conn.close()
 

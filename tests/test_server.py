@@ -19,6 +19,7 @@ import pytest
 
 from spatialviz.config import Settings
 from spatialviz.server import ServeOptions, gunicorn_config
+from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
 from tests.conftest import SERVICES, TEST_SECRET, _free_port
 
 SPATIALVIZ = [sys.executable, "-m", "spatialviz"]
@@ -53,16 +54,8 @@ def test_gunicorn_runs_uvicorn_workers_and_recycles_them(settings: Settings) -> 
 def test_several_workers_without_redis_are_refused(settings: Settings) -> None:
     env = _env(settings)
     env.pop("SPATIALVIZ_REDIS_URL", None)
-    result = subprocess.run(
-        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(_free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0, result.stderr
-    assert "SPATIALVIZ_REDIS_URL" in result.stderr
+    result = run_spatialviz("serve", "--workers", "2", "--port", str(_free_port()), env=env)
+    assert_one_line_refusal(result, "SPATIALVIZ_REDIS_URL")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from spatialviz.kit.bodylimit import BodyLimitMiddleware, BodyLimits
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
+from spatialviz.kit.replica import ReplicaFallbackMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import SecurityHeadersMiddleware
 from spatialviz.kit.sweep import sweep_temporary_forever
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
+    if settings.database_replica_url is not None:
+        # Inside the access log and metrics: a GET replayed on the primary counts once.
+        app.add_middleware(ReplicaFallbackMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         limits=BodyLimits(

@@ -9,6 +9,8 @@ worker; the whole web app (through ``demo``) used to cost ~3.4 s of CPU each.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -212,11 +214,8 @@ def backup(
     from spatialviz.ops.backup import BackupError, write_backup
 
     settings = _settings()
-    try:
+    with _one_line_on(BackupError, "spatialviz backup"):
         manifest = write_backup(settings, storage_from_settings(settings), output, force=force)
-    except BackupError as exc:
-        typer.echo(f"spatialviz backup: {exc}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(f"wrote {output}: database + {len(manifest['blobs'])} blobs, encrypted")
 
 
@@ -232,12 +231,19 @@ def restore(
     from spatialviz.ops.backup import BackupError, restore_backup
 
     settings = _settings()
-    try:
+    with _one_line_on(BackupError, "spatialviz restore"):
         manifest = restore_backup(settings, storage_from_settings(settings), source, force=force)
-    except BackupError as exc:
-        typer.echo(f"spatialviz restore: {exc}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(f"restored {source}: database + {len(manifest['blobs'])} blobs (sha256 checked)")
+
+
+@contextmanager
+def _one_line_on(error: type[Exception], command: str) -> Iterator[None]:
+    """An expected refusal is one line on stderr and exit status 2, never a traceback."""
+    try:
+        yield
+    except error as exc:
+        typer.echo(f"{command}: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     database_echo: bool = False
+    #: A PostgreSQL streaming replica for GET/HEAD reads (kit/replica.py); None: none.
+    database_replica_url: str | None = None
+    #: How long a caller who wrote stays on the primary (read-your-writes); longer than any
+    #: replica lag we accept.
+    database_replica_sticky_seconds: float = Field(default=10.0, ge=0)
     redis_url: str | None = None
     redis_timeout_seconds: float = 2.0
     storage_url: str = ""
@@ -270,9 +275,23 @@ class Settings(BaseSettings):
         """Fail fast with one line when the configuration is unsafe."""
         _ = self.secret
         _ = self.jwt_key_set
+        self._check_replica()
         if self.argon2_cost != "standard" and self.env != "test":
             raise ConfigError(
                 "SPATIALVIZ_ARGON2_COST=fast-insecure is only allowed with SPATIALVIZ_ENV=test"
+            )
+
+    def _check_replica(self) -> None:
+        replica = self.database_replica_url
+        if replica is None:
+            return
+        if replica == self.database_url:
+            raise ConfigError(
+                "SPATIALVIZ_DATABASE_REPLICA_URL is the primary's URL: name the replica, or unset"
+            )
+        if self.uses_sqlite or not replica.startswith("postgresql"):
+            raise ConfigError(
+                "SPATIALVIZ_DATABASE_REPLICA_URL needs PostgreSQL for both primary and replica"
             )
 
 

@@ -4,15 +4,12 @@ for byte. Refusals say why in one line and touch nothing."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -22,7 +19,8 @@ from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.resources import storage_from_settings
 from spatialviz.ops.backup import BackupError, restore_backup, write_backup
-from tests.conftest import PG_ADMIN_DSN, TEST_SECRET, _sqlalchemy_pg_url
+from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
+from tests.conftest import TEST_SECRET, _sqlalchemy_pg_url, pg_admin
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import ready_scene
 
@@ -47,17 +45,9 @@ async def empty_settings(settings: Settings, tmp_path: Path) -> AsyncIterator[Se
         yield _with(settings, database_url=database_url, fresh=fresh)
         return
     name = f"sv_restore_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await pg_admin(f'CREATE DATABASE "{name}"')
     yield _with(settings, database_url=_sqlalchemy_pg_url(name), fresh=fresh)
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _with(settings: Settings, *, database_url: str, fresh: Path) -> Settings:
@@ -168,14 +158,6 @@ def test_the_cli_says_what_is_missing_in_one_line(settings: Settings, tmp_path: 
         "SPATIALVIZ_STORAGE_URL": settings.storage_url,
         "SPATIALVIZ_SECRET_KEY": TEST_SECRET,
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "spatialviz", "backup", str(tmp_path / "b.age")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0, result.stderr
-    assert "SPATIALVIZ_BACKUP_RECIPIENTS" in result.stderr
+    result = run_spatialviz("backup", str(tmp_path / "b.age"), env=env)
+    assert_one_line_refusal(result, "SPATIALVIZ_BACKUP_RECIPIENTS")
     assert not (tmp_path / "b.age").exists()

@@ -19,6 +19,12 @@ async def _database(resources: Resources) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+async def _replica(resources: Resources) -> None:
+    if resources.replica is not None:
+        async with resources.replica.replica_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+
 async def _redis(resources: Resources) -> None:
     if resources.redis is not None:
         await ping_redis(resources.redis)
@@ -37,6 +43,7 @@ CHECKS: dict[str, Callable[[Resources], Awaitable[None]]] = {
     "database": _database,
     "redis": _redis,
     "storage": _storage,
+    "replica": _replica,
 }
 
 
@@ -52,6 +59,7 @@ async def readiness(resources: Resources) -> dict[str, str]:
             return type(exc).__name__
         return "ok"
 
-    names = [n for n in CHECKS if n != "redis" or resources.redis is not None]
+    configured = {"redis": resources.redis is not None, "replica": resources.replica is not None}
+    names = [n for n in CHECKS if configured.get(n, True)]
     results = await asyncio.gather(*(run(CHECKS[n]) for n in names))
     return dict(zip(names, results, strict=True))
