@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest test-services clean web web-test validators
+.PHONY: install run test lint typecheck pytest test-services clean web web-test validators lock sbom
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -68,8 +68,15 @@ test: lint typecheck web-test pytest
 test-services:
 	SPATIALVIZ_TEST_SERVICES=1 $(MAKE) test
 
+# requirements.lock: everything, for development and tests. requirements.runtime.lock: what
+# the container image installs (no test tools).
 lock: $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python $(BIN)/python -q
+	$(BIN)/uv pip compile pyproject.toml -c requirements.lock -o requirements.runtime.lock --python $(BIN)/python -q
+
+# CycloneDX SBOM of what the container image ships, from the lock files (no network).
+sbom: install
+	$(BIN)/python tools/sbom.py --output build/sbom.cdx.json
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

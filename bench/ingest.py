@@ -8,6 +8,10 @@ is shared). Each case runs in a fresh process whose RSS the parent samples (psut
 peak memory is per case. Prints one JSON document; ratio = our seconds / floor seconds.
 
     PYTHONPATH=src python bench/ingest.py [--points 10000000] [--compression zstd lz4]
+                                          [--generator PATH]
+
+The LAS input comes from the product's own generator unless ``--generator`` names another
+(bench/inputs.py); the report's ``input`` says which.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,21 +26,10 @@ from typing import Any
 
 import psutil
 
+from inputs import add_generator_argument, describe_input, ensure_cloud
+
 OUT = Path(__file__).resolve().parent / "out"
-GENERATOR = Path("/work/shared/bench/gen_pointcloud.py")
 CSV_COLUMNS = ("x", "y", "z", "intensity", "classification", "red", "green", "blue", "gps_time")
-
-
-def ensure_las(points: int) -> Path:
-    path = (
-        OUT / f"pc{points // 1_000_000}m.las"
-        if points % 1_000_000 == 0
-        else OUT / f"pc{points}.las"
-    )
-    if not path.exists():
-        OUT.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(GENERATOR), str(path), str(points)], check=True)
-    return path
 
 
 def ensure_csv(las_path: Path) -> Path:
@@ -162,8 +154,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per case, interleaved; best time is kept"
     )
+    add_generator_argument(parser)
     args = parser.parse_args()
-    las = ensure_las(args.points)
+    las = ensure_cloud(args.points, args.generator)
     inputs = [(las, "floor_las")]
     if not args.skip_csv:
         inputs.append((ensure_csv(las), "floor_csv"))
@@ -183,6 +176,7 @@ def main() -> None:
             {
                 "benchmark": "ingest",
                 "points": args.points,
+                "input": describe_input(args.points, args.generator),
                 "cpus": psutil.cpu_count(),
                 "python": sys.version.split()[0],
                 "load_average_1m": round(psutil.getloadavg()[0], 2),

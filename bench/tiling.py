@@ -1,10 +1,15 @@
 """Tiling benchmark: this engine vs py3dtiles 12.1.1 on the same LAS files, same run.
 
     python bench/tiling.py [--sizes 10000000,30000000] [--skip-peer] [--compression]
+                           [--generator PATH]
+
+The input clouds come from the product's own generator unless ``--generator`` names the
+shared benchmark generator (``--generator ../shared/bench/gen_pointcloud.py`` for figures
+comparable with the peers' references); the report's ``input`` says which (bench/inputs.py).
 
 ``--compression`` also tiles each file with meshopt and with draco (same run, same file).
 
-Generates the shared benchmark clouds (cached in bench/out/), creates a separate venv for
+Generates the benchmark clouds (cached in bench/out/), creates a separate venv for
 the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter's command
 (`spatialviz tile ... --attributes rgb`, `py3dtiles convert`) as a subprocess while
 sampling the PSS of its whole process tree, and prints one JSON document:
@@ -26,20 +31,13 @@ from typing import Any
 
 import psutil
 
+from inputs import add_generator_argument, describe_input, ensure_cloud
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
-GEN = Path(os.environ.get("SPATIALVIZ_SHARED", "/work/shared")) / "bench" / "gen_pointcloud.py"
 PEER_VENV = OUT / "peer-venv"
 PEER_VERSION = "12.1.1"
-
-
-def ensure_cloud(n: int) -> Path:
-    path = OUT / f"cloud-{n}.las"
-    if not path.exists():
-        OUT.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(GEN), str(path), str(n)], check=True)
-    return path
 
 
 def ensure_peer() -> Path:
@@ -169,11 +167,13 @@ def main() -> None:
     parser.add_argument(
         "--compression", action="store_true", help="also run with meshopt and with draco"
     )
+    add_generator_argument(parser)
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "runs": {}}
     for n in (int(s) for s in args.sizes.split(",")):
-        las = ensure_cloud(n)
-        run: dict[str, Any] = {"ours": run_ours(las, n, "none", args.jobs)}
+        las = ensure_cloud(n, args.generator)
+        run: dict[str, Any] = {"input": describe_input(n, args.generator)}
+        run["ours"] = run_ours(las, n, "none", args.jobs)
         if args.compression:
             for mode in ("meshopt", "draco"):
                 run[f"ours_{mode}"] = run_ours(las, n, mode, args.jobs)

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from spatialviz import __version__
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
+from spatialviz.auth.passwords import configure_password_hashing
 from spatialviz.config import Settings
 from spatialviz.dataset.endpoints import router as dataset_router
 from spatialviz.dataset.upload_endpoints import router as upload_router
@@ -24,6 +25,7 @@ from spatialviz.job.endpoints import router as job_router
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
+from spatialviz.kit.replica import ReplicaFallbackMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.validate_for_startup()
     configure_logging(settings.effective_log_format, settings.log_level)
+    configure_password_hashing(settings.argon2_cost)
     registry = CollectorRegistry()
 
     @asynccontextmanager
@@ -71,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
+    if settings.database_replica_url is not None:
+        # Inside the access log and metrics: a GET replayed on the primary counts once.
+        app.add_middleware(ReplicaFallbackMiddleware)
     app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -68,22 +68,21 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind"),
     port: int = typer.Option(8000, help="TCP port"),
     reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes. 1: one uvicorn process. More: Gunicorn with uvicorn workers "
+        "(graceful reload on HUP, workers recycled); needs SPATIALVIZ_REDIS_URL.",
+    ),
 ) -> None:
-    """Serve the API and web client with uvicorn."""
-    import uvicorn
+    """Serve the API and web client (uvicorn; Gunicorn + uvicorn workers with --workers N)."""
+    from spatialviz.server import ServeOptions
+    from spatialviz.server import serve as run_server
 
-    from spatialviz.kit.proxies import uvicorn_proxy_options
-
-    settings = _settings()
-    uvicorn.run(
-        "spatialviz.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        log_config=None,
-        **uvicorn_proxy_options(settings),
-    )
+    if workers > 1 and reload:
+        raise typer.BadParameter("--reload runs one process; drop --workers or --reload")
+    run_server(_settings(), ServeOptions(host=host, port=port, workers=workers, reload=reload))
 
 
 users = typer.Typer(help="Administer accounts.", no_args_is_help=True)
@@ -198,6 +197,44 @@ def demo(
     from spatialviz.demo.command import demo as make_demo
 
     make_demo(points)
+
+
+@app.command()
+def backup(
+    output: Path = typer.Argument(..., help="The encrypted backup file to write"),
+    force: bool = typer.Option(False, help="Replace OUTPUT if it exists"),
+) -> None:
+    """Back up the database and every blob, encrypted to SPATIALVIZ_BACKUP_RECIPIENTS (age)."""
+    from spatialviz.kit.resources import storage_from_settings
+    from spatialviz.ops.backup import BackupError, write_backup
+
+    settings = _settings()
+    try:
+        manifest = write_backup(settings, storage_from_settings(settings), output, force=force)
+    except BackupError as exc:
+        typer.echo(f"spatialviz backup: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {output}: database + {len(manifest['blobs'])} blobs, encrypted")
+
+
+@app.command()
+def restore(
+    source: Path = typer.Argument(..., help="A file written by `spatialviz backup`"),
+    force: bool = typer.Option(False, help="Restore even into a non-empty database/storage"),
+) -> None:
+    """Restore a backup into the configured (empty) database and storage.
+
+    Needs SPATIALVIZ_BACKUP_IDENTITY (the age secret key) in the environment."""
+    from spatialviz.kit.resources import storage_from_settings
+    from spatialviz.ops.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        manifest = restore_backup(settings, storage_from_settings(settings), source, force=force)
+    except BackupError as exc:
+        typer.echo(f"spatialviz restore: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"restored {source}: database + {len(manifest['blobs'])} blobs (sha256 checked)")
 
 
 def main() -> None:

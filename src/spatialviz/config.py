@@ -7,14 +7,15 @@ Embedded defaults need no configuration at all: SQLite, in-process cache and job
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_MARKERS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 MIN_SECRET_LENGTH = 32
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     database_echo: bool = False
+    #: A PostgreSQL streaming replica for GET/HEAD reads (kit/replica.py); None: none.
+    database_replica_url: str | None = None
+    #: How long a caller who wrote stays on the primary (read-your-writes); longer than any
+    #: replica lag we accept.
+    database_replica_sticky_seconds: float = Field(default=10.0, ge=0)
     redis_url: str | None = None
     redis_timeout_seconds: float = 2.0
     storage_url: str = ""
@@ -72,6 +78,11 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
     password_min_length: int = Field(default=10, ge=8)
+    argon2_cost: Literal["standard", "fast-insecure"] = "standard"
+    """Argon2id cost. ``standard`` (3 passes, 64 MiB): the only one allowed outside tests.
+    ``fast-insecure`` (1 pass, 1 MiB) exists so a test suite that registers hundreds of users
+    does not spend minutes hashing; every hash records its own cost, so hashes made under
+    either profile verify under the other."""
     max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
     rate_limit_enabled: bool = True
     rate_limit_api: str = "600/minute"
@@ -79,13 +90,14 @@ class Settings(BaseSettings):
     #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR
     #: networks, e.g. ["10.0.0.5"]). None by default: a client cannot pick its own address
     #: (a fresh rate-limit bucket) by sending the header. Used by ``spatialviz serve``.
-    trusted_proxies: list[str] = Field(default_factory=list)
+    #: A JSON list or comma-separated; host names are resolved when the server starts.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: /docs and /openapi.json. Default: on in development and tests, off in production.
     docs_enabled: bool | None = None
     #: /metrics in production answers only a request with ``Authorization: Bearer <token>``
     #: or from an address in ``metrics_allowed_ips``; nothing configured, nobody (404).
     metrics_token: SecretStr | None = None
-    metrics_allowed_ips: list[str] = Field(default_factory=list)
+    metrics_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Uploads and ingest: every limit a client could abuse is bounded here.
     max_upload_bytes: int = 50 * 1024**3
@@ -140,6 +152,17 @@ class Settings(BaseSettings):
     KHR_draco_mesh_compression for point primitives; ``none``: for viewers without either."""
     scene_export_budget_points: int = Field(default=50_000, ge=1, le=250_000)
     scene_query_max_scan_rows: int = Field(default=5_000_000, ge=1)
+
+    @field_validator("trusted_proxies", "metrics_allowed_ips", mode="before")
+    @classmethod
+    def _address_list(cls, value: object) -> object:
+        """``10.0.0.5,nginx`` or ``["10.0.0.5", "nginx"]`` from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:
@@ -245,6 +268,24 @@ class Settings(BaseSettings):
         """Fail fast with one line when the configuration is unsafe."""
         _ = self.secret
         _ = self.jwt_key_set
+        self._check_replica()
+        if self.argon2_cost != "standard" and self.env != "test":
+            raise ConfigError(
+                "SPATIALVIZ_ARGON2_COST=fast-insecure is only allowed with SPATIALVIZ_ENV=test"
+            )
+
+    def _check_replica(self) -> None:
+        replica = self.database_replica_url
+        if replica is None:
+            return
+        if replica == self.database_url:
+            raise ConfigError(
+                "SPATIALVIZ_DATABASE_REPLICA_URL is the primary's URL: name the replica, or unset"
+            )
+        if self.uses_sqlite or not replica.startswith("postgresql"):
+            raise ConfigError(
+                "SPATIALVIZ_DATABASE_REPLICA_URL needs PostgreSQL for both primary and replica"
+            )
 
 
 def _development_secret(var_dir: Path) -> str:

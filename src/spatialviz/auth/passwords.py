@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Literal
 
 import anyio
 from pwdlib import PasswordHash
@@ -124,14 +125,38 @@ def password_problem(password: str, *, email: str, min_length: int) -> str | Non
     return None
 
 
-@lru_cache(maxsize=1)
-def _hasher() -> PasswordHash:
+HashProfile = Literal["standard", "fast-insecure"]
+
+
+class _Costs:
+    """The process-wide Argon2 profile, set once by the app factory from Settings (like the
+    log configuration): hashing runs in worker threads that carry no request context."""
+
+    profile: HashProfile = "standard"
+
+
+def configure_password_hashing(profile: HashProfile) -> None:
+    _Costs.profile = profile
+
+
+@lru_cache(maxsize=2)
+def _hasher_for(profile: HashProfile) -> PasswordHash:
+    if profile == "fast-insecure":
+        return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
     return PasswordHash((Argon2Hasher(),))
 
 
-@lru_cache(maxsize=1)
+def _hasher() -> PasswordHash:
+    return _hasher_for(_Costs.profile)
+
+
+@lru_cache(maxsize=2)
+def _dummy_hash_for(profile: HashProfile) -> str:
+    return _hasher_for(profile).hash("dummy-password-for-constant-time")
+
+
 def _dummy_hash() -> str:
-    return _hasher().hash("dummy-password-for-constant-time")
+    return _dummy_hash_for(_Costs.profile)
 
 
 async def hash_password(password: str) -> str:

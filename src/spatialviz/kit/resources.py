@@ -22,6 +22,7 @@ from spatialviz.kit.cache import (
 from spatialviz.kit.db import create_engine, create_session_factory
 from spatialviz.kit.jobs import JobQueue, UnstartedJobQueue
 from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
+from spatialviz.kit.replica import ReplicaRouter
 from spatialviz.kit.storage import BlobStorage, create_storage
 
 
@@ -37,25 +38,32 @@ class Resources:
     redis: aioredis.Redis | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     jobs: JobQueue = field(default_factory=UnstartedJobQueue)
+    replica: ReplicaRouter | None = None
 
     async def aclose(self) -> None:
         await self.jobs.aclose()
         await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.aclose()
         await self.rate_limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
 
-def open_resources(settings: Settings, registry: CollectorRegistry | None = None) -> Resources:
-    engine = create_engine(settings.database_url, echo=settings.database_echo)
+def storage_from_settings(settings: Settings) -> BlobStorage:
     secret = settings.s3_secret_access_key
-    storage = create_storage(
+    return create_storage(
         settings.storage_url,
         endpoint_url=settings.s3_endpoint_url,
         access_key_id=settings.s3_access_key_id,
         secret_access_key=secret.get_secret_value() if secret else None,
         region=settings.s3_region,
     )
+
+
+def open_resources(settings: Settings, registry: CollectorRegistry | None = None) -> Resources:
+    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    storage = storage_from_settings(settings)
     redis_client = None
     cache: Cache
     pubsub: PubSub
@@ -74,4 +82,12 @@ def open_resources(settings: Settings, registry: CollectorRegistry | None = None
         rate_limiter=create_rate_limiter(settings),
         redis=redis_client,
         registry=registry or CollectorRegistry(),
+        replica=_replica_router(settings, engine),
     )
+
+
+def _replica_router(settings: Settings, primary: AsyncEngine) -> ReplicaRouter | None:
+    if settings.database_replica_url is None:
+        return None
+    replica = create_engine(settings.database_replica_url, echo=settings.database_echo)
+    return ReplicaRouter(primary, replica, settings.database_replica_sticky_seconds)

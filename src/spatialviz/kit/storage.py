@@ -156,7 +156,8 @@ class LocalStorage:
         return count
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        base = self._path(prefix.rstrip("/"))
+        # "" lists every key (backups); a prefix is checked like any key.
+        base = self._path(prefix.rstrip("/")) if prefix else self.root
         if base.is_file():
             yield prefix.rstrip("/")
             return
@@ -295,7 +296,8 @@ class S3Storage:
         return len(keys)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        full = self._k(prefix.rstrip("/"))
+        # "" lists every key under the configured prefix (backups).
+        full = self._k(prefix.rstrip("/")) if prefix else (f"{self.prefix}/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
         paginator = self._c.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full):

@@ -10,7 +10,7 @@ from spatialviz.kit.deps import ResourcesDep
 from spatialviz.kit.errors import NotFound, problem_response, problem_responses
 from spatialviz.kit.ratelimit import client_ip
 from spatialviz.ops.access import may_read_metrics
-from spatialviz.ops.service import readiness
+from spatialviz.ops.service import CRITICAL, readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -22,21 +22,23 @@ async def livez() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Database, Redis and storage are reachable",
+    summary="Database and storage are reachable (Redis down: 200, degraded)",
     responses=problem_responses(503),
 )
 async def readyz(resources: ResourcesDep) -> JSONResponse:
     checks = await readiness(resources)
     down = [name for name, result in checks.items() if result != "ok"]
-    if down:
+    critical = [name for name in down if name in CRITICAL]
+    if critical:
         return problem_response(
             503,
             "Service unavailable",
-            f"Not ready: {', '.join(down)} unreachable",
+            f"Not ready: {', '.join(critical)} unreachable",
             code="not_ready",
             checks=checks,
         )
-    return JSONResponse({"status": "ok", "checks": checks})
+    status = "degraded" if down else "ok"
+    return JSONResponse({"status": status, "degraded": down, "checks": checks})
 
 
 @router.get(

@@ -19,6 +19,12 @@ async def _database(resources: Resources) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+async def _replica(resources: Resources) -> None:
+    if resources.replica is not None:
+        async with resources.replica.replica_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+
 async def _redis(resources: Resources) -> None:
     if resources.redis is not None:
         await ping_redis(resources.redis)
@@ -28,10 +34,16 @@ async def _storage(resources: Resources) -> None:
     await anyio.to_thread.run_sync(resources.storage.check)
 
 
+# Without these the API cannot answer at all: the pod is not ready. The others degrade
+# features (Redis: WebSocket progress, sign-in rate limits, the JWT deny-list) on every pod
+# at once, so they are reported but never take pods out of the load balancer.
+CRITICAL = frozenset({"database", "storage"})
+
 CHECKS: dict[str, Callable[[Resources], Awaitable[None]]] = {
     "database": _database,
     "redis": _redis,
     "storage": _storage,
+    "replica": _replica,
 }
 
 
@@ -47,6 +59,7 @@ async def readiness(resources: Resources) -> dict[str, str]:
             return type(exc).__name__
         return "ok"
 
-    names = [n for n in CHECKS if n != "redis" or resources.redis is not None]
+    configured = {"redis": resources.redis is not None, "replica": resources.replica is not None}
+    names = [n for n in CHECKS if configured.get(n, True)]
     results = await asyncio.gather(*(run(CHECKS[n]) for n in names))
     return dict(zip(names, results, strict=True))

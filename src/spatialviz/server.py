@@ -1,0 +1,121 @@
+"""Running the app: one uvicorn process (the default), or Gunicorn managing several uvicorn
+worker processes (`spatialviz serve --workers N`).
+
+Gunicorn is the process manager the deployment docs rely on for VMs: `kill -HUP` on its
+master starts fresh workers and retires the old ones gracefully (a configuration or code
+reload with no refused connection), a worker that dies is replaced, and workers are recycled
+after a bounded number of requests so a slow leak cannot grow forever. On Kubernetes one
+uvicorn per pod is simpler; the pod is the unit there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from spatialviz.config import ConfigError, Settings
+from spatialviz.kit.proxies import resolve_proxies, uvicorn_proxy_options
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str
+    port: int
+    workers: int = 1
+    reload: bool = False
+    #: A worker is replaced after this many requests (plus jitter, so they do not all restart
+    #: at once); 0 disables recycling.
+    max_requests: int = 20_000
+    max_requests_jitter: int = 2_000
+    #: How long a worker may finish its in-flight requests on HUP or shutdown.
+    graceful_timeout: int = 30
+    #: Peers whose X-Forwarded-For/-Proto are believed (``SPATIALVIZ_TRUSTED_PROXIES``;
+    #: none by default, kit/proxies.py).
+    trusted_proxies: tuple[str, ...] = ()
+
+
+def check_can_run_workers(settings: Settings, workers: int) -> None:
+    """Several processes must share what one process keeps in memory: pub/sub (job progress
+    on WebSockets), the token deny-list and rate-limit counters. Refuse in one line."""
+    if workers > 1 and settings.redis_url is None:
+        raise ConfigError(
+            f"--workers {workers} needs SPATIALVIZ_REDIS_URL: pub/sub, rate limits and the "
+            "token deny-list must be shared between the worker processes"
+        )
+
+
+def serve(settings: Settings, options: ServeOptions) -> None:
+    check_can_run_workers(settings, options.workers)
+    options = replace(options, trusted_proxies=tuple(resolve_proxies(settings.trusted_proxies)))
+    if options.workers == 1:
+        _serve_uvicorn(settings, options)
+    else:
+        _GunicornServer(options).run()
+
+
+def _serve_uvicorn(settings: Settings, options: ServeOptions) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "spatialviz.app:create_app",
+        factory=True,
+        host=options.host,
+        port=options.port,
+        reload=options.reload,
+        log_config=None,
+        **uvicorn_proxy_options(settings),
+    )
+
+
+def gunicorn_config(options: ServeOptions) -> dict[str, Any]:
+    """Gunicorn settings for uvicorn workers (exposed for tests and for operators reading
+    what `serve --workers` runs)."""
+    return {
+        "bind": [f"{options.host}:{options.port}"],
+        "workers": options.workers,
+        "worker_class": "uvicorn_worker.UvicornWorker",
+        "max_requests": options.max_requests,
+        "max_requests_jitter": options.max_requests_jitter,
+        "graceful_timeout": options.graceful_timeout,
+        # Uvicorn workers answer Gunicorn's heartbeat from their event loop; CPU work runs in
+        # worker pools, so a worker silent this long is stuck, not busy.
+        "timeout": 60,
+        "keepalive": 75,  # longer than nginx's upstream keepalive, so nginx closes first
+        # Each worker builds its own app: resources come from the lifespan, never shared
+        # across fork.
+        "preload_app": False,
+        # Gunicorn's default (and uvicorn's) believes X-Forwarded-For from 127.0.0.1: only
+        # the configured proxies here (issue 16).
+        "forwarded_allow_ips": ",".join(options.trusted_proxies),
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+
+def _gunicorn_application() -> type[Any]:
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def __init__(self, options: ServeOptions) -> None:
+            self._options = options
+            super().__init__()
+
+        def load_config(self) -> None:
+            for key, value in gunicorn_config(self._options).items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from spatialviz.app import create_app
+
+            return create_app()
+
+    return Application
+
+
+class _GunicornServer:
+    def __init__(self, options: ServeOptions) -> None:
+        self._app = _gunicorn_application()(options)
+
+    def run(self) -> None:
+        self._app.run()

@@ -1,0 +1,161 @@
+"""`spatialviz serve --workers N`: Gunicorn with uvicorn workers, really started. A HUP
+replaces every worker with no failed request; a multi-process server without Redis is
+refused in one line before it starts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from spatialviz.config import Settings
+from spatialviz.server import ServeOptions, gunicorn_config
+from tests.conftest import SERVICES, TEST_SECRET, _free_port
+
+SPATIALVIZ = [sys.executable, "-m", "spatialviz"]
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "SPATIALVIZ_ENV": "test",
+        "SPATIALVIZ_VAR_DIR": str(settings.var_dir),
+        "SPATIALVIZ_DATABASE_URL": settings.database_url,
+        "SPATIALVIZ_STORAGE_URL": settings.storage_url,
+        "SPATIALVIZ_SECRET_KEY": TEST_SECRET,
+        "SPATIALVIZ_LOG_LEVEL": "WARNING",
+    }
+    env.pop("SPATIALVIZ_REDIS_URL", None)
+    if settings.redis_url:
+        env["SPATIALVIZ_REDIS_URL"] = settings.redis_url
+    return env
+
+
+def test_gunicorn_runs_uvicorn_workers_and_recycles_them() -> None:
+    config = gunicorn_config(ServeOptions(host="127.0.0.1", port=8000, workers=3))
+    assert config["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert config["workers"] == 3
+    assert config["max_requests"] > 0
+    assert config["max_requests_jitter"] > 0
+    assert config["preload_app"] is False
+    # X-Forwarded-For is believed from nobody unless proxies are configured (issue 16).
+    assert config["forwarded_allow_ips"] == ""
+    trusted = ServeOptions(host="127.0.0.1", port=8000, workers=3, trusted_proxies=("10.0.0.5",))
+    assert gunicorn_config(trusted)["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_several_workers_without_redis_are_refused(settings: Settings) -> None:
+    env = _env(settings)
+    env.pop("SPATIALVIZ_REDIS_URL", None)
+    result = subprocess.run(
+        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "SPATIALVIZ_REDIS_URL" in result.stderr
+
+
+@pytest.fixture
+def gunicorn(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, psutil.Process]]:
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.validate_for_startup()  # one JWT key, made before the workers start
+    # The test database is a copy of a migrated template: no migration to run.
+    port = _free_port()
+    process = subprocess.Popen(
+        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "gunicorn.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until(lambda: _live(base), process)
+        yield base, psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def _live(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/livez", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until(condition: object, process: subprocess.Popen[bytes], within: float = 90) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+def _workers(master: psutil.Process) -> set[int]:
+    return {child.pid for child in master.children() if child.status() != psutil.STATUS_ZOMBIE}
+
+
+@pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")
+def test_hup_replaces_every_worker_without_a_failed_request(
+    gunicorn: tuple[str, psutil.Process],
+) -> None:
+    base, master = gunicorn
+    old = _workers(master)
+    assert len(old) == 2
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def hammer() -> None:
+        nonlocal answered
+        # New connections each time: a kept-alive connection would hold an old worker until
+        # its graceful timeout.
+        # A slow answer on a busy machine is not a failure; an error or a 5xx is.
+        with httpx.Client(timeout=180, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            while not stop.is_set():
+                try:
+                    response = client.get(f"{base}/api/v1/auth/me-not-found")
+                    if response.status_code >= 500:
+                        failures.append(str(response.status_code))
+                    answered += 1
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        master.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            current = _workers(master)
+            if len(current) == 2 and not current & old:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"workers were not replaced: {old} -> {_workers(master)}")
+        # A request after the swap reaches a new worker.
+        before = answered
+        while answered < before + 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert failures == []
+    assert answered > 0
