@@ -160,7 +160,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         storage_url=f"file://{tmp_path / 'storage'}",
         secret_key=TEST_SECRET,
         log_format="console",
-        # INFO: the access log and audit lines are captured too, for the secret scan below.
+        # INFO: the access log and audit lines are captured too, for the secret scan above.
         log_level="INFO",
         # Argon2 at 1 pass / 1 MiB: the suite registers hundreds of users. The standard cost
         # is exercised by tests/auth/test_password_profiles.py.

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from spatialviz.app import create_app
 from spatialviz.config import Settings
+from spatialviz.kit.proxies import uvicorn_proxy_options
 
 
 class TestForwardedFor:
@@ -47,6 +48,7 @@ async def production(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     prod = settings.model_copy(
         update={
             "env": "production",
+            "argon2_cost": "standard",
             "metrics_token": SecretStr("m" * 40),
             "metrics_allowed_ips": [],
         }
@@ -74,7 +76,12 @@ async def test_docs_and_metrics_are_not_public_in_production(
 
 async def test_metrics_from_an_allowed_address_in_production(settings: Settings) -> None:
     prod = settings.model_copy(
-        update={"env": "production", "metrics_allowed_ips": ["127.0.0.0/8"], "docs_enabled": True}
+        update={
+            "env": "production",
+            "argon2_cost": "standard",
+            "metrics_allowed_ips": ["127.0.0.0/8"],
+            "docs_enabled": True,
+        }
     )
     app = create_app(prod)
     async with app.router.lifespan_context(app):
@@ -89,3 +96,19 @@ async def test_metrics_from_an_allowed_address_in_production(settings: Settings)
 async def test_docs_and_metrics_stay_open_in_development(client: httpx.AsyncClient) -> None:
     for path in ("/docs", "/openapi.json", "/metrics"):
         assert (await client.get(path)).status_code == 200, path
+
+
+def test_proxy_settings_read_like_the_deployment_writes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SPATIALVIZ_TRUSTED_PROXIES", "10.0.0.5, 192.168.0.0/16,localhost")
+    monkeypatch.setenv("SPATIALVIZ_METRICS_ALLOWED_IPS", '["10.1.0.0/16"]')
+    settings = Settings()
+    assert settings.trusted_proxies == ["10.0.0.5", "192.168.0.0/16", "localhost"]
+    assert settings.metrics_allowed_ips == ["10.1.0.0/16"]
+    options = uvicorn_proxy_options(settings)
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"][:2] == ["10.0.0.5/32", "192.168.0.0/16"]
+    assert "127.0.0.1" in options["forwarded_allow_ips"]  # localhost, resolved
+    monkeypatch.setenv("SPATIALVIZ_TRUSTED_PROXIES", "")
+    assert uvicorn_proxy_options(Settings()) == {"proxy_headers": False}

@@ -49,6 +49,10 @@ def test_gunicorn_runs_uvicorn_workers_and_recycles_them(settings: Settings) -> 
     assert config["max_requests"] > 0
     assert config["max_requests_jitter"] > 0
     assert config["preload_app"] is False
+    # X-Forwarded-For is believed from nobody unless proxies are configured (issue 16).
+    assert config["forwarded_allow_ips"] == ""
+    trusted = ServeOptions(host="127.0.0.1", port=8000, workers=3, trusted_proxies=("10.0.0.5",))
+    assert gunicorn_config(trusted)["forwarded_allow_ips"] == "10.0.0.5"
 
 
 def test_several_workers_without_redis_are_refused(settings: Settings) -> None:

@@ -7,14 +7,15 @@ Embedded defaults need no configuration at all: SQLite, in-process cache and job
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_MARKERS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 MIN_SECRET_LENGTH = 32
@@ -95,13 +96,14 @@ class Settings(BaseSettings):
     #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR
     #: networks, e.g. ["10.0.0.5"]). None by default: a client cannot pick its own address
     #: (a fresh rate-limit bucket) by sending the header. Used by ``spatialviz serve``.
-    trusted_proxies: list[str] = Field(default_factory=list)
+    #: A JSON list or comma-separated; host names are resolved when the server starts.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: /docs and /openapi.json. Default: on in development and tests, off in production.
     docs_enabled: bool | None = None
     #: /metrics in production answers only a request with ``Authorization: Bearer <token>``
     #: or from an address in ``metrics_allowed_ips``; nothing configured, nobody (404).
     metrics_token: SecretStr | None = None
-    metrics_allowed_ips: list[str] = Field(default_factory=list)
+    metrics_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Uploads and ingest: every limit a client could abuse is bounded here.
     max_upload_bytes: int = 50 * 1024**3
@@ -169,6 +171,17 @@ class Settings(BaseSettings):
     3DTilesRendererJS read and CesiumJS does not draw; ``none``: for viewers without either."""
     scene_export_budget_points: int = Field(default=50_000, ge=1, le=250_000)
     scene_query_max_scan_rows: int = Field(default=5_000_000, ge=1)
+
+    @field_validator("trusted_proxies", "metrics_allowed_ips", mode="before")
+    @classmethod
+    def _address_list(cls, value: object) -> object:
+        """``10.0.0.5,nginx`` or ``["10.0.0.5", "nginx"]`` from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _fill_embedded_defaults(self) -> Settings:

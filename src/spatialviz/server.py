@@ -10,11 +10,11 @@ uvicorn per pod is simpler; the pod is the unit there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from spatialviz.config import ConfigError, Settings
-from spatialviz.kit.proxies import uvicorn_proxy_options
+from spatialviz.kit.proxies import resolve_proxies, uvicorn_proxy_options
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class ServeOptions:
     max_requests_jitter: int = 2_000
     #: How long a worker may finish its in-flight requests on HUP or shutdown.
     graceful_timeout: int = 30
+    #: Peers whose X-Forwarded-For/-Proto are believed (``SPATIALVIZ_TRUSTED_PROXIES``;
+    #: none by default, kit/proxies.py).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def check_can_run_workers(settings: Settings, workers: int) -> None:
@@ -43,6 +46,7 @@ def check_can_run_workers(settings: Settings, workers: int) -> None:
 
 def serve(settings: Settings, options: ServeOptions) -> None:
     check_can_run_workers(settings, options.workers)
+    options = replace(options, trusted_proxies=tuple(resolve_proxies(settings.trusted_proxies)))
     if options.workers == 1:
         _serve_uvicorn(settings, options)
     else:
@@ -83,6 +87,9 @@ def gunicorn_config(settings: Settings, options: ServeOptions) -> dict[str, Any]
         # Each worker builds its own app: resources come from the lifespan, never shared
         # across fork.
         "preload_app": False,
+        # Gunicorn's default (and uvicorn's) believes X-Forwarded-For from 127.0.0.1: only
+        # the configured proxies here (issue 16).
+        "forwarded_allow_ips": ",".join(options.trusted_proxies),
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -170,6 +170,10 @@ async def test_every_revocation_ends_signed_tile_access_at_once(
     await viewer.refused(url)
     me = await client.get("/api/v1/me", headers=member_headers)
     assert me.status_code == 401
+    # Enabled again, the account signs in anew; what it minted before stays dead.
+    async with transaction(resources.sessions) as session:
+        await set_user_disabled(session, resources.cache, email=member["email"], disabled=False)
+    await viewer.refused(url)
 
     # Share link deleted.
     made = await client.post(f"/api/v1/scenes/{scene['id']}/share-links", headers=owner_headers)

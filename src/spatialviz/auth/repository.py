@@ -55,6 +55,16 @@ class UserRepository:
         )
         return result.scalar_one_or_none()
 
+    async def bump_access_generations(self, user_id: uuid.UUID) -> None:
+        """Every membership of the person moves on: tile signatures minted from them stay
+        dead even if the account is enabled again before they expire."""
+        await self.session.execute(
+            update(Membership)
+            .where(Membership.user_id == user_id)
+            .values(access_generation=Membership.access_generation + 1)
+            .execution_options(synchronize_session=False)
+        )
+
     async def touch_sign_in(self, user: User) -> None:
         user.last_sign_in_at = utcnow()
         await self.session.flush()

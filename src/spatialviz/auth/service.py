@@ -301,6 +301,7 @@ async def set_user_disabled(
     user.disabled_at = now if disabled else None
     if disabled:
         await RefreshTokenRepository(session).revoke_all_of_user(user.id, now)
+        await users.bump_access_generations(user.id)
     await session.flush()
     await grants.forget_user_grants(session, cache, user.id)
     await record_audit(
