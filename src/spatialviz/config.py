@@ -102,7 +102,16 @@ class Settings(BaseSettings):
     celery_sentinel_master: str | None = None
     jobs_embedded_workers: int = Field(default=2, ge=1, le=64)
     jobs_heartbeat_seconds: float = Field(default=2.0, gt=0)
-    jobs_stale_after_seconds: float = Field(default=60.0, gt=0)
+    # When the reaper cannot see a worker's process (another host), work is taken from it
+    # only after this long without a heartbeat: wide, because a busy machine delays the
+    # heartbeats of live workers. A worker known to be alive is never robbed.
+    jobs_stale_after_seconds: float = Field(default=300.0, gt=0)
+    # A worker known to be gone (same host, its process has ended) loses its work once its
+    # heartbeat is this old: lost parts are sent again in seconds.
+    jobs_lost_after_seconds: float = Field(default=10.0, gt=0)
+    # Worker losses (not failures) a job or one fan-out part may suffer before it fails
+    # with ``worker_lost``: they do not count against a kind's max_attempts.
+    jobs_max_worker_losses: int = Field(default=5, ge=1, le=100)
     # A fanned-out job has no running code while its parts wait in the queue behind other
     # work: it is presumed lost only when no part has finished for this long.
     jobs_fanout_lease_seconds: float = Field(default=900.0, gt=0)

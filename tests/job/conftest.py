@@ -1,4 +1,8 @@
-"""Job tests run with short heartbeats so crash recovery takes seconds, not minutes."""
+"""Job tests run with short heartbeats so crash recovery takes seconds, not minutes.
+
+Recovery in the tests comes from a worker known to be gone (``jobs_lost_after_seconds``);
+the wide limit for workers the reaper cannot see stays wide, so a test machine busy enough
+to delay heartbeats by many seconds never has a live job taken from its worker."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from spatialviz.kit.resources import Resources
 
 FAST_JOBS = {
     "jobs_heartbeat_seconds": 0.2,
-    "jobs_stale_after_seconds": 2.0,
+    "jobs_stale_after_seconds": 120.0,
+    "jobs_lost_after_seconds": 1.0,
     "jobs_reap_interval_seconds": 0.5,
     "jobs_progress_interval_seconds": 0.05,
     "jobs_requeue_after_seconds": 60.0,

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from sqlalchemy import select
 
 from spatialviz.job.service import JobService
 from spatialviz.job.supervisor import reap
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import Job, JobStatus
+from spatialviz.models.job_part import JobPart
 from spatialviz.models.workspace import Workspace
 
 
@@ -64,6 +67,35 @@ async def wait_for(
                 f"stage={job.stage!r} attempts={job.attempts} error={job.error_message}"
             )
         await asyncio.sleep(interval)
+
+
+async def load_parts(resources: Resources, job_id: uuid.UUID) -> Sequence[JobPart]:
+    async with resources.sessions() as session:
+        result = await session.execute(
+            select(JobPart)
+            .where(JobPart.job_id == job_id)
+            .order_by(JobPart.attempt, JobPart.position)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalars().all()
+
+
+async def wait_for_parts(
+    resources: Resources,
+    job_id: uuid.UUID,
+    condition: Callable[[Sequence[JobPart]], bool],
+    within: float = 60.0,
+) -> Sequence[JobPart]:
+    """The job's fan-out parts once ``condition`` holds for them (polled, no timing)."""
+    deadline = time.monotonic() + within
+    while True:
+        parts = await load_parts(resources, job_id)
+        if condition(parts):
+            return parts
+        if time.monotonic() > deadline:
+            states = [(p.position, p.status.value, p.tries) for p in parts]
+            raise AssertionError(f"job {job_id} parts stuck: {states}")
+        await asyncio.sleep(0.05)
 
 
 def final(job: Job) -> bool:

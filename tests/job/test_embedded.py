@@ -18,6 +18,7 @@ from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models.job import JobStatus
+from spatialviz.models.job_part import PartStatus
 from spatialviz.models.workspace import Role
 from tests.job.helpers import (
     RecordingQueue,
@@ -28,6 +29,7 @@ from tests.job.helpers import (
     make_workspace,
     running_with_progress,
     wait_for,
+    wait_for_parts,
 )
 
 
@@ -202,19 +204,20 @@ async def test_fanout_parts_waiting_behind_other_work_do_not_restart_the_job(
 ) -> None:
     """One pool process: the fan-out's parts queue behind a job that runs for twice the
     stale-heartbeat limit. Nothing of the fan-out runs meanwhile, yet it is not presumed
-    lost: its lease covers the wait, so it finishes on its first attempt."""
+    lost: its parts are pending in the ledger, not silent, so it finishes on its first
+    attempt (and the blocker, silent no more than its live process, keeps its worker)."""
     one_worker = settings.model_copy(
-        update={"jobs_embedded_workers": 1, "jobs_fanout_lease_seconds": 60.0}
+        update={"jobs_embedded_workers": 1, "jobs_stale_after_seconds": 3.0}
     )
     app = create_app(one_worker)
     async with app.router.lifespan_context(app):
         resources: Resources = app.state.resources
         workspace = await make_workspace(resources)
-        params = {"n": 100, "chunks": 2, "prepare_seconds": 0.5}
+        params = {"n": 100, "chunks": 2, "prepare_seconds": 2.0}
         fanout = await create_job(resources, workspace, "example.fanout", params)
         await wait_for(resources, fanout, lambda job: job.status == JobStatus.running)
         # Sent while the fan-out prepares, so the pool runs it before the fan-out's parts.
-        blocker_steps = int(2 * settings.jobs_stale_after_seconds / 0.2) + 1
+        blocker_steps = int(2 * one_worker.jobs_stale_after_seconds / 0.2) + 1
         blocker = await create_job(
             resources, workspace, params={"steps": blocker_steps, "step_seconds": 0.2}
         )
@@ -226,25 +229,29 @@ async def test_fanout_parts_waiting_behind_other_work_do_not_restart_the_job(
         # The blocker really ran in between, longer than a heartbeat is trusted.
         other = await load_job(resources, blocker)
         assert other.status == JobStatus.succeeded
+        assert other.attempts == 1
         assert other.finished_at is not None
         assert job.finished_at is not None
         assert other.finished_at <= job.finished_at
 
 
 async def test_fanout_parts_killed_with_the_pool_are_run_again(resources: Resources) -> None:
-    """A pool process dies mid-part: the fan-out's lease ends at once, so the reaper starts
-    the job again after the stale-heartbeat wait instead of after the whole lease."""
-    assert resources.settings.jobs_fanout_lease_seconds > 60
+    """A pool process dies mid-part: only the lost parts run again (the ledger keeps the
+    finished ones), in the same attempt, as soon as the reaper sees their worker gone."""
     workspace = await make_workspace(resources)
     params = {"n": 100, "chunks": 2, "item_seconds": 1.5}
     job_id = await create_job(resources, workspace, "example.fanout", params)
     await wait_for(resources, job_id, lambda job: (job.stage or "").startswith("processing"))
-    await asyncio.sleep(0.3)  # the parts are running now
+    running = await wait_for_parts(
+        resources, job_id, lambda parts: any(p.status == PartStatus.running for p in parts)
+    )
     pool = resources.jobs._pool  # type: ignore[attr-defined]
     for process in list(pool._processes.values()):
         process.kill()
-    job = await wait_for(resources, job_id, final, within=30)
+    job = await wait_for(resources, job_id, final, within=60)
     assert job.status == JobStatus.succeeded, job.error_message
-    assert job.attempts == 2
+    assert job.attempts == 1
+    assert job.worker_losses == 0
     assert job.result is not None
     assert job.result["total"] == sum(range(100))
+    assert running  # the kill hit a part at work

@@ -1,4 +1,7 @@
-"""The production runner: Celery, with a Redis (standalone or Sentinel) or RabbitMQ broker.
+"""The production runner: Celery, with a RabbitMQ broker in production (a message a dead
+worker held returns to the queue the moment its connection drops) or Redis (standalone or
+Sentinel; such a message returns only after the visibility timeout, so lost parts are
+sent again by the reaper from the job_parts ledger instead).
 
 Messages carry job IDs only; the task functions in :mod:`spatialviz.job.tasks` are thin
 adapters over :mod:`spatialviz.job.runtime`. Delivery is at-least-once (late acks, requeue
@@ -41,6 +44,9 @@ def create_celery(settings: Settings) -> Celery:
         result_serializer="json",
         accept_content=["json"],
         task_acks_late=True,
+        # Nothing reads task results: a fan-out joins through the job_parts ledger in the
+        # database, so the result backend (Redis) is off the jobs' path entirely.
+        task_ignore_result=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         task_queues=[Queue(name) for name in QUEUES],

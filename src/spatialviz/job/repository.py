@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spatialviz.config import Settings
+from spatialviz.job.liveness import is_lost
 from spatialviz.kit.db import utcnow
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
 from spatialviz.models.job import Job, JobStatus
+from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
+
+# Attempts that ended in a failure of the job's own (not a lost worker) are what
+# ``max_attempts`` limits.
+_FAILED_ATTEMPTS = Job.attempts - Job.worker_losses
+# The job is fanned out: its current attempt has parts, whose own heartbeats say whether
+# it is alive (the job row's heartbeat says nothing while parts wait in the queue).
+_FANNED_OUT = exists().where(JobPart.job_id == Job.id, JobPart.attempt == Job.attempts)
+_DEFAULT_MAX_WORKER_LOSSES = 5
 
 
 def _at_least(moment: datetime) -> Any:
@@ -123,15 +134,24 @@ class JobStore:
             .where(
                 Job.id == job_id,
                 Job.cancel_requested.is_(False),
-                Job.attempts < Job.max_attempts,
+                Job.max_attempts > _FAILED_ATTEMPTS,
                 or_(
                     Job.status == JobStatus.queued,
-                    and_(Job.status == JobStatus.running, Job.heartbeat_at < stale_before),
+                    and_(
+                        Job.status == JobStatus.running,
+                        Job.heartbeat_at < stale_before,
+                        ~_FANNED_OUT,
+                    ),
                 ),
             )
             .values(
                 status=JobStatus.running,
                 attempts=Job.attempts + 1,
+                # Taking a running job from a silent worker: that attempt was a loss.
+                worker_losses=case(
+                    (Job.status == JobStatus.running, Job.worker_losses + 1),
+                    else_=Job.worker_losses,
+                ),
                 worker=worker,
                 started_at=now,
                 heartbeat_at=now,
@@ -144,6 +164,8 @@ class JobStore:
         )
         if _rowcount(result) != 1:
             return None
+        # Earlier attempts' fan-out parts are void.
+        await self.session.execute(delete(JobPart).where(JobPart.job_id == job_id))
         return await self.get(job_id)
 
     async def touch(
@@ -199,6 +221,7 @@ class JobStore:
         )
         won = _rowcount(outcome) == 1
         if won:
+            await self.session.execute(delete(JobPart).where(JobPart.job_id == job_id))
             await run_finish_hooks(self.session, [job_id])
         return won
 
@@ -243,69 +266,176 @@ class JobStore:
                 Job.id == job_id,
                 Job.attempts == attempt,
                 Job.status == JobStatus.running,
-                Job.attempts < Job.max_attempts,
+                Job.max_attempts > _FAILED_ATTEMPTS,
             )
             .values(status=JobStatus.queued, worker=None, queued_at=now, stage=reason[:200])
         )
         return _rowcount(outcome) == 1
 
     async def reap(
-        self, *, stale_before: datetime, requeue_before: datetime
+        self, settings: Settings, *, now: datetime | None = None
     ) -> tuple[list[tuple[uuid.UUID, str]], list[uuid.UUID]]:
-        """Jobs whose worker died: cancel those asked to stop, requeue those with attempts
-        left, fail the rest. Queued jobs nobody picked up for long are sent again (a lost
-        message, or a crash between commit and enqueue). Returns (to send, finished)."""
-        now = utcnow()
-        stale = and_(Job.status == JobStatus.running, Job.heartbeat_at < stale_before)
+        """Jobs and fan-out parts whose worker is lost (:func:`is_lost`): a lost job is
+        requeued (a worker loss, not a failed attempt) or cancelled if asked to stop; a lost
+        part is reset to pending and its job sent again, which dispatches only its pending
+        parts. Past ``jobs_max_worker_losses`` the job fails with ``worker_lost``. Queued
+        jobs and pending parts nobody took for long are sent again (a lost message).
+        Returns (to send, finished)."""
+        now = now or utcnow()
         finished: list[uuid.UUID] = []
-        cancelled = await self.session.execute(
-            update(Job)
-            .where(stale, Job.cancel_requested.is_(True))
-            .values(status=JobStatus.cancelled, finished_at=now, stage="cancelled", updated_at=now)
-            .returning(Job.id)
+        resend: dict[uuid.UUID, str] = {}
+        overdue = now - timedelta(
+            seconds=min(settings.jobs_lost_after_seconds, settings.jobs_stale_after_seconds)
         )
-        finished += [row[0] for row in cancelled]
-        failed = await self.session.execute(
-            update(Job)
-            .where(stale, Job.attempts >= Job.max_attempts)
-            .values(
-                status=JobStatus.failed,
-                finished_at=now,
-                stage="failed",
-                error_code="worker_lost",
-                error_message="The worker running this job stopped responding too many times.",
-                updated_at=now,
+        lost_jobs = await self.session.execute(
+            select(Job).where(
+                Job.status == JobStatus.running, Job.heartbeat_at < overdue, ~_FANNED_OUT
             )
-            .returning(Job.id)
         )
-        finished += [row[0] for row in failed]
-        requeued = await self.session.execute(
-            update(Job)
-            .where(stale)
-            .values(
-                status=JobStatus.queued,
-                worker=None,
-                queued_at=now,
-                stage="waiting for a worker",
-                updated_at=now,
+        for job in lost_jobs.scalars().all():
+            if not is_lost(job.worker, job.heartbeat_at, now, settings):
+                continue
+            outcome = await self._after_loss(job, job.heartbeat_at, settings, now)
+            if outcome == "requeued":
+                resend[job.id] = job.kind
+            elif outcome == "finished":
+                finished.append(job.id)
+        lost_parts = await self.session.execute(
+            select(JobPart, Job)
+            .join(Job, Job.id == JobPart.job_id)
+            .where(
+                Job.status == JobStatus.running,
+                Job.attempts == JobPart.attempt,
+                JobPart.status == PartStatus.running,
+                JobPart.heartbeat_at < overdue,
             )
-            .returning(Job.id, Job.kind)
         )
-        resend = [(row[0], row[1]) for row in requeued]
+        for part, job in lost_parts.all():
+            if job.id in finished or not is_lost(part.worker, part.heartbeat_at, now, settings):
+                continue
+            if job.cancel_requested or part.tries >= settings.jobs_max_worker_losses:
+                if await self._end_fanout(job, part.tries, settings, now):
+                    finished.append(job.id)
+                continue
+            reset = await self.session.execute(
+                update(JobPart)
+                .where(
+                    JobPart.id == part.id,
+                    JobPart.tries == part.tries,
+                    JobPart.status == PartStatus.running,
+                )
+                .values(status=PartStatus.pending, worker=None, sent_at=now, updated_at=now)
+            )
+            if _rowcount(reset) == 1:
+                resend[job.id] = job.kind
+        requeue_before = now - timedelta(seconds=settings.jobs_requeue_after_seconds)
+        unsent_parts = await self.session.execute(
+            update(JobPart)
+            .where(
+                JobPart.status == PartStatus.pending,
+                JobPart.sent_at < requeue_before,
+                exists().where(
+                    Job.id == JobPart.job_id,
+                    Job.status == JobStatus.running,
+                    Job.attempts == JobPart.attempt,
+                ),
+            )
+            .values(sent_at=now)
+            .returning(JobPart.job_id)
+        )
+        part_jobs = {row[0] for row in unsent_parts}
+        if part_jobs:
+            kinds = await self.session.execute(
+                select(Job.id, Job.kind).where(Job.id.in_(part_jobs))
+            )
+            resend.update({row[0]: row[1] for row in kinds})
         forgotten = await self.session.execute(
             update(Job)
             .where(Job.status == JobStatus.queued, Job.queued_at < requeue_before)
             .values(queued_at=now)
             .returning(Job.id, Job.kind)
         )
-        resend += [(row[0], row[1]) for row in forgotten]
+        resend.update({row[0]: row[1] for row in forgotten})
         await run_finish_hooks(self.session, finished)
-        return resend, finished
+        return list(resend.items()), finished
 
-    async def recover_after_restart(self) -> list[tuple[uuid.UUID, str]]:
+    async def _after_loss(
+        self, job: Job, heartbeat_at: datetime | None, settings: Settings, now: datetime
+    ) -> str | None:
+        """Requeue, cancel or fail one job whose worker is lost; fenced on its attempt and
+        on the heartbeat we judged (a beat since means the worker lives)."""
+        fence = (
+            Job.id == job.id,
+            Job.attempts == job.attempts,
+            Job.status == JobStatus.running,
+            Job.heartbeat_at <= heartbeat_at,
+        )
+        losses = job.worker_losses + 1
+        if job.cancel_requested:
+            values: dict[str, Any] = {
+                "status": JobStatus.cancelled,
+                "finished_at": now,
+                "stage": "cancelled",
+            }
+        elif losses > settings.jobs_max_worker_losses:
+            values = {
+                "status": JobStatus.failed,
+                "finished_at": now,
+                "stage": "failed",
+                "error_code": "worker_lost",
+                "error_message": (
+                    f"The worker running this job was lost {losses} times "
+                    "(killed, out of memory, or its machine went away)."
+                ),
+            }
+        else:
+            values = {
+                "status": JobStatus.queued,
+                "worker": None,
+                "queued_at": now,
+                "stage": "waiting for a worker",
+                "worker_losses": losses,
+            }
+        result = await self.session.execute(
+            update(Job).where(*fence).values(**values, updated_at=now)
+        )
+        if _rowcount(result) != 1:
+            return None
+        return "requeued" if values["status"] is JobStatus.queued else "finished"
+
+    async def _end_fanout(self, job: Job, tries: int, settings: Settings, now: datetime) -> bool:
+        """A fan-out asked to stop whose part is lost ends cancelled; one whose part lost
+        its worker too often ends failed."""
+        if job.cancel_requested:
+            values: dict[str, Any] = {"status": JobStatus.cancelled, "stage": "cancelled"}
+        else:
+            values = {
+                "status": JobStatus.failed,
+                "stage": "failed",
+                "error_code": "worker_lost",
+                "error_message": (
+                    f"A part of this job lost its worker {tries} times "
+                    "(killed, out of memory, or its machine went away)."
+                ),
+            }
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == JobStatus.running)
+            .values(**values, finished_at=now, updated_at=now)
+        )
+        if _rowcount(result) != 1:
+            return False
+        await self.session.execute(delete(JobPart).where(JobPart.job_id == job.id))
+        return True
+
+    async def recover_after_restart(
+        self, max_worker_losses: int = _DEFAULT_MAX_WORKER_LOSSES
+    ) -> list[tuple[uuid.UUID, str]]:
         """Embedded mode, on start: this process is the only runner, so whatever is
-        `running` was interrupted by the restart. Requeue it (the claim counts the attempt)
-        and return every queued job."""
+        `running` was interrupted by the restart (a worker loss, not a failed attempt).
+        A fanned-out job keeps its finished parts: its interrupted parts go back to
+        pending. Other running jobs are requeued (the claim counts the attempt). Returns
+        every job to send."""
         now = utcnow()
         running = Job.status == JobStatus.running
         cancelled = await self.session.execute(
@@ -317,7 +447,7 @@ class JobStore:
         ended = [row[0] for row in cancelled]
         failed = await self.session.execute(
             update(Job)
-            .where(running, Job.attempts >= Job.max_attempts)
+            .where(running, Job.worker_losses >= max_worker_losses)
             .values(
                 status=JobStatus.failed,
                 finished_at=now,
@@ -329,16 +459,210 @@ class JobStore:
             .returning(Job.id)
         )
         ended += [row[0] for row in failed]
+        if ended:
+            await self.session.execute(delete(JobPart).where(JobPart.job_id.in_(ended)))
         await run_finish_hooks(self.session, ended)
         await self.session.execute(
+            update(JobPart)
+            .where(JobPart.status == PartStatus.running)
+            .values(status=PartStatus.pending, worker=None, sent_at=now, updated_at=now)
+        )
+        await self.session.execute(
             update(Job)
-            .where(running)
-            .values(status=JobStatus.queued, worker=None, stage="resuming", updated_at=now)
+            .where(running, _FANNED_OUT)
+            .values(worker_losses=Job.worker_losses + 1, updated_at=now)
+        )
+        await self.session.execute(
+            update(Job)
+            .where(running, ~_FANNED_OUT)
+            .values(
+                status=JobStatus.queued,
+                worker=None,
+                stage="resuming",
+                worker_losses=Job.worker_losses + 1,
+                updated_at=now,
+            )
         )
         result = await self.session.execute(
-            select(Job.id, Job.kind).where(Job.status == JobStatus.queued).order_by(Job.queued_at)
+            select(Job.id, Job.kind)
+            .where(or_(Job.status == JobStatus.queued, running))
+            .order_by(Job.queued_at)
         )
         return [(row[0], row[1]) for row in result]
+
+    # --- fan-out parts -------------------------------------------------------------------
+
+    async def plan_parts(self, job_id: uuid.UUID, attempt: int, items: Sequence[Any]) -> bool:
+        """Record an attempt's parts (all pending) and its reduce (waiting, or pending when
+        there is nothing to map). False when the attempt no longer holds the job."""
+        now = utcnow()
+        held = await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
+            .values(heartbeat_at=_at_least(now))
+        )
+        if _rowcount(held) != 1:
+            return False
+        await self.session.execute(delete(JobPart).where(JobPart.job_id == job_id))
+        rows = [
+            {"position": position, "item": item, "status": PartStatus.pending}
+            for position, item in enumerate(items)
+        ]
+        rows.append(
+            {
+                "position": REDUCE_POSITION,
+                "item": None,
+                "status": PartStatus.waiting if items else PartStatus.pending,
+            }
+        )
+        await self.session.execute(
+            insert(JobPart),
+            [
+                {
+                    **row,
+                    "id": uuid.uuid4(),
+                    "job_id": job_id,
+                    "attempt": attempt,
+                    "tries": 0,
+                    "sent_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for row in rows
+            ],
+        )
+        return True
+
+    async def part(self, job_id: uuid.UUID, attempt: int, position: int) -> JobPart | None:
+        result = await self.session.execute(
+            select(JobPart)
+            .where(
+                JobPart.job_id == job_id,
+                JobPart.attempt == attempt,
+                JobPart.position == position,
+            )
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def parts(self, job_id: uuid.UUID, attempt: int) -> Sequence[JobPart]:
+        result = await self.session.execute(
+            select(JobPart)
+            .where(JobPart.job_id == job_id, JobPart.attempt == attempt)
+            .order_by(JobPart.position)
+            .execution_options(populate_existing=True)
+        )
+        return result.scalars().all()
+
+    async def claim_part(
+        self, job_id: uuid.UUID, attempt: int, position: int, worker: str
+    ) -> int | None:
+        """Take a pending part of the job's current attempt; returns its fence (``tries``)."""
+        now = utcnow()
+        result = await self.session.execute(
+            update(JobPart)
+            .where(
+                JobPart.job_id == job_id,
+                JobPart.attempt == attempt,
+                JobPart.position == position,
+                JobPart.status == PartStatus.pending,
+                exists().where(
+                    Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running
+                ),
+            )
+            .values(
+                status=PartStatus.running,
+                tries=JobPart.tries + 1,
+                worker=worker,
+                heartbeat_at=now,
+                updated_at=now,
+            )
+            .returning(JobPart.tries)
+        )
+        row = result.first()
+        return None if row is None else int(row[0])
+
+    async def touch_part(self, job_id: uuid.UUID, attempt: int, position: int, tries: int) -> bool:
+        """A part's heartbeat; False once the part was taken from this run."""
+        result = await self.session.execute(
+            update(JobPart)
+            .where(
+                JobPart.job_id == job_id,
+                JobPart.attempt == attempt,
+                JobPart.position == position,
+                JobPart.tries == tries,
+                JobPart.status == PartStatus.running,
+            )
+            .values(heartbeat_at=utcnow())
+        )
+        return _rowcount(result) == 1
+
+    async def complete_part(
+        self, job_id: uuid.UUID, attempt: int, position: int, tries: int, value: Any, share: float
+    ) -> tuple[bool, bool]:
+        """Record a finished map part; returns (recorded, this was the last one, so the
+        reduce is now pending and this caller must send it).
+
+        The first statement locks the attempt's reduce row, so concurrent completions are
+        serialised and exactly one of them sees no part left (no lost last part)."""
+        now = utcnow()
+        reduce_row = (
+            JobPart.job_id == job_id,
+            JobPart.attempt == attempt,
+            JobPart.position == REDUCE_POSITION,
+        )
+        await self.session.execute(update(JobPart).where(*reduce_row).values(updated_at=now))
+        done = await self.session.execute(
+            update(JobPart)
+            .where(
+                JobPart.job_id == job_id,
+                JobPart.attempt == attempt,
+                JobPart.position == position,
+                JobPart.tries == tries,
+                JobPart.status == PartStatus.running,
+            )
+            .values(status=PartStatus.done, value=value, heartbeat_at=now, updated_at=now)
+        )
+        if _rowcount(done) != 1:
+            return False, False
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
+            .values(
+                progress=case((Job.progress + share > 0.99, 0.99), else_=Job.progress + share),
+                heartbeat_at=_at_least(now),
+            )
+        )
+        left = await self.session.scalar(
+            select(func.count())
+            .select_from(JobPart)
+            .where(
+                JobPart.job_id == job_id,
+                JobPart.attempt == attempt,
+                JobPart.position != REDUCE_POSITION,
+                JobPart.status != PartStatus.done,
+            )
+        )
+        if left:
+            return True, False
+        ready = await self.session.execute(
+            update(JobPart)
+            .where(*reduce_row, JobPart.status == PartStatus.waiting)
+            .values(status=PartStatus.pending, sent_at=now)
+        )
+        return True, _rowcount(ready) == 1
+
+    async def part_values(self, job_id: uuid.UUID, attempt: int) -> list[Any]:
+        result = await self.session.execute(
+            select(JobPart.value)
+            .where(
+                JobPart.job_id == job_id,
+                JobPart.attempt == attempt,
+                JobPart.position != REDUCE_POSITION,
+            )
+            .order_by(JobPart.position)
+        )
+        return list(result.scalars().all())
 
     async def queue_depth(self) -> dict[str, int]:
         result = await self.session.execute(

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -28,6 +27,7 @@ import structlog
 
 from spatialviz.config import Settings
 from spatialviz.job.context import JobCancelled, JobContext, JobError, JobLost, staging_root
+from spatialviz.job.liveness import process_identity
 from spatialviz.job.registry import JobKind, UnknownJobKind, get_kind
 from spatialviz.job.repository import JobStore
 from spatialviz.job.schemas import job_channel, job_message
@@ -35,6 +35,7 @@ from spatialviz.kit.db import transaction, utcnow
 from spatialviz.kit.resources import Resources, open_resources
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.models.job import Job, JobStatus
+from spatialviz.models.job_part import REDUCE_POSITION, PartStatus
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -57,6 +58,10 @@ class Step:
     error_code: str | None = None
     items: list[Any] = field(default_factory=list)
     value: Any = None
+    # "planned": the positions to send (None: all of ``items``; REDUCE_POSITION: the
+    # reduce). "mapped": whether this part was the last, so the reduce is to be sent.
+    pending: list[int] | None = None
+    last: bool = False
 
     @property
     def is_final(self) -> bool:
@@ -71,7 +76,8 @@ class WorkerRuntime:
     ) -> None:
         self.pid = os.getpid()
         self.settings = settings
-        self.worker_name = f"{socket.gethostname()}:{self.pid}"
+        # host:pid:start-time, so a reaper on this host can tell whether we still run.
+        self.worker_name = process_identity()
         self._forward = forward
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -143,11 +149,21 @@ def shutdown_runtime() -> None:
         _runtime = None
 
 
+@dataclass(frozen=True)
+class PartClaim:
+    """The fan-out part this attempt runs: its position and fence."""
+
+    position: int
+    tries: int
+
+
 class Attempt:
     """One claimed attempt at a job in this process: heartbeat, flags, outcome writes."""
 
-    def __init__(self, rt: WorkerRuntime, job: Job, kind: JobKind) -> None:
-        self.runtime, self.job, self.kind = rt, job, kind
+    def __init__(
+        self, rt: WorkerRuntime, job: Job, kind: JobKind, part: PartClaim | None = None
+    ) -> None:
+        self.runtime, self.job, self.kind, self.part = rt, job, kind, part
         self.scratch = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-"))
         self.cancelled = False
         self.lost = False
@@ -173,7 +189,7 @@ class Attempt:
 
     def _touch(self, progress: float | None = None, stage: str | None = None) -> None:
         flag = self.runtime.call(
-            _touch(self.runtime, self.job.id, self.job.attempts, progress, stage)
+            _touch(self.runtime, self.job.id, self.job.attempts, progress, stage, self.part)
         )
         if flag is None:
             self.lost = True
@@ -307,10 +323,15 @@ async def _touch(
     attempt: int,
     progress: float | None,
     stage: str | None,
+    part: PartClaim | None = None,
 ) -> bool | None:
     message = None
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
+        if part is not None and not await store.touch_part(
+            job_id, attempt, part.position, part.tries
+        ):
+            return None  # the part was taken from this run (presumed lost, sent again)
         flag = await store.touch(job_id, attempt, progress=progress, stage=stage)
         if flag is not None and (progress is not None or stage is not None):
             message = await _state_message(job_id, store)
@@ -318,21 +339,66 @@ async def _touch(
     return flag
 
 
-def _lease_end(rt: WorkerRuntime) -> datetime:
-    return utcnow() + timedelta(seconds=rt.settings.jobs_fanout_lease_seconds)
-
-
-async def _lease(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int) -> None:
+async def _plan_parts(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, items: list[Any]) -> bool:
     async with transaction(rt.resources.sessions) as session:
-        await JobStore(session).lease(job_id, attempt, _lease_end(rt))
+        return await JobStore(session).plan_parts(job_id, attempt, items)
 
 
-async def _advance(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, delta: float) -> None:
+async def _claim_part(
+    rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, position: int
+) -> tuple[int | None, PartStatus | None, Any]:
+    """(fence, running, None) when this run took the part; otherwise (None, the part's
+    status, its value): "done" with its value for a redelivery after the fact."""
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
-        await store.advance(job_id, attempt, delta, _lease_end(rt))
-        message = await _state_message(job_id, store)
+        tries = await store.claim_part(job_id, attempt, position, rt.worker_name)
+        if tries is not None:
+            return tries, PartStatus.running, None
+        part = await store.part(job_id, attempt, position)
+    if part is None:
+        return None, None, None
+    return None, part.status, part.value
+
+
+async def _complete_part(
+    rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, part: PartClaim, value: Any, share: float
+) -> tuple[bool, bool]:
+    async with transaction(rt.resources.sessions) as session:
+        store = JobStore(session)
+        recorded, last = await store.complete_part(
+            job_id, attempt, part.position, part.tries, value, share
+        )
+        message = await _state_message(job_id, store) if recorded else None
     _announce(rt, job_id, message)
+    return recorded, last
+
+
+async def _part_values(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int) -> list[Any]:
+    async with transaction(rt.resources.sessions) as session:
+        return await JobStore(session).part_values(job_id, attempt)
+
+
+async def _resume(rt: WorkerRuntime, job_id: uuid.UUID) -> Step | None:
+    """A fanned-out job sent again (by the reaper, after a part was lost or its message
+    forgotten): what is left to send. None when the job is not fanned out."""
+    async with transaction(rt.resources.sessions) as session:
+        store = JobStore(session)
+        job = await store.get(job_id)
+        if job is None or job.status != JobStatus.running:
+            return None
+        parts = await store.parts(job_id, job.attempts)
+    if not parts:
+        return None
+    kind = get_kind(job.kind)
+    return Step(
+        job_id=str(job_id),
+        outcome="planned",
+        kind=job.kind,
+        queue=kind.queue,
+        attempt=job.attempts,
+        items=[p.item for p in parts if p.position != REDUCE_POSITION],
+        pending=[p.position for p in parts if p.status == PartStatus.pending],
+    )
 
 
 async def _finish(
@@ -389,7 +455,8 @@ def run_job(job_id: str) -> Step:
     rt = runtime()
     job = rt.call(_claim(rt, uuid.UUID(job_id)))
     if job is None:
-        return Step(job_id=job_id, outcome="skipped")
+        resumed = rt.call(_resume(rt, uuid.UUID(job_id)))
+        return resumed or Step(job_id=job_id, outcome="skipped")
     try:
         kind = get_kind(job.kind)
     except UnknownJobKind:
@@ -414,8 +481,10 @@ def run_job(job_id: str) -> Step:
         if kind.prepare is not None:
             items = list(kind.prepare(ctx))
             attempt.raise_if_stopped()
+            # The ledger first: once a part is sent, its fate is recorded in the database.
+            if not rt.call(_plan_parts(rt, job.id, job.attempts, items)):
+                raise JobLost(str(job.id))
             attempt.report(PREPARED_AT, f"processing {len(items)} parts")
-            rt.call(_lease(rt, job.id, job.attempts))
             return attempt.step("planned", items=items)
         assert kind.run is not None
         result = kind.run(ctx)
@@ -432,14 +501,22 @@ def _held(rt: WorkerRuntime, job_id: str, attempt_no: int) -> tuple[Job, JobKind
 
 
 def run_item(job_id: str, attempt_no: int, index: int, total: int, item: Any) -> Step:
-    """Run one ``map`` item of a fan-out job's current attempt."""
+    """Run one ``map`` item of a fan-out job's current attempt, if it is still to do.
+    A part already done answers with its recorded value (nothing runs twice); one held by
+    another live run is "skipped"."""
     rt = runtime()
     held = _held(rt, job_id, attempt_no)
     if held is None:
         return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
     job, kind = held
     assert kind.map is not None
-    attempt = Attempt(rt, job, kind)
+    tries, status, done_value = rt.call(_claim_part(rt, job.id, attempt_no, index))
+    if tries is None:
+        if status == PartStatus.done:
+            return Step(job_id=job_id, outcome="mapped", attempt=attempt_no, value=done_value)
+        return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
+    part = PartClaim(index, tries)
+    attempt = Attempt(rt, job, kind, part)
     map_item = kind.map
 
     def body() -> Step:
@@ -447,28 +524,34 @@ def run_item(job_id: str, attempt_no: int, index: int, total: int, item: Any) ->
         value = map_item(ctx, item)
         attempt.raise_if_stopped()
         share = (MAPPED_AT - PREPARED_AT) / max(total, 1)
-        rt.call(_advance(rt, job.id, attempt_no, share))
-        return attempt.step("mapped", value=value)
+        recorded, last = rt.call(_complete_part(rt, job.id, attempt_no, part, value, share))
+        if not recorded:
+            raise JobLost(job_id)
+        return attempt.step("mapped", value=value, last=last)
 
     return _guarded(attempt, body)
 
 
-def run_reduce(job_id: str, attempt_no: int, values: list[Any]) -> Step:
-    """Join a fan-out job's item results and finish it."""
+def run_reduce(job_id: str, attempt_no: int, values: list[Any] | None = None) -> Step:
+    """Join a fan-out job's part results (read from the ledger, whoever sent them) and
+    finish it; only one run takes the reduce."""
     rt = runtime()
     held = _held(rt, job_id, attempt_no)
     if held is None:
         return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
     job, kind = held
     assert kind.reduce is not None
-    attempt = Attempt(rt, job, kind)
+    tries, _, _ = rt.call(_claim_part(rt, job.id, attempt_no, REDUCE_POSITION))
+    if tries is None:
+        return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
+    attempt = Attempt(rt, job, kind, PartClaim(REDUCE_POSITION, tries))
     reduce = kind.reduce
 
     def body() -> Step:
         ctx = JobContext(attempt)
         attempt.report(MAPPED_AT, "finishing")
-        result = reduce(ctx, values)
-        return attempt.succeed(ctx, result)
+        recorded = rt.call(_part_values(rt, job.id, attempt_no))
+        return attempt.succeed(ctx, reduce(ctx, recorded))
 
     return _guarded(attempt, body)
 

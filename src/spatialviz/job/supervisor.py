@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,7 +18,7 @@ from spatialviz.job.registry import kind_names, queue_for
 from spatialviz.job.repository import JobStore
 from spatialviz.job.schemas import job_channel, job_message
 from spatialviz.kit.cache import PubSub
-from spatialviz.kit.db import transaction, utcnow
+from spatialviz.kit.db import transaction
 from spatialviz.kit.jobs import JobQueue
 
 log = structlog.get_logger(__name__)
@@ -28,14 +27,11 @@ log = structlog.get_logger(__name__)
 async def reap(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, pubsub: PubSub | None
 ) -> list[tuple[uuid.UUID, str]]:
-    """Requeue or finish jobs whose worker died; return the jobs to send again."""
-    now = utcnow()
+    """Requeue or finish jobs (and send again fan-out parts) whose worker is lost; return
+    the jobs to send again."""
     async with transaction(sessions) as session:
         store = JobStore(session)
-        resend, finished = await store.reap(
-            stale_before=now - timedelta(seconds=settings.jobs_stale_after_seconds),
-            requeue_before=now - timedelta(seconds=settings.jobs_requeue_after_seconds),
-        )
+        resend, finished = await store.reap(settings)
         messages = []
         for job_id in [*finished, *(job_id for job_id, _ in resend)]:
             job = await store.get(job_id)

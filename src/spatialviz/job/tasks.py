@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import chord, group, shared_task, signals
+from celery import shared_task, signals
 from prometheus_client import REGISTRY
 
 from spatialviz.job import runtime
@@ -13,6 +13,7 @@ from spatialviz.job.celery_app import RUN_TASK
 from spatialviz.job.metrics import JobMetrics
 from spatialviz.job.registry import load_kinds, queue_for
 from spatialviz.job.runtime import Step
+from spatialviz.models.job_part import REDUCE_POSITION
 
 _metrics: JobMetrics | None = None
 
@@ -41,7 +42,7 @@ def run_job(self: Any, job_id: str) -> str:
     step = runtime.run_job(job_id)
     _observe(step)
     if step.outcome == "planned":
-        _dispatch_fanout(step)
+        _dispatch_parts(step)
     elif step.outcome == "retry":
         self.app.send_task(
             RUN_TASK, args=[job_id], queue=step.queue, countdown=min(60, 2**step.attempt)
@@ -49,31 +50,36 @@ def run_job(self: Any, job_id: str) -> str:
     return step.outcome
 
 
-def _dispatch_fanout(step: Step) -> None:
-    total = len(step.items)
-    if total == 0:
-        reduce_job.apply_async(([], step.job_id, step.attempt), queue=step.queue)
-        return
-    items = [
-        run_item.si(step.job_id, step.attempt, index, total, item).set(queue=step.queue)
-        for index, item in enumerate(step.items)
-    ]
-    callback = reduce_job.s(step.job_id, step.attempt).set(queue=step.queue)
-    chord(group(items), callback).apply_async()
+def _dispatch_parts(step: Step) -> None:
+    """Send each pending part as its own message (no chord: the join is the ledger in the
+    database, so neither a lost part nor a result-backend outage can strand the job)."""
+    pending = range(len(step.items)) if step.pending is None else step.pending
+    for position in pending:
+        if position == REDUCE_POSITION:
+            reduce_job.apply_async((step.job_id, step.attempt), queue=step.queue)
+            continue
+        run_item.apply_async(
+            (step.job_id, step.attempt, position, len(step.items), step.items[position]),
+            queue=step.queue,
+        )
+    if not step.items and step.pending is None:
+        reduce_job.apply_async((step.job_id, step.attempt), queue=step.queue)
 
 
 @shared_task(name="spatialviz.jobs.item", acks_late=True, reject_on_worker_lost=True)
-def run_item(job_id: str, attempt: int, index: int, total: int, item: Any) -> dict[str, Any]:
+def run_item(job_id: str, attempt: int, index: int, total: int, item: Any) -> str:
     step = runtime.run_item(job_id, attempt, index, total, item)
     _observe(step)
-    return {"outcome": step.outcome, "value": step.value}
+    if step.last:
+        # If this send fails, the reduce stays pending in the ledger and the reaper
+        # sends the job again, which sends the reduce.
+        reduce_job.apply_async((job_id, attempt), queue=step.queue)
+    return step.outcome
 
 
 @shared_task(name="spatialviz.jobs.reduce", acks_late=True, reject_on_worker_lost=True)
-def reduce_job(results: list[dict[str, Any]], job_id: str, attempt: int) -> str:
-    if any(r.get("outcome") != "mapped" for r in results):
-        return "skipped"
-    step = runtime.run_reduce(job_id, attempt, [r.get("value") for r in results])
+def reduce_job(job_id: str, attempt: int) -> str:
+    step = runtime.run_reduce(job_id, attempt)
     _observe(step)
     return step.outcome
 

@@ -5,6 +5,7 @@ from spatialviz.models.api_key import ApiKey
 from spatialviz.models.audit_event import AuditEvent
 from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
+from spatialviz.models.job_part import JobPart, PartStatus
 from spatialviz.models.refresh_token import RefreshToken
 from spatialviz.models.scene import Scene, SceneStatus, ShareLink
 from spatialviz.models.upload import Upload
@@ -18,8 +19,10 @@ __all__ = [
     "Dataset",
     "DatasetStatus",
     "Job",
+    "JobPart",
     "JobStatus",
     "Membership",
+    "PartStatus",
     "RefreshToken",
     "Role",
     "Scene",

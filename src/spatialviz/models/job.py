@@ -48,6 +48,9 @@ class Job(RecordMixin, Base):
     stage: Mapped[str] = mapped_column(String(200), default="")
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=3)
+    # Attempts that ended because the worker was lost (killed, machine gone, server
+    # restarted): they do not count against ``max_attempts``, a failing input does.
+    worker_losses: Mapped[int] = mapped_column(default=0, server_default="0")
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None, unique=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import pickle
 import shutil
 from collections.abc import Iterator
@@ -189,11 +190,15 @@ def _prepare_tiling(ctx: JobContext) -> list[int]:
 
 
 def _index_tiling_chunk(ctx: JobContext, chunk_id: Any) -> str:
+    """Idempotent: a part run again (its worker was lost, or a late duplicate of it runs
+    beside the new one) rewrites the same result file, swapped in whole."""
     work = _work_dir(ctx)
     result = index_chunk(_load_plan(work), int(chunk_id))
     path = work / f"result-{int(chunk_id)}.pickle"
-    with path.open("wb") as fh:
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with partial.open("wb") as fh:
         pickle.dump(result, fh)
+    os.replace(partial, path)
     return path.name
 
 
