@@ -1,5 +1,6 @@
-"""The production runner: a real Celery worker process, real Redis broker, real
-PostgreSQL. Services mode only (embedded mode has no broker to test)."""
+"""The production runner: real Celery worker processes, a real RabbitMQ broker (a virtual
+host of this module's own; one test uses a Redis broker), real PostgreSQL. Services mode
+only (embedded mode has no broker to test)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 
 from spatialviz.app import create_app
@@ -33,33 +33,40 @@ from tests.job.helpers import (
     running_with_progress,
     wait_for,
 )
-from tests.job.workers import ThrowawayRedis, Worker
+from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker
 from tests.scene_api.helpers import ready_scene
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
 
-BROKER_DB_URL = "redis://127.0.0.1:6379/13"  # 15 is the tests' cache/pub-sub database
+@pytest.fixture(scope="module")
+def vhost() -> Iterator[RabbitVhost]:
+    if not SERVICES:
+        pytest.skip("needs a broker: services mode")
+    own = RabbitVhost()
+    yield own
+    own.delete()
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
+def settings(settings: Settings, vhost: RabbitVhost) -> Settings:
     # A message lost anywhere is sent again after 5 s (the reaper's safety net).
     return settings.model_copy(
         update={
             "jobs_backend": "celery",
-            "celery_broker_url": BROKER_DB_URL,
+            "celery_broker_url": vhost.url,
             "jobs_requeue_after_seconds": 5.0,
         }
     )
 
 
 @pytest.fixture
-def broker() -> Iterator[None]:
-    client = redis.Redis.from_url(BROKER_DB_URL)
-    client.flushdb()
+def broker(settings: Settings) -> Iterator[None]:
+    """Each test starts and ends with empty queues."""
+    celery = create_celery(settings)
+    celery.control.purge()
     yield
-    client.flushdb()
-    client.close()
+    celery.control.purge()
+    celery.close()
 
 
 @pytest.fixture
@@ -207,12 +214,9 @@ async def test_redis_restarted_while_a_job_runs(
 async def test_scene_tiling_spreads_chunks_over_celery_workers(
     client: httpx.AsyncClient, settings: Settings, workers: list[Worker], tmp_path: Path
 ) -> None:
-    """A scene's tiling is a chord: chunks indexed by whichever worker takes them, merged
+    """A scene's tiling fans out: chunks indexed by whichever worker takes them, merged
     into one tileset."""
     settings.scene_tiling_max_chunk_points = 1000
-    # Between prepare and the first chunk nothing heartbeats (a known gap of fan-out jobs):
-    # this module's 2 s staleness would make the reaper restart the job while workers boot.
-    settings.jobs_stale_after_seconds = 30.0
     start(workers, settings, tmp_path)
     start(workers, settings, tmp_path)
     user, headers = await register_and_sign_in(client)

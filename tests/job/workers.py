@@ -1,5 +1,5 @@
-"""Real Celery worker processes (``python -m spatialviz worker``) and a throwaway Redis,
-for the services-mode runner tests."""
+"""Real Celery worker processes (``python -m spatialviz worker``), a RabbitMQ virtual host
+of the test run's own and a throwaway Redis, for the services-mode runner tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +20,7 @@ from spatialviz.config import Settings
 from tests.conftest import TEST_SECRET
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+AMQP_SERVER = os.environ.get("SPATIALVIZ_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -36,6 +38,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "JOBS_BACKEND": "celery",
         "JOBS_HEARTBEAT_SECONDS": str(settings.jobs_heartbeat_seconds),
         "JOBS_STALE_AFTER_SECONDS": str(settings.jobs_stale_after_seconds),
+        "JOBS_LOST_AFTER_SECONDS": str(settings.jobs_lost_after_seconds),
         "JOBS_REAP_INTERVAL_SECONDS": str(settings.jobs_reap_interval_seconds),
         "JOBS_REQUEUE_AFTER_SECONDS": str(settings.jobs_requeue_after_seconds),
         "JOBS_PROGRESS_INTERVAL_SECONDS": str(settings.jobs_progress_interval_seconds),
@@ -70,6 +73,13 @@ class Worker:
         self.process.wait(10)
         if not self._log.closed:
             self._log.close()
+
+    def holds(self, pid: int) -> bool:
+        """Whether process ``pid`` is this worker or one of its pool processes."""
+        try:
+            return os.getpgid(pid) == self.process.pid
+        except ProcessLookupError:
+            return False
 
     def log_tail(self, lines: int = 40) -> str:
         """Shown with a failing test (pytest prints captured output)."""
@@ -146,3 +156,24 @@ class ThrowawayRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+class RabbitVhost:
+    """A RabbitMQ virtual host of our own (queues, exchanges, remote control), so parallel
+    test runs on one broker never take each other's messages."""
+
+    def __init__(self) -> None:
+        self.name = f"sv-test-{uuid.uuid4().hex[:12]}"
+        _rabbitmqctl("add_vhost", self.name)
+        _rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    @property
+    def url(self) -> str:
+        return f"{AMQP_SERVER}/{self.name}"
+
+    def delete(self) -> None:
+        _rabbitmqctl("delete_vhost", self.name)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)

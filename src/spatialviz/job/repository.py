@@ -555,17 +555,29 @@ class JobStore:
         return result.scalars().all()
 
     async def claim_part(
-        self, job_id: uuid.UUID, attempt: int, position: int, worker: str
+        self,
+        job_id: uuid.UUID,
+        attempt: int,
+        position: int,
+        worker: str,
+        *,
+        take_over: int | None = None,
     ) -> int | None:
-        """Take a pending part of the job's current attempt; returns its fence (``tries``)."""
+        """Take a pending part of the job's current attempt (or, with ``take_over``, the
+        running part of that fence whose worker is lost); returns its new fence."""
         now = utcnow()
+        taken = (
+            JobPart.status == PartStatus.pending
+            if take_over is None
+            else and_(JobPart.status == PartStatus.running, JobPart.tries == take_over)
+        )
         result = await self.session.execute(
             update(JobPart)
             .where(
                 JobPart.job_id == job_id,
                 JobPart.attempt == attempt,
                 JobPart.position == position,
-                JobPart.status == PartStatus.pending,
+                taken,
                 exists().where(
                     Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running
                 ),

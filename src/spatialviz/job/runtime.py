@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -27,7 +27,7 @@ import structlog
 
 from spatialviz.config import Settings
 from spatialviz.job.context import JobCancelled, JobContext, JobError, JobLost, staging_root
-from spatialviz.job.liveness import process_identity
+from spatialviz.job.liveness import Liveness, liveness, process_identity
 from spatialviz.job.registry import JobKind, UnknownJobKind, get_kind
 from spatialviz.job.repository import JobStore
 from spatialviz.job.schemas import job_channel, job_message
@@ -41,7 +41,15 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 Outcome = Literal[
-    "succeeded", "failed", "cancelled", "planned", "mapped", "retry", "skipped", "lost"
+    "succeeded",
+    "failed",
+    "cancelled",
+    "planned",
+    "mapped",
+    "retry",
+    "skipped",
+    "lost",
+    "later",  # a redelivered part whose first run may yet be alive: look again soon
 ]
 # Share of the progress bar for a fan-out job's phases: prepare, map items, reduce.
 PREPARED_AT, MAPPED_AT = 0.05, 0.95
@@ -345,19 +353,47 @@ async def _plan_parts(rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, items:
 
 
 async def _claim_part(
-    rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, position: int
+    rt: WorkerRuntime, job_id: uuid.UUID, attempt: int, position: int, redelivered: bool
 ) -> tuple[int | None, PartStatus | None, Any]:
     """(fence, running, None) when this run took the part; otherwise (None, the part's
-    status, its value): "done" with its value for a redelivery after the fact."""
+    status, its value): "done" with its value for a redelivery after the fact, "running"
+    for a part another run holds, None for a redelivered one to look at again soon."""
     async with transaction(rt.resources.sessions) as session:
         store = JobStore(session)
         tries = await store.claim_part(job_id, attempt, position, rt.worker_name)
         if tries is not None:
             return tries, PartStatus.running, None
         part = await store.part(job_id, attempt, position)
-    if part is None:
-        return None, None, None
-    return None, part.status, part.value
+        if part is None:
+            return None, None, None
+        if part.status != PartStatus.running or not redelivered:
+            return None, part.status, part.value
+        verdict = _redelivery_verdict(rt, part.worker, part.heartbeat_at)
+        if verdict == "keep":
+            return None, part.status, part.value
+        if verdict == "later":
+            return None, None, None
+        tries = await store.claim_part(
+            job_id, attempt, position, rt.worker_name, take_over=part.tries
+        )
+        return tries, PartStatus.running, None
+
+
+def _redelivery_verdict(
+    rt: WorkerRuntime, worker: str | None, heartbeat_at: datetime | None
+) -> Literal["take", "keep", "later"]:
+    """The broker handed back a part another run holds: its consumer's connection died
+    (RabbitMQ) or its pool process did. Take the part once the holder is known gone or
+    has missed three heartbeats; never from a holder this host sees alive."""
+    state = liveness(worker)
+    if state is Liveness.alive:
+        return "keep"
+    if state is Liveness.gone:
+        return "take"
+    missed = timedelta(seconds=3 * rt.settings.jobs_heartbeat_seconds)
+    if heartbeat_at is not None and utcnow() - heartbeat_at > missed:
+        return "take"
+    return "later"
 
 
 async def _complete_part(
@@ -500,18 +536,23 @@ def _held(rt: WorkerRuntime, job_id: str, attempt_no: int) -> tuple[Job, JobKind
     return job, get_kind(job.kind)
 
 
-def run_item(job_id: str, attempt_no: int, index: int, total: int, item: Any) -> Step:
+def run_item(
+    job_id: str, attempt_no: int, index: int, total: int, item: Any, *, redelivered: bool = False
+) -> Step:
     """Run one ``map`` item of a fan-out job's current attempt, if it is still to do.
     A part already done answers with its recorded value (nothing runs twice); one held by
-    another live run is "skipped"."""
+    another live run is "skipped". ``redelivered``: the broker says an earlier delivery
+    of this message was lost with its consumer, so its holder may be taken over."""
     rt = runtime()
     held = _held(rt, job_id, attempt_no)
     if held is None:
         return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
     job, kind = held
     assert kind.map is not None
-    tries, status, done_value = rt.call(_claim_part(rt, job.id, attempt_no, index))
+    tries, status, done_value = rt.call(_claim_part(rt, job.id, attempt_no, index, redelivered))
     if tries is None:
+        if status is None and redelivered:
+            return Step(job_id=job_id, outcome="later", queue=kind.queue, attempt=attempt_no)
         if status == PartStatus.done:
             return Step(job_id=job_id, outcome="mapped", attempt=attempt_no, value=done_value)
         return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
@@ -541,7 +582,7 @@ def run_reduce(job_id: str, attempt_no: int, values: list[Any] | None = None) ->
         return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
     job, kind = held
     assert kind.reduce is not None
-    tries, _, _ = rt.call(_claim_part(rt, job.id, attempt_no, REDUCE_POSITION))
+    tries, _, _ = rt.call(_claim_part(rt, job.id, attempt_no, REDUCE_POSITION, False))
     if tries is None:
         return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
     attempt = Attempt(rt, job, kind, PartClaim(REDUCE_POSITION, tries))

@@ -66,9 +66,28 @@ def _dispatch_parts(step: Step) -> None:
         reduce_job.apply_async((step.job_id, step.attempt), queue=step.queue)
 
 
-@shared_task(name="spatialviz.jobs.item", acks_late=True, reject_on_worker_lost=True)
-def run_item(job_id: str, attempt: int, index: int, total: int, item: Any) -> str:
-    step = runtime.run_item(job_id, attempt, index, total, item)
+@shared_task(name="spatialviz.jobs.item", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_item(
+    self: Any,
+    job_id: str,
+    attempt: int,
+    index: int,
+    total: int,
+    item: Any,
+    taking_over: bool = False,
+) -> str:
+    # Redelivered: an earlier delivery was lost with its consumer (connection or pool
+    # process gone), so the part's holder may be dead.
+    redelivered = taking_over or bool((self.request.delivery_info or {}).get("redelivered"))
+    step = runtime.run_item(job_id, attempt, index, total, item, redelivered=redelivered)
+    if step.outcome == "later":
+        self.apply_async(
+            (job_id, attempt, index, total, item),
+            {"taking_over": True},
+            queue=step.queue,
+            countdown=runtime.runtime().settings.jobs_heartbeat_seconds,
+        )
+        return step.outcome
     _observe(step)
     if step.last:
         # If this send fails, the reduce stays pending in the ledger and the reaper
