@@ -150,6 +150,9 @@ def worker(
         f"--loglevel={loglevel}",
         "--without-mingle",
         "--without-gossip",
+        # Unique per process: two workers on one host must not share a node name (the
+        # second could not open its remote-control queue and would consume nothing).
+        f"--hostname=spatialviz-{os.getpid()}@%h",
     ]
     if beat:
         argv += ["--beat", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"]

@@ -38,6 +38,7 @@ from tests.scene_api.helpers import ready_scene
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
 
+
 @pytest.fixture(scope="module")
 def vhost() -> Iterator[RabbitVhost]:
     if not SERVICES:

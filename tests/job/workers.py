@@ -51,11 +51,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class Worker:
     """One ``spatialviz worker`` in its own process group, so kill -9 takes all of it."""
 
-    def __init__(self, settings: Settings, log_path: Path, *, beat: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, log_path: Path, *, beat: bool = True, concurrency: int = 2
+    ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
-        command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", "2"]
+        command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", str(concurrency)]
         command += ["--loglevel", "WARNING"] + (["--beat"] if beat else [])
         self.process = subprocess.Popen(
             command,

@@ -1,0 +1,156 @@
+"""Drills: a Celery worker killed with kill -9 while it runs a tiling part, and the Redis
+the workers and the API use stopped in the middle of a fan-out. Each ends with the scene
+holding exactly its input's points, tiled in the job's first attempt (a lost part costs
+that part, never a re-tile). The figures printed here are the ones docs/operations.md
+reports."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from spatialviz.app import create_app
+from spatialviz.config import Settings
+from spatialviz.kit.resources import Resources
+from spatialviz.models.job import JobStatus
+from spatialviz.models.job_part import REDUCE_POSITION, PartStatus
+from tests.dataset.helpers import las_bytes
+from tests.drills.helpers import Clock, freeze_worker_at_work, tileset_row_ids
+from tests.factories import register_and_sign_in
+from tests.job.helpers import final, load_job, wait_for, wait_for_parts
+from tests.job.workers import ThrowawayRedis, Worker
+from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
+
+POINTS = 200_000  # 8 parts of 25,000 points
+
+
+def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
+    """One pool process each, so a killed worker takes exactly the parts it runs."""
+    worker = Worker(
+        settings, tmp_path / f"worker-{len(workers)}.log", beat=not workers, concurrency=1
+    )
+    workers.append(worker)
+    return worker
+
+
+async def _scene_job(client: httpx.AsyncClient) -> tuple[dict[str, str], str, uuid.UUID]:
+    user, headers = await register_and_sign_in(client)
+    dataset = await ready_dataset(
+        client, headers, user["personal_workspace_id"], las_bytes(POINTS), "points.las"
+    )
+    created = await create_scene(client, headers, dataset["id"])
+    return headers, created["scene"]["id"], uuid.UUID(created["job"]["id"])
+
+
+async def _assert_every_point_once(
+    client: httpx.AsyncClient, headers: dict[str, str], scene_id: str
+) -> None:
+    scene = await wait_for_scene(client, headers, scene_id)
+    assert scene["status"] == "ready", scene
+    row_ids = await tileset_row_ids(client, scene)
+    assert len(row_ids) == POINTS
+    assert np.array_equal(np.sort(np.asarray(row_ids)), np.arange(POINTS))
+
+
+async def test_worker_killed_mid_part_reruns_that_part_only(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    settings: Settings,
+    workers: list[Worker],
+    tmp_path: Path,
+) -> None:
+    start(workers, settings, tmp_path)
+    start(workers, settings, tmp_path)
+    headers, scene_id, job_id = await _scene_job(client)
+
+    victim = await freeze_worker_at_work(resources, job_id, workers)
+    victim.worker.kill()
+    clock = Clock()
+    lost = {p.position: p.tries for p in victim.parts}
+
+    # Each lost part is taken again (a higher fence) by the surviving worker.
+    await wait_for_parts(
+        resources,
+        job_id,
+        lambda parts: (
+            not parts or all(p.tries > lost[p.position] for p in parts if p.position in lost)
+        ),
+        within=60,
+    )
+    rerun_after = clock.seconds()
+    job = await wait_for(resources, job_id, final, within=120)
+    print(
+        f"drill: part(s) {sorted(lost)} re-run {rerun_after} s after the kill; "
+        f"scene done {clock.seconds()} s after the kill"
+    )
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert (job.attempts, job.worker_losses) == (1, 0)  # no re-tile
+    assert job.result is not None
+    assert job.result["points"] == POINTS
+    await _assert_every_point_once(client, headers, scene_id)
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[ThrowawayRedis]:
+    server = await asyncio.to_thread(ThrowawayRedis)
+    yield server
+    server.kill()
+
+
+async def test_redis_stopped_mid_fanout_loses_no_part(
+    settings: Settings, private_redis: ThrowawayRedis, workers: list[Worker], tmp_path: Path
+) -> None:
+    """The workers' and the API's Redis (cache, pub/sub, Celery result backend) is a
+    private one this test stops while parts run and starts again once parts have
+    finished during the outage."""
+    isolated = settings.model_copy(
+        update={
+            "redis_url": f"{private_redis.url}/0",
+            "celery_result_backend": f"{private_redis.url}/1",
+        }
+    )
+    start(workers, isolated, tmp_path)
+    start(workers, isolated, tmp_path)
+    app = create_app(isolated)
+    async with app.router.lifespan_context(app):
+        resources: Resources = app.state.resources
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            headers, scene_id, job_id = await _scene_job(client)
+            await wait_for_parts(
+                resources,
+                job_id,
+                lambda ps: any(p.status == PartStatus.running for p in ps),
+            )
+            await asyncio.to_thread(private_redis.kill)
+            before = {
+                p.position
+                for p in await wait_for_parts(resources, job_id, lambda ps: True)
+                if p.status == PartStatus.done
+            }
+
+            def more_done_or_over(parts: list[object]) -> bool:
+                done = {
+                    p.position  # type: ignore[attr-defined]
+                    for p in parts
+                    if p.status == PartStatus.done  # type: ignore[attr-defined]
+                    and p.position != REDUCE_POSITION  # type: ignore[attr-defined]
+                }
+                return not parts or len(done - before) > 0
+
+            # Parts go on finishing with Redis down: nothing of theirs needs it.
+            await wait_for_parts(resources, job_id, more_done_or_over, within=60)
+            await asyncio.to_thread(private_redis.start)
+            clock = Clock()
+            job = await wait_for(resources, job_id, final, within=30)
+            print(f"drill: scene job final {clock.seconds()} s after Redis returned")
+            assert job.status == JobStatus.succeeded, job.error_message
+            assert (job.attempts, job.worker_losses) == (1, 0)
+            assert (await load_job(resources, job_id)).result is not None
+            await _assert_every_point_once(client, headers, scene_id)
