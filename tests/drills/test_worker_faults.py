@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -19,7 +19,7 @@ from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import JobStatus
-from spatialviz.models.job_part import REDUCE_POSITION, PartStatus
+from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
 from tests.dataset.helpers import las_bytes
 from tests.drills.helpers import Clock, freeze_worker_at_work, tileset_row_ids
 from tests.factories import register_and_sign_in
@@ -135,12 +135,11 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
                 if p.status == PartStatus.done
             }
 
-            def more_done_or_over(parts: list[object]) -> bool:
+            def more_done_or_over(parts: Sequence[JobPart]) -> bool:
                 done = {
-                    p.position  # type: ignore[attr-defined]
+                    p.position
                     for p in parts
-                    if p.status == PartStatus.done  # type: ignore[attr-defined]
-                    and p.position != REDUCE_POSITION  # type: ignore[attr-defined]
+                    if p.status == PartStatus.done and p.position != REDUCE_POSITION
                 }
                 return not parts or len(done - before) > 0
 
