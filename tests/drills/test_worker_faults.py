@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -20,14 +20,64 @@ from spatialviz.config import Settings
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import JobStatus
 from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
+from tests.conftest import SERVICES
 from tests.dataset.helpers import las_bytes
-from tests.drills.helpers import Clock, freeze_worker_at_work, tileset_row_ids
+from tests.drills.worker_drills import Clock, freeze_worker_at_work, tileset_row_ids
 from tests.factories import register_and_sign_in
 from tests.job.helpers import final, load_job, wait_for, wait_for_parts
-from tests.job.workers import ThrowawayRedis, Worker
+from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
-POINTS = 200_000  # 8 parts of 25,000 points
+if not SERVICES:
+    pytest.skip(
+        "drills inject faults into real PostgreSQL/Redis/RabbitMQ/Celery: run them with "
+        "SPATIALVIZ_TEST_SERVICES=1",
+        allow_module_level=True,
+    )
+
+POINTS = 200_000  # parts of at most 25,000 points
+
+
+@pytest.fixture(scope="module")
+def vhost() -> Iterator[RabbitVhost]:
+    own = RabbitVhost()
+    yield own
+    own.delete()
+
+
+@pytest.fixture
+def settings(settings: Settings, vhost: RabbitVhost) -> Settings:
+    """Celery on RabbitMQ; fast heartbeats so a worker known gone loses its parts within
+    seconds, while the limit for workers nobody can see stays wide (a busy machine)."""
+    return settings.model_copy(
+        update={
+            "jobs_backend": "celery",
+            "celery_broker_url": vhost.url,
+            "jobs_heartbeat_seconds": 0.5,
+            "jobs_lost_after_seconds": 2.0,
+            "jobs_stale_after_seconds": 120.0,
+            "jobs_reap_interval_seconds": 1.0,
+            "jobs_requeue_after_seconds": 20.0,
+            "jobs_progress_interval_seconds": 0.2,
+            "scene_tiling_max_chunk_points": 25_000,
+        }
+    )
+
+
+@pytest.fixture
+def resources(app: object) -> Resources:
+    found: Resources = app.state.resources  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+        print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
+        print(worker.log_tail())
 
 
 def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
@@ -97,22 +147,22 @@ async def test_worker_killed_mid_part_reruns_that_part_only(
 
 
 @pytest.fixture
-async def private_redis() -> AsyncIterator[ThrowawayRedis]:
+async def workers_redis() -> AsyncIterator[ThrowawayRedis]:
     server = await asyncio.to_thread(ThrowawayRedis)
     yield server
     server.kill()
 
 
 async def test_redis_stopped_mid_fanout_loses_no_part(
-    settings: Settings, private_redis: ThrowawayRedis, workers: list[Worker], tmp_path: Path
+    settings: Settings, workers_redis: ThrowawayRedis, workers: list[Worker], tmp_path: Path
 ) -> None:
     """The workers' and the API's Redis (cache, pub/sub, Celery result backend) is a
     private one this test stops while parts run and starts again once parts have
     finished during the outage."""
     isolated = settings.model_copy(
         update={
-            "redis_url": f"{private_redis.url}/0",
-            "celery_result_backend": f"{private_redis.url}/1",
+            "redis_url": f"{workers_redis.url}/0",
+            "celery_result_backend": f"{workers_redis.url}/1",
         }
     )
     start(workers, isolated, tmp_path)
@@ -128,7 +178,7 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
                 job_id,
                 lambda ps: any(p.status == PartStatus.running for p in ps),
             )
-            await asyncio.to_thread(private_redis.kill)
+            await asyncio.to_thread(workers_redis.kill)
             before = {
                 p.position
                 for p in await wait_for_parts(resources, job_id, lambda ps: True)
@@ -145,7 +195,7 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
 
             # Parts go on finishing with Redis down: nothing of theirs needs it.
             await wait_for_parts(resources, job_id, more_done_or_over, within=60)
-            await asyncio.to_thread(private_redis.start)
+            await asyncio.to_thread(workers_redis.start)
             clock = Clock()
             job = await wait_for(resources, job_id, final, within=30)
             print(f"drill: scene job final {clock.seconds()} s after Redis returned")
