@@ -71,9 +71,6 @@ def gunicorn_config(settings: Settings, options: ServeOptions) -> dict[str, Any]
     """Gunicorn settings for uvicorn workers (exposed for tests and for operators reading
     what `serve --workers` runs)."""
     return {
-        # X-Forwarded-* believed only from SPATIALVIZ_TRUSTED_PROXIES (kit/proxies.py);
-        # Gunicorn's own default would trust 127.0.0.1.
-        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
         "bind": [f"{options.host}:{options.port}"],
         "workers": options.workers,
         "worker_class": "uvicorn_worker.UvicornWorker",
