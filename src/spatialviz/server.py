@@ -67,7 +67,7 @@ def _serve_uvicorn(settings: Settings, options: ServeOptions) -> None:
     )
 
 
-def gunicorn_config(settings: Settings, options: ServeOptions) -> dict[str, Any]:
+def gunicorn_config(options: ServeOptions) -> dict[str, Any]:
     """Gunicorn settings for uvicorn workers (exposed for tests and for operators reading
     what `serve --workers` runs)."""
     return {
@@ -103,7 +103,7 @@ def _gunicorn_application() -> type[Any]:
             super().__init__()
 
         def load_config(self) -> None:
-            for key, value in gunicorn_config(self._settings, self._options).items():
+            for key, value in gunicorn_config(self._options).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:

@@ -21,6 +21,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ClusterError(RuntimeError):
+    """A PostgreSQL tool failed; the message carries what it printed."""
+
+
 class PrivateCluster:
     def __init__(self, folder: Path, name: str) -> None:
         self.folder = folder
@@ -35,7 +39,9 @@ class PrivateCluster:
         command = [str(PG_BIN / tool), *args]
         if self._as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise ClusterError(f"{tool} failed ({result.returncode}): {result.stderr.strip()}")
 
     def init_primary(self) -> None:
         self._own_folder()
@@ -49,6 +55,18 @@ class PrivateCluster:
         )  # fmt: skip
 
     def start(self) -> None:
+        """Starts the cluster; a port taken meanwhile by another process (the machine is
+        shared) is replaced by a fresh one, a few times."""
+        for attempt in range(3):
+            try:
+                self._start_once()
+                return
+            except ClusterError:
+                if attempt == 2:
+                    raise
+                self.port = _free_port()
+
+    def _start_once(self) -> None:
         options = (
             f"-c port={self.port} -c listen_addresses=127.0.0.1 "
             f"-c unix_socket_directories={self.folder} -c wal_level=replica "
@@ -59,7 +77,7 @@ class PrivateCluster:
         deadline = time.monotonic() + 60
         while not _accepts(self.port):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"cluster {self.data.name} did not start: {log.read_text()}")
+                raise ClusterError(f"cluster {self.data.name} did not start: {log.read_text()}")
             time.sleep(0.1)
 
     def stop(self) -> None:

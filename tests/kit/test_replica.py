@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from spatialviz.config import ConfigError, Settings
 from spatialviz.kit.migrate import upgrade
 from tests.conftest import SERVICES
 from tests.factories import register_and_sign_in
-from tests.kit.pg_cluster import PG_BIN, PrivateCluster
+from tests.kit.pg_cluster import PG_BIN, ClusterError, PrivateCluster
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="a streaming replica: services mode")
 
@@ -45,7 +44,7 @@ def clusters(
         yield primary, replica
     finally:
         for cluster in (replica, primary):
-            with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            with contextlib.suppress(ClusterError):  # already stopped by a test
                 cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
