@@ -55,4 +55,4 @@ def test_json_outside_development() -> None:
     assert Settings(env="test").effective_log_format == "json"
     assert Settings(env="development").effective_log_format == "console"
     text, _ = _rendered("json")
-    assert '"error.stack_trace"' in text
+    assert '"stack_trace"' in text  # error.stack_trace, nested
