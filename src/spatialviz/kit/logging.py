@@ -72,6 +72,9 @@ def _to_ecs(_logger: Any, _name: str, event: EventDict) -> EventDict:
         if key == "duration_ms" and isinstance(value, int | float):
             value = round(value * 1_000_000)
         _put(out, field_path(key), value, key)
+    # The time first: what a reader of the raw stream looks for.
+    if "@timestamp" in out:
+        out = {"@timestamp": out.pop("@timestamp"), **out}
     return out
 
 
