@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
+from pathlib import Path
 
 import structlog
 
@@ -55,4 +57,25 @@ def test_json_outside_development() -> None:
     assert Settings(env="test").effective_log_format == "json"
     assert Settings(env="development").effective_log_format == "console"
     text, _ = _rendered("json")
-    assert '"error.stack_trace"' in text
+    assert '"stack_trace"' in text  # error.stack_trace, nested
+
+
+def test_a_forked_child_writes_its_events(tmp_path: Path) -> None:
+    """A Celery prefork worker is forked after logging was configured: it inherits the
+    queue but not the listener thread, which must be started again in it."""
+    kit_logging.configure_logging("json", "INFO")
+    listener = kit_logging._listener
+    assert listener is not None
+    handler = listener.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    with (tmp_path / "child.log").open("w") as out:
+        handler.setStream(out)
+        pid = os.fork()
+        if pid == 0:  # the child: log, write out what is queued, leave without cleanup
+            structlog.get_logger("test").info("from_the_child")
+            kit_logging._stop_listener()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        kit_logging._stop_listener()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert '"message": "from_the_child"' in (tmp_path / "child.log").read_text()

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from spatialviz.auth.tokens import new_api_key
-from spatialviz.kit.logging import configure_logging
+from spatialviz.kit.logging import _stop_listener, configure_logging
 from spatialviz.kit.redact import MASK, redact_secrets, scrub
 from spatialviz.scene import signing
 
@@ -93,6 +93,7 @@ def test_tracebacks_are_redacted_in_both_formats(
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
     logging.getLogger("sqlalchemy").warning("params %s", {"password": PASSWORD})
 
+    _stop_listener()  # records are written on the listener's thread: wait for them
     err = capsys.readouterr().err
     assert "auth_failed" in err
     assert "Exception in ASGI application" in err

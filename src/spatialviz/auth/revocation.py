@@ -35,7 +35,7 @@ async def is_revoked(cache: Cache, token_id: str, session_id: uuid.UUID) -> bool
             or await cache.get(_SID + str(session_id)) is not None
         )
     except Exception as exc:
-        log.warning("deny_list_unavailable", error=type(exc).__name__)
+        log.warning("deny_list_unavailable", error_type=type(exc).__name__)
         raise RevocationUnavailable() from exc
 
 

@@ -32,6 +32,7 @@ from spatialviz.job.registry import JobKind, UnknownJobKind, get_kind
 from spatialviz.job.repository import JobStore
 from spatialviz.job.schemas import job_channel, job_message
 from spatialviz.kit.db import transaction, utcnow
+from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.resources import Resources, open_resources
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.models.job import Job, JobStatus
@@ -133,6 +134,8 @@ def configure_process(
     """Called in a worker process before any job (pool initializer, worker command); a
     new configuration replaces this process's runtime."""
     global _settings, _forward
+    # Job events are log lines like the API's: the same format, fields and redaction.
+    configure_logging(settings.effective_log_format, settings.log_level)
     if _settings is not None and _settings != settings:
         shutdown_runtime()
     _settings, _forward = settings, forward

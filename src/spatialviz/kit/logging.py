@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
+import multiprocessing.util
+import os
 import queue
 import sys
 from typing import Any
@@ -12,36 +14,105 @@ from typing import Any
 import structlog
 from structlog.types import EventDict, Processor
 
+from spatialviz import __version__
 from spatialviz.kit.redact import redact_secrets
 
-_ECS_RENAMES = {
-    "timestamp": "@timestamp",
-    "level": "log.level",
-    "logger": "log.logger",
-    "event": "message",
-    "request_id": "http.request.id",
-    "method": "http.request.method",
-    "path": "url.path",
-    "status": "http.response.status_code",
-    "duration_ms": "event.duration_ms",
-    "exception": "error.stack_trace",
+ECS_VERSION = "8.11.0"
+SERVICE_NAME = "spatialviz"
+#: Our own fields, where ECS has none: one namespace, nested like the rest.
+NAMESPACE = "spatialviz"
+
+#: An event key and the field it becomes, where that is not ``spatialviz.<key>``: the ECS
+#: field when ECS has one for it, else a grouped place in our namespace.
+FIELD_PATHS: dict[str, tuple[str, ...]] = {
+    "timestamp": ("@timestamp",),
+    "event": ("message",),
+    "level": ("log", "level"),
+    "logger": ("log", "logger"),
+    "env": ("service", "environment"),
+    "request_id": ("http", "request", "id"),
+    "method": ("http", "request", "method"),
+    "status": ("http", "response", "status_code"),
+    "path": ("url", "path"),
+    "client_ip": ("client", "ip"),
+    "duration_ms": ("event", "duration"),  # ECS: nanoseconds, converted below
+    "action": ("event", "action"),
+    "reason": ("event", "reason"),
+    "exception": ("error", "stack_trace"),
+    "error": ("error", "message"),
+    "error_type": ("error", "type"),
+    "actor_id": ("user", "id"),
+    "file_path": ("file", "path"),
+    "route": (NAMESPACE, "http", "route"),
+    "job_id": (NAMESPACE, "job", "id"),
+    "kind": (NAMESPACE, "job", "kind"),
+    "attempt": (NAMESPACE, "job", "attempt"),
+    "queue": (NAMESPACE, "job", "queue"),
+    "workspace_id": (NAMESPACE, "workspace", "id"),
+    "target_type": (NAMESPACE, "target", "type"),
+    "target_id": (NAMESPACE, "target", "id"),
+    "api_key_id": (NAMESPACE, "api_key", "id"),
 }
 
 
+def field_path(key: str) -> tuple[str, ...]:
+    """Where an event key lands in the JSON document (the index template maps each)."""
+    return FIELD_PATHS.get(key) or (NAMESPACE, key)
+
+
 def _to_ecs(_logger: Any, _name: str, event: EventDict) -> EventDict:
-    out: EventDict = {"ecs.version": "8.11.0"}
+    """Nested objects, not dotted keys, so Elasticsearch maps every line the same way."""
+    out: EventDict = {
+        "ecs": {"version": ECS_VERSION},
+        "service": {"name": SERVICE_NAME, "version": __version__},
+    }
     for key, value in event.items():
-        out[_ECS_RENAMES.get(key, key)] = value
+        if value is None:  # "not known" is no value at all, as Elasticsearch reads it
+            continue
+        if key == "duration_ms" and isinstance(value, int | float):
+            value = round(value * 1_000_000)
+        _put(out, field_path(key), value, key)
+    # The time first: what a reader of the raw stream looks for.
+    if "@timestamp" in out:
+        out = {"@timestamp": out.pop("@timestamp"), **out}
     return out
 
 
+def _put(out: EventDict, path: tuple[str, ...], value: Any, key: str) -> None:
+    node = out
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):  # a leaf is already there: keep both lines apart
+            out.setdefault(NAMESPACE, {})[f"unplaced_{key}"] = value
+            return
+        node = child
+    node[path[-1]] = value
+
+
+def _error_fields(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    """``error.type`` and ``error.message`` of a logged exception, before its traceback
+    becomes text (the redaction after this sees the message too)."""
+    exc_info = event.get("exc_info")
+    exc = exc_info if isinstance(exc_info, BaseException) else None
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        exc = exc_info[1]
+    if exc is not None:
+        kind = type(exc)
+        module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+        event.setdefault("error_type", f"{module}{kind.__qualname__}")
+        event.setdefault("error", str(exc)[:1000])
+    return event
+
+
 def configure_logging(fmt: str, level: str = "INFO") -> None:
+    json = fmt == "json"
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        *([_error_fields] if json else []),
         # Tracebacks become text here, in both formats, so that the redaction after them
         # sees them (the development renderer's own tracebacks print local variables:
         # API keys and tokens among them, issue 16).
@@ -49,7 +120,7 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
         redact_secrets,
     ]
     renderer: list[Processor]
-    if fmt == "json":
+    if json:
         renderer = [_to_ecs, structlog.processors.JSONRenderer()]
     else:
         # Plain tracebacks: the rich one renders every frame's locals, which took minutes
@@ -112,11 +183,23 @@ def _off_the_caller(handler: logging.Handler) -> logging.Handler:
     global _listener
     if _listener is None:
         atexit.register(_stop_listener)  # write out what is queued before exiting
+        # Pool processes (multiprocessing) leave through os._exit, past atexit: their own
+        # exit hook writes the queue out too.
+        multiprocessing.util.Finalize(None, _stop_listener, exitpriority=0)
+        # A forked child (a Celery prefork worker) inherits the queue but not the thread
+        # that empties it: its events would pile up unwritten.
+        os.register_at_fork(after_in_child=_restart_listener_in_child)
     _stop_listener()  # configured again (another app in the same process)
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     _listener = logging.handlers.QueueListener(records, handler)
     _listener.start()
     return _PassThroughQueueHandler(records)
+
+
+def _restart_listener_in_child() -> None:
+    if _listener is not None and _listener._thread is not None:
+        _listener._thread = None  # the parent's thread, absent in this process
+        _listener.start()
 
 
 def _stop_listener() -> None:

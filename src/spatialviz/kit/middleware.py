@@ -93,6 +93,7 @@ class RequestContextMiddleware:
                     method=method,
                     path=scope["path"],
                     route=route,
+                    client_ip=(scope.get("client") or (None,))[0],
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )

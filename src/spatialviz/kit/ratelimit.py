@@ -80,7 +80,9 @@ class RateLimiter:
         try:
             decision = await self.hit(limit, *identifiers)
         except Exception as exc:
-            log.warning("rate_limit_storage_error", error=type(exc).__name__, fail_open=fail_open)
+            log.warning(
+                "rate_limit_storage_error", error_type=type(exc).__name__, fail_open=fail_open
+            )
             if fail_open:
                 return
             raise RateLimitUnavailable() from exc

@@ -128,7 +128,7 @@ def _warm_query_index(canonical: Path) -> None:
     try:
         SpatialIndex.open(canonical)
     except Exception as exc:  # the query endpoint builds it on demand otherwise
-        log.warning("query_index_failed", path=str(canonical), error=repr(exc))
+        log.warning("query_index_failed", file_path=str(canonical), error=repr(exc))
 
 
 # --- tiling: prepare (counts + chunk files) -> index each chunk -> merge and publish -----
