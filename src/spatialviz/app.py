@@ -24,6 +24,7 @@ from spatialviz.job.endpoints import router as job_router
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
+from spatialviz.kit.openapi import install_openapi
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)

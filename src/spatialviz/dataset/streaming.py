@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import anyio
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from spatialviz.kit.errors import PayloadTooLarge, UnprocessableEntity
@@ -91,12 +92,16 @@ async def stream_multipart(
         cast("MultipartCallbacks", _callbacks(state, pending)),
         max_header_size=8192,
     )
-    async for chunk in chunks:
-        parser.write(chunk)
-        for piece in pending:
-            await sink.feed(piece)
-        pending.clear()
-    parser.finalize()
+    try:
+        async for chunk in chunks:
+            parser.write(chunk)
+            for piece in pending:
+                await sink.feed(piece)
+            pending.clear()
+        parser.finalize()
+    except MultipartParseError as exc:
+        # A malformed part is the client's mistake (found by Schemathesis: it was a 500).
+        raise UnprocessableEntity(f"The multipart body is malformed: {exc}") from None
     for piece in pending:
         await sink.feed(piece)
     if not state.found_file:
