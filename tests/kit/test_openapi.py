@@ -54,3 +54,17 @@ async def test_405_names_every_method_of_the_path(client: httpx.AsyncClient) -> 
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM_JSON
     assert {"GET", "POST"} <= set(response.headers["allow"].split(", "))
+
+
+async def test_every_success_with_a_body_declares_its_media_types(app: FastAPI) -> None:
+    for path, method, operation in operations(app.openapi()):
+        for status, response in operation["responses"].items():
+            if status.startswith("2") and status != "204" and method not in {"HEAD", "OPTIONS"}:
+                assert response.get("content"), (method, path, status)
+    paths = app.openapi()["paths"]
+    tile = paths["/api/v1/scenes/{scene_id}/tiles/{path}"]["get"]["responses"]
+    assert {"model/gltf-binary", "application/json"} <= set(tile["200"]["content"])
+    assert {"200", "206", "304"} <= set(tile)
+    export = paths["/api/v1/scenes/{scene_id}/export.{fmt}"]["get"]["responses"]
+    assert "model/vnd.usdz+zip" in export["200"]["content"]
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { defaultEncoding, encodingRequest, initialColoring, recolourable, validateEncoding } from '../src/lib/encoding';
 import type { Column } from '../src/lib/types';
 
-const col = (name: string, type = 'float64', role: string | null = null): Column => ({ name, type, role, unit: null });
+const col = (name: string, type = 'float64', role: Column['role'] = 'attribute'): Column => ({ name, type, role, unit: null });
 
 describe('encoding form', () => {
   it('prefers columns by role, then by name, then the first numerics', () => {
-    const columns = [col('label', 'string'), col('a'), col('depth', 'float32', 'z'), col('lat'), col('lon')];
+    const columns = [col('label', 'string'), col('a'), col('depth', 'float32'), col('lat'), col('lon')];
     expect(defaultEncoding(columns)).toEqual({ x: 'lon', y: 'lat', z: 'depth', color: '', colormap: 'viridis', size: '' });
     expect(defaultEncoding([col('p'), col('q'), col('r')])).toMatchObject({ x: 'p', y: 'q', z: 'r' });
   });

@@ -92,6 +92,18 @@ def _is_referenced(node: Any, name: str) -> bool:
     return False
 
 
+def blob_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries of a route that serves stored bytes: the whole file, one byte
+    range of it, or 304 for a matching ETag."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {media_type: binary for media_type in media_types}
+    return {
+        200: {"description": "The file", "content": content},
+        206: {"description": "One byte range of the file (Range)", "content": content},
+        304: {"description": "Not modified (If-None-Match)"},
+    }
+
+
 def install_openapi(app: FastAPI) -> None:
     """Serve the completed document at ``app.openapi_url`` (built once, then cached)."""
 

@@ -37,6 +37,11 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": checks})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(resources: ResourcesDep) -> Response:
     return Response(generate_latest(resources.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,6 +2,7 @@
 import { ApiError, createScene, getDataset } from '../api';
 import { debug } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
+import { crsLabel } from '../lib/crs';
 import { defaultEncoding, encodingRequest, type EncodingForm, isNumeric, validateEncoding } from '../lib/encoding';
 import type { Column, Dataset, Job } from '../lib/types';
 import { watchJob } from '../live';
@@ -30,7 +31,7 @@ function render(main: HTMLElement, d: Dataset): void {
         h('dt', {}, 'Status'), h('dd', {}, h('span', { class: `badge ${d.status}`, 'data-testid': 'dataset-status' }, d.status)),
         h('dt', {}, 'Format'), h('dd', {}, d.format ?? '—'),
         h('dt', {}, 'Rows'), h('dd', {}, formatCount(d.row_count)),
-        h('dt', {}, 'CRS'), h('dd', {}, d.crs ?? '—')),
+        h('dt', {}, 'CRS'), h('dd', { 'data-testid': 'dataset-crs' }, crsLabel(d.crs))),
       progress,
       d.scene_ids.length ? h('p', {}, 'Scenes: ', ...d.scene_ids.map((s, i) => h('a', { href: `/scenes/${s}`, 'data-link': true, class: 'scene-link', 'data-testid': 'scene-link' }, `Scene ${i + 1}`))) : null),
     columns.length ? h('section', { class: 'card' }, h('h2', {}, 'Columns'), columnTable(columns)) : null,

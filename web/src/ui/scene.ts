@@ -176,7 +176,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       onclick: async () => {
         try {
           const link = await createShareLink(scene.id);
-          const url = new URL(link.url, location.origin).toString();
+          const url = new URL(link.url ?? '', location.origin).toString();
           shareOut.replaceChildren(
             h('input', { readOnly: true, value: url, 'aria-label': 'Share link', 'data-testid': 'share-url', onfocus: (e: Event) => (e.target as HTMLInputElement).select() }),
             h('small', {}, ` expires ${new Date(link.expires_at).toLocaleString()}`));
