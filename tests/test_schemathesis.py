@@ -205,6 +205,8 @@ def test_every_operation_keeps_the_contract(settings: Settings, world: World) ->
             "generation": {"max-examples": MAX_EXAMPLES, "database": "none", "no-shrink": True},
             "suppress-health-check": ["all"],
             "seed": SEED,
+            # No state kept between runs (it would replay old cases and write to the tree).
+            "cache": {"enabled": False},
             "operations": operation_checks(),
         }
     )

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from spatialviz import __version__
+from spatialviz.api_docs import install_api_docs
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.config import Settings
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Spatial datasets in, level-of-detail 3D Tiles out.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by api_docs from local assets
         redoc_url=None,
     )
     app.state.settings = settings
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(job_router)
     app.include_router(realtime_router)
     app.include_router(scene_router)
+    install_api_docs(app, STATIC_DIR)
     # Last: the client's routes must never shadow an API route.
     mount_web_client(app, STATIC_DIR)
     return app
