@@ -30,6 +30,7 @@ from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import JsonBodyLimitMiddleware, SecurityHeadersMiddleware
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
+from spatialviz.scene.encoding import Encoding
 from spatialviz.scene.endpoints import router as scene_router
 from spatialviz.scene.fastpath import SignedDeliveryFastPath
 from spatialviz.web import STATIC_DIR, mount_web_client
@@ -69,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    install_openapi(app)
+    # A scene's encoding is validated against the dataset's columns in code; its shape (and
+    # the colormap names) is published for the web client's generated types.
+    install_openapi(app, published=[Encoding])
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)

@@ -68,3 +68,13 @@ async def test_every_success_with_a_body_declares_its_media_types(app: FastAPI) 
     export = paths["/api/v1/scenes/{scene_id}/export.{fmt}"]["get"]["responses"]
     assert "model/vnd.usdz+zip" in export["200"]["content"]
     assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+
+
+async def test_the_encoding_shape_and_colormap_names_are_published(app: FastAPI) -> None:
+    """The web client's types (and its colormap table) take the names from here."""
+    from spatialviz.scene.colormaps import COLORMAP_NAMES
+
+    schemas = app.openapi()["components"]["schemas"]
+    assert "Encoding" in schemas
+    colormap = schemas["ContinuousColor"]["properties"]["colormap"]
+    assert tuple(colormap["enum"]) == COLORMAP_NAMES

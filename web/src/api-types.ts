@@ -1295,6 +1295,211 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** CategoricalColor */
+        CategoricalColor: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "categorical";
+            /** Column */
+            column: string;
+            /**
+             * Palette
+             * @default tableau10
+             * @enum {string}
+             */
+            palette: "tableau10" | "set1" | "set3" | "dark2";
+        };
+        /**
+         * ChartBox
+         * @description Scale tabular columns into a box: each axis's data range maps onto ``[0, size]``.
+         */
+        ChartBox: {
+            /**
+             * Size
+             * @default [
+             *       1,
+             *       1,
+             *       1
+             *     ]
+             */
+            size: [
+                number,
+                number,
+                number
+            ];
+            /**
+             * X Range
+             * @default null
+             */
+            x_range: [
+                number,
+                number
+            ] | null;
+            /**
+             * Y Range
+             * @default null
+             */
+            y_range: [
+                number,
+                number
+            ] | null;
+            /**
+             * Z Range
+             * @default null
+             */
+            z_range: [
+                number,
+                number
+            ] | null;
+        };
+        /** ColumnSize */
+        ColumnSize: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "column";
+            /** Column */
+            column: string;
+            /**
+             * Range
+             * @default [
+             *       1,
+             *       8
+             *     ]
+             */
+            range: [
+                number,
+                number
+            ];
+            /**
+             * Domain
+             * @default null
+             */
+            domain: [
+                number,
+                number
+            ] | null;
+        };
+        /** ConstantColor */
+        ConstantColor: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "constant";
+            /**
+             * Value
+             * @default #ffffff
+             */
+            value: string;
+        };
+        /** ConstantSize */
+        ConstantSize: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "constant";
+            /**
+             * Px
+             * @default 2
+             */
+            px: number;
+        };
+        /** ContinuousColor */
+        ContinuousColor: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "continuous";
+            /** Column */
+            column: string;
+            /**
+             * Colormap
+             * @default viridis
+             * @enum {string}
+             */
+            colormap: "viridis" | "magma" | "plasma" | "inferno" | "cividis" | "turbo" | "grey";
+            /**
+             * Range
+             * @default null
+             */
+            range: [
+                number,
+                number
+            ] | null;
+        };
+        /** FilterClause */
+        FilterClause: {
+            /** Column */
+            column: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "<" | "<=" | ">" | ">=" | "==" | "!=" | "in" | "between";
+            /** Value */
+            value: number | string | boolean | (number | string | boolean)[];
+        };
+        /** PositionEncoding */
+        PositionEncoding: {
+            /**
+             * X
+             * @default null
+             */
+            x: string | null;
+            /**
+             * Y
+             * @default null
+             */
+            y: string | null;
+            /**
+             * Z
+             * @default null
+             */
+            z: string | null;
+            /** @default null */
+            chart_box: components["schemas"]["ChartBox"] | null;
+        };
+        /** RgbColor */
+        RgbColor: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "rgb";
+        };
+        /**
+         * Encoding
+         * @description How a scene draws a dataset. Every part is optional; see :func:`validate_encoding`.
+         */
+        Encoding: {
+            /**
+             * @default {
+             *       "x": null,
+             *       "y": null,
+             *       "z": null,
+             *       "chart_box": null
+             *     }
+             */
+            position: components["schemas"]["PositionEncoding"];
+            /**
+             * Color
+             * @default null
+             */
+            color: (components["schemas"]["RgbColor"] | components["schemas"]["ContinuousColor"] | components["schemas"]["CategoricalColor"] | components["schemas"]["ConstantColor"]) | null;
+            /**
+             * Size
+             * @default null
+             */
+            size: (components["schemas"]["ConstantSize"] | components["schemas"]["ColumnSize"]) | null;
+            /** Filter */
+            filter?: components["schemas"]["FilterClause"][];
+        };
     };
     responses: never;
     parameters: never;

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from spatialviz.kit.errors import PROBLEM_JSON, Problem, status_title
 
@@ -104,15 +105,30 @@ def blob_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Serve the completed document at ``app.openapi_url`` (built once, then cached)."""
+def publish_models(schema: dict[str, Any], models: Iterable[type[BaseModel]]) -> None:
+    """Add models no route names to the document's components (with the models they use),
+    so clients generated from it share their shapes and names."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        published = model.model_json_schema(ref_template=_REF_TEMPLATE)
+        for name, definition in published.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas.setdefault(model.__name__, published)
+
+
+def install_openapi(app: FastAPI, *, published: Iterable[type[BaseModel]] = ()) -> None:
+    """Serve the completed document at ``app.openapi_url`` (built once, then cached);
+    ``published`` models are added to its components (see publish_models)."""
+    extra = tuple(published)
 
     build = app.openapi  # FastAPI's own generator, which caches in app.openapi_schema
     completed: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
         if not completed:
-            completed.append(complete_error_responses(build()))
+            schema = complete_error_responses(build())
+            publish_models(schema, extra)
+            completed.append(schema)
         return completed[0]
 
     setattr(app, "openapi", openapi)  # noqa: B010 - FastAPI's documented override point

@@ -42,16 +42,11 @@ export interface SceneAttribute {
   unit?: string | null;
 }
 
-export interface Scene {
-  id: string;
-  dataset_id: string;
-  status: string;
-  encoding: Record<string, unknown>;
+/** The server sends axes as an untyped map (scene/schemas.py); the client reads x, y, z. */
+export type Scene = Omit<Schemas['SceneOut'], 'axes' | 'attributes'> & {
   axes?: { x: Axis; y: Axis; z: Axis } | null;
   attributes: SceneAttribute[];
-  tileset_url: string | null;
-  share_url?: string | null;
-}
+};
 
 export interface CreatedScene {
   scene: Scene;

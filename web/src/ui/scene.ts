@@ -4,9 +4,8 @@ import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
-import { sceneChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
-import { subscribe } from '../live';
+import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
 import { legendElement } from './legend';
 
@@ -35,14 +34,12 @@ export function sceneView(id: string): HTMLElement {
       const scene = await getScene(id);
       if (scene.status !== 'ready' || !scene.tileset_url) {
         main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
-        if (isSignedIn()) {
-          const stop = subscribe(sceneChannel(id), (m) => {
-            if (m.type === 'scene' && m.scene.status === 'ready') {
-              stop();
-              main.replaceWith(sceneView(id));
-            }
+        // The server announces progress on its tiling job's channel (job:<id>); it has no
+        // channel per scene.
+        if (isSignedIn() && scene.job_id) {
+          void watchJob(scene.job_id, () => undefined).then((job) => {
+            if (job.status === 'succeeded' && main.isConnected) main.replaceWith(sceneView(id));
           });
-          teardown = stop;
         }
         return;
       }
