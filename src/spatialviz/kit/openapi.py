@@ -144,12 +144,18 @@ def operations(schema: dict[str, Any]) -> Iterable[tuple[str, str, Operation]]:
 
 def document() -> dict[str, Any]:
     """The document the app serves at /openapi.json, without starting it (no resources open)."""
+    import tempfile
+    from pathlib import Path
+
     from spatialviz.app import create_app
     from spatialviz.config import Settings
 
-    # A throwaway key: building the document signs nothing.
-    settings = Settings(env="test", secret_key="openapi-document-" + "x" * 32)
-    return create_app(settings).openapi()
+    # Throwaway keys in a throwaway directory: building the document signs nothing.
+    with tempfile.TemporaryDirectory(prefix="spatialviz-openapi-") as var_dir:
+        settings = Settings(
+            env="test", var_dir=Path(var_dir), secret_key="openapi-document-" + "x" * 32
+        )
+        return create_app(settings).openapi()
 
 
 if __name__ == "__main__":
