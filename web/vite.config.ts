@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -23,8 +23,25 @@ function cleanOutDir(): Plugin {
   };
 }
 
+/** Swagger UI for the API docs at /docs, served from our own assets (no CDN: the docs work
+ * offline and under a CSP that names only 'self'). spatialviz/api_docs.py serves them. */
+const DOCS_ASSETS = ['swagger-ui-bundle.js', 'swagger-ui.css', 'oauth2-redirect.html', 'oauth2-redirect.js', 'LICENSE', 'NOTICE'];
+
+function apiDocsAssets(): Plugin {
+  return {
+    name: 'spatialviz-api-docs-assets',
+    apply: 'build',
+    closeBundle() {
+      const source = fileURLToPath(new URL('./node_modules/swagger-ui-dist/', import.meta.url));
+      const target = join(outDir, 'docs');
+      mkdirSync(target, { recursive: true });
+      for (const name of DOCS_ASSETS) copyFileSync(join(source, name), join(target, name));
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [cleanOutDir()],
+  plugins: [cleanOutDir(), apiDocsAssets()],
   base: '/',
   build: {
     outDir,

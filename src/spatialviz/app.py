@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from spatialviz import __version__
+from spatialviz.api_docs import install_api_docs
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.auth.passwords import configure_password_hashing
@@ -26,12 +27,14 @@ from spatialviz.kit.bodylimit import BodyLimitMiddleware, BodyLimits
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
+from spatialviz.kit.openapi import install_openapi
 from spatialviz.kit.replica import ReplicaFallbackMiddleware
 from spatialviz.kit.resources import open_resources
 from spatialviz.kit.security import SecurityHeadersMiddleware
 from spatialviz.kit.sweep import sweep_temporary_forever
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
+from spatialviz.scene.encoding import Encoding
 from spatialviz.scene.endpoints import router as scene_router
 from spatialviz.scene.fastpath import SignedDeliveryFastPath
 from spatialviz.web import STATIC_DIR, mount_web_client
@@ -79,11 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # Not public in production unless asked for (issue 16): the schema maps every route.
         openapi_url="/openapi.json" if settings.docs_on else None,
-        docs_url="/docs" if settings.docs_on else None,
+        docs_url=None,  # served by api_docs from local assets, under the same condition
         redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # A scene's encoding is validated against the dataset's columns in code; its shape (and
+    # the colormap names) is published for the web client's generated types.
+    install_openapi(app, published=[Encoding])
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
@@ -130,6 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(job_router)
     app.include_router(realtime_router)
     app.include_router(scene_router)
+    if settings.docs_on:
+        install_api_docs(app, STATIC_DIR)
     # Last: the client's routes must never shadow an API route.
     mount_web_client(app, STATIC_DIR)
     return app

@@ -58,6 +58,26 @@ async def test_las_upload_multipart(client: httpx.AsyncClient) -> None:
     assert dataset["row_count"] == 400
 
 
+async def test_malformed_multipart_is_a_422_and_leaves_nothing(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A part header with a byte python-multipart refuses was a 500 (found by Schemathesis)."""
+    user, headers = await register_and_sign_in(client)
+    part = b'Content-Disposition: form-data; name="file"\r\nX-\xc3\xa9: 1\r\n\r\n1'
+    body = b"--b\r\n" + part + b"\r\n--b--\r\n"
+    response = await client.post(
+        "/api/v1/datasets",
+        params={"workspace_id": user["personal_workspace_id"]},
+        content=body,
+        headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    listing = await client.get("/api/v1/datasets", headers=headers)
+    assert listing.json()["items"] == []
+    assert stored_files(settings) == []
+
+
 @pytest.mark.parametrize(
     ("data", "filename", "status", "code"),
     [

@@ -25,7 +25,8 @@ describe('colormaps', () => {
     expect(sampleColormap('nope', 0.3)).toEqual(sampleColormap('viridis', 0.3));
   });
 
-  it.each(COLORMAPS)('%s gets lighter monotonically from 0 to 1', (name) => {
+  // turbo is a rainbow (brightest in the middle), so it is left out.
+  it.each(COLORMAPS.filter((m) => m !== 'turbo'))('%s gets lighter monotonically from 0 to 1', (name) => {
     let previous = -1;
     for (let i = 0; i <= 200; i++) {
       const l = luminance(sampleColormap(name, i / 200));
@@ -35,7 +36,7 @@ describe('colormaps', () => {
   });
 
   it('interpolates linearly between stops', () => {
-    const a = sampleColormap('grayscale', 0.25);
+    const a = sampleColormap('grey', 0.25);
     expect(a[0]).toBeCloseTo(63.75);
   });
 

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { defaultEncoding, encodingRequest, initialColoring, recolourable, validateEncoding } from '../src/lib/encoding';
 import type { Column } from '../src/lib/types';
 
-const col = (name: string, type = 'float64', role: string | null = null): Column => ({ name, type, role, unit: null });
+const col = (name: string, type = 'float64', role: Column['role'] = 'attribute'): Column => ({ name, type, role, unit: null });
 
 describe('encoding form', () => {
   it('prefers columns by role, then by name, then the first numerics', () => {
-    const columns = [col('label', 'string'), col('a'), col('depth', 'float32', 'z'), col('lat'), col('lon')];
+    const columns = [col('label', 'string'), col('a'), col('depth', 'float32'), col('lat'), col('lon')];
     expect(defaultEncoding(columns)).toEqual({ x: 'lon', y: 'lat', z: 'depth', color: '', colormap: 'viridis', size: '' });
     expect(defaultEncoding([col('p'), col('q'), col('r')])).toMatchObject({ x: 'p', y: 'q', z: 'r' });
   });
@@ -18,7 +18,7 @@ describe('encoding form', () => {
       encoding: { position: { x: 'x', y: 'y', z: 'z' }, color: null, size: null },
     });
     const columns = [col('a'), col('b'), col('c'), col('kind', 'string'), col('t'), col('w')];
-    const numeric = encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 't', colormap: 'grayscale', size: 'w' }, columns);
+    const numeric = encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 't', colormap: 'grey', size: 'w' }, columns);
     expect(JSON.parse(JSON.stringify(numeric)).encoding).toEqual({
       position: { x: 'a', y: 'b', z: 'c' },
       color: { mode: 'continuous', column: 't', colormap: 'grey' },
@@ -29,7 +29,7 @@ describe('encoding form', () => {
   });
 
   it('reads the initial colouring from a stored scene encoding', () => {
-    expect(initialColoring({ color: { mode: 'continuous', column: 't', colormap: 'grey' } })).toEqual({ color: 't', colormap: 'grayscale' });
+    expect(initialColoring({ color: { mode: 'continuous', column: 't', colormap: 'grey' } })).toEqual({ color: 't', colormap: 'grey' });
     expect(initialColoring({ color: { mode: 'categorical', column: 'kind' } })).toEqual({ color: 'kind', colormap: 'viridis' });
     expect(initialColoring({})).toEqual({ color: '', colormap: 'viridis' });
     expect(initialColoring(null)).toEqual({ color: '', colormap: 'viridis' });

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from spatialviz.formats.canonical import Role as ColumnRole
 from spatialviz.models.dataset import DatasetStatus
 
 
@@ -20,8 +21,45 @@ class ColumnOverride(BaseModel):
     z: str | None = Field(default=None, max_length=200)
 
 
+class CrsOut(BaseModel):
+    """The source's coordinate reference system, when it names one, and what the CRS module
+    made of it (docs/datasets.md, "CRS and units")."""
+
+    wkt: str | None = None
+    epsg: int | None = None
+    crs_name: str | None = None
+    crs_type: str | None = None
+    horizontal_unit: str | None = None
+    vertical_unit: str | None = None
+    vertical_crs: str | None = None
+    vertical_datum: str | None = None
+    placed: bool | None = Field(default=None, description="Whether the data sit on Earth")
+    center_wgs84: list[float] | None = Field(
+        default=None, description="The data's centre: longitude, latitude, ellipsoidal height"
+    )
+    frame_origin_ecef: list[float] | None = None
+    operation: str | None = Field(default=None, description="pyproj's transformation used")
+    missing_grids: list[str] | None = None
+    datum_shift: str | None = None
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str = Field(description="Arrow type name, e.g. double, int64, string")
+    role: ColumnRole
+    unit: str | None = None
+    source: str | None = Field(default=None, description="The source column it came from")
+
+
+class SchemaOut(BaseModel):
+    columns: list[ColumnOut]
+
+
 class DatasetOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Defaulted fields are always sent: the generated client types say so.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     id: uuid.UUID
     workspace_id: uuid.UUID
@@ -31,9 +69,9 @@ class DatasetOut(BaseModel):
     size_bytes: int
     sha256: str
     row_count: int | None
-    schema_info: dict[str, Any] | None = Field(serialization_alias="schema")
+    schema_info: SchemaOut | None = Field(serialization_alias="schema")
     stats: dict[str, Any] | None
-    crs: dict[str, Any] | None
+    crs: CrsOut | None
     ingest_job_id: uuid.UUID | None
     scene_ids: list[uuid.UUID] = Field(default_factory=list)
     error_code: str | None

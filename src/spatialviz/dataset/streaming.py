@@ -104,6 +104,7 @@ async def stream_multipart(
             pending.clear()
         parser.finalize()
     except MultipartParseError as exc:
+        # A malformed part is the client's mistake (found by Schemathesis: it was a 500).
         raise UnprocessableEntity(f"The multipart body is malformed: {exc}") from None
     for piece in pending:
         await sink.feed(piece)

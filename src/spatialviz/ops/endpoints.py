@@ -46,7 +46,10 @@ async def readyz(resources: ResourcesDep) -> JSONResponse:
     "/metrics",
     summary="Prometheus metrics (in production: the metrics token or an allowed address)",
     response_class=Response,
-    responses=problem_responses(404),
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problem_responses(404),
+    },
 )
 async def metrics(request: Request, resources: ResourcesDep) -> Response:
     if not may_read_metrics(

@@ -16,6 +16,7 @@ from spatialviz.job.schemas import JobRead
 from spatialviz.job.service import JobService
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import PROBLEM_JSON, problem_responses
+from spatialviz.kit.openapi import blob_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from spatialviz.kit.storage import BlobNotFound, BlobStorage, StorageError
 from spatialviz.kit.tenancy import Principal
@@ -274,12 +275,17 @@ async def serve_blob(
 
 
 _DELIVERY_ERRORS = problem_responses(401, 403, 404, 409, 416, 429)
+_EXPORT_SUFFIXES = (".glb", ".usdz", ".3tz")
+_TILE_TYPES = sorted(
+    {t for suffix, t in http.CONTENT_TYPES.items() if suffix not in {".usdz", ".3tz"}}
+    | {http.DEFAULT_CONTENT_TYPE}
+)
 
 
 @router.get(
     "/{scene_id}/tileset.json",
     summary="The scene's 3D Tiles 1.1 tileset (signed URL, share token or bearer)",
-    responses=_DELIVERY_ERRORS,
+    responses={**_DELIVERY_ERRORS, **blob_responses("application/json")},
     response_class=Response,
 )
 async def get_tileset(
@@ -292,7 +298,7 @@ async def get_tileset(
 @router.get(
     "/{scene_id}/tiles/{path:path}",
     summary="One tile (GLB) or external tileset JSON; immutable",
-    responses=_DELIVERY_ERRORS,
+    responses={**_DELIVERY_ERRORS, **blob_responses(*_TILE_TYPES)},
     response_class=Response,
 )
 async def get_tile(
@@ -397,6 +403,7 @@ async def query_scene(
     summary="export.glb | export.usdz | export.3tz: 202 + job while made, then 200 + file",
     responses={
         **problem_responses(401, 403, 404, 409, 416, 429),
+        **blob_responses(*(http.CONTENT_TYPES[suffix] for suffix in _EXPORT_SUFFIXES)),
         202: {"model": ExportAccepted, "description": "The export is being made"},
     },
     response_class=Response,

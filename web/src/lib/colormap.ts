@@ -1,28 +1,46 @@
 /** Colormaps for continuous attributes and a palette for categorical ones. Pure. */
+import type { components } from '../api-types';
 
 export type RGB = readonly [number, number, number];
 
-/** Stops sampled every 0.1 from matplotlib's perceptually uniform maps (0..255 sRGB). */
-const STOPS: Record<string, readonly RGB[]> = {
+/**
+ * The server's colormaps (scene/colormaps.py), sampled every 0.1 (0..255 sRGB): the same
+ * colours the tiles are baked with. Keyed by the names the server publishes in its OpenAPI
+ * document, so a colormap added or renamed there fails the build here until it is drawn.
+ */
+export type ColormapName = NonNullable<components['schemas']['ContinuousColor']['colormap']>;
+
+const STOPS: Record<ColormapName, readonly RGB[]> = {
   viridis: [
-    [68, 1, 84], [72, 36, 117], [65, 68, 135], [53, 95, 141], [42, 120, 142], [33, 145, 140],
-    [34, 168, 132], [68, 191, 112], [122, 209, 81], [189, 223, 38], [253, 231, 37],
+    [68, 1, 84], [70, 36, 115], [64, 67, 133], [53, 95, 140], [42, 120, 142], [33, 145, 140],
+    [39, 168, 130], [72, 190, 110], [126, 209, 78], [189, 222, 46], [253, 231, 37],
   ],
   magma: [
-    [0, 0, 4], [20, 14, 54], [59, 15, 112], [100, 26, 128], [140, 41, 129], [183, 55, 121],
-    [222, 73, 104], [247, 112, 92], [254, 159, 109], [254, 207, 146], [252, 253, 191],
+    [0, 0, 4], [22, 13, 55], [59, 17, 101], [99, 26, 125], [139, 40, 128], [181, 54, 122],
+    [219, 75, 104], [242, 113, 98], [252, 159, 112], [254, 206, 146], [252, 253, 191],
+  ],
+  plasma: [
+    [13, 8, 135], [63, 3, 156], [106, 3, 165], [143, 16, 160], [176, 42, 143], [204, 71, 120],
+    [225, 101, 98], [241, 133, 75], [250, 168, 54], [250, 207, 38], [240, 249, 33],
+  ],
+  inferno: [
+    [0, 0, 4], [25, 10, 58], [63, 14, 94], [105, 23, 108], [146, 38, 102], [186, 54, 85],
+    [219, 82, 58], [240, 121, 26], [249, 166, 25], [249, 212, 73], [252, 255, 164],
   ],
   cividis: [
-    [0, 34, 78], [18, 53, 112], [59, 73, 108], [87, 92, 109], [112, 113, 115], [138, 134, 120],
-    [165, 156, 116], [193, 180, 107], [222, 205, 94], [251, 231, 73], [255, 234, 70],
+    [0, 32, 77], [0, 49, 108], [46, 68, 108], [78, 86, 108], [102, 105, 113], [125, 124, 118],
+    [149, 144, 119], [175, 164, 114], [202, 186, 105], [231, 210, 88], [254, 232, 56],
   ],
-  grayscale: [
+  turbo: [
+    [35, 23, 27], [70, 88, 213], [48, 157, 243], [40, 215, 195], [79, 247, 131], [150, 250, 80],
+    [222, 219, 51], [255, 162, 35], [241, 93, 23], [185, 34, 8], [144, 13, 0],
+  ],
+  grey: [
     [0, 0, 0], [255, 255, 255],
   ],
 };
 
-export const COLORMAPS = Object.keys(STOPS) as readonly string[];
-export type ColormapName = keyof typeof STOPS;
+export const COLORMAPS = Object.keys(STOPS) as readonly ColormapName[];
 
 /** Tableau 10: distinct, colour-blind friendlier than a rainbow. Cycles past 10 categories. */
 export const CATEGORICAL_PALETTE: readonly RGB[] = [
@@ -30,13 +48,13 @@ export const CATEGORICAL_PALETTE: readonly RGB[] = [
   [237, 201, 72], [176, 122, 161], [255, 157, 167], [156, 117, 95], [186, 176, 172],
 ];
 
-export function isColormap(name: string): boolean {
+export function isColormap(name: string): name is ColormapName {
   return Object.prototype.hasOwnProperty.call(STOPS, name);
 }
 
 /** The colour at t in [0, 1] (clamped; NaN maps to 0) by linear interpolation between stops. */
 export function sampleColormap(name: string, t: number): RGB {
-  const stops = STOPS[name] ?? STOPS.viridis!;
+  const stops = isColormap(name) ? STOPS[name] : STOPS.viridis;
   const x = Number.isFinite(t) ? Math.min(1, Math.max(0, t)) : 0;
   const scaled = x * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(scaled));

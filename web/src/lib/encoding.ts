@@ -35,19 +35,6 @@ export interface EncodingRequest {
   };
 }
 
-/** The web client's colormap names → the backend's (scene/colormaps.py). */
-const BACKEND_COLORMAP: Record<string, string> = { grayscale: 'grey' };
-
-export function backendColormap(name: string): string {
-  return BACKEND_COLORMAP[name] ?? name;
-}
-
-/** The form's colormap name for a backend one (`grey` → `grayscale`). */
-export function formColormap(name: string): string {
-  const found = Object.entries(BACKEND_COLORMAP).find(([, backend]) => backend === name);
-  return found ? found[0] : name;
-}
-
 /** The colour column and colormap a scene's stored encoding starts with ('' = none). */
 export function initialColoring(encoding: Record<string, unknown> | null | undefined): { color: string; colormap: string } {
   const color = encoding?.color;
@@ -55,7 +42,7 @@ export function initialColoring(encoding: Record<string, unknown> | null | undef
     const c = color as { column?: unknown; colormap?: unknown };
     return {
       color: typeof c.column === 'string' ? c.column : '',
-      colormap: typeof c.colormap === 'string' ? formColormap(c.colormap) : 'viridis',
+      colormap: typeof c.colormap === 'string' ? c.colormap : 'viridis',
     };
   }
   return { color: '', colormap: 'viridis' };
@@ -133,7 +120,7 @@ export function encodingRequest(datasetId: string, form: EncodingForm, columns: 
     color =
       colorColumn && !isNumeric(colorColumn)
         ? { mode: 'categorical', column: colorName }
-        : { mode: 'continuous', column: colorName, colormap: backendColormap(form.colormap) };
+        : { mode: 'continuous', column: colorName, colormap: form.colormap };
   }
   return {
     dataset_id: datasetId,

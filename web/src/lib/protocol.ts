@@ -22,10 +22,6 @@ export function jobChannel(jobId: string): string {
   return `job:${jobId}`;
 }
 
-export function sceneChannel(sceneId: string): string {
-  return `scene:${sceneId}`;
-}
-
 export function isTerminal(status: JobStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'cancelled';
 }

@@ -1,57 +1,24 @@
-/** The API's JSON as the client reads it (see DESIGN.md's API map; web/README.md lists the fields used). */
-import type { DatasetCrs } from './crs';
+/**
+ * The API's JSON as the client reads it. Generated from the server's OpenAPI document
+ * (src/api-types.ts, `npm run api-types`; tests/test_api_types.py fails when it drifts), so a
+ * field the server changes breaks the build here instead of a page at run time.
+ */
+import type { components } from '../api-types';
 
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: string;
-  expires_in: number;
-}
+type Schemas = components['schemas'];
 
-export interface WorkspaceRef {
-  id: string;
-  name: string;
-  role: string;
-}
-
-export interface Me {
-  id: string;
-  email: string;
-  display_name: string | null;
-  workspaces: WorkspaceRef[];
-}
-
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface Job {
-  id: string;
-  kind: string;
-  status: JobStatus;
-  progress: number;
-  stage: string | null;
-  error_code: string | null;
-  error_message: string | null;
-}
-
-export interface Column {
-  name: string;
-  type: string;
-  role: string | null;
-  unit: string | null;
-}
-
-export interface Dataset {
-  id: string;
-  name: string;
-  status: string;
-  format: string | null;
-  row_count: number | null;
-  schema: { columns: Column[] } | null;
-  stats: Record<string, unknown> | null;
-  crs: DatasetCrs | null;
-  ingest_job_id: string | null;
-  scene_ids: string[];
-}
+export type TokenPair = Schemas['TokenOut'];
+export type WorkspaceRef = Schemas['MeWorkspace'] | Schemas['WorkspaceOut'];
+export type Me = Schemas['MeOut'];
+export type JobStatus = Schemas['JobStatus'];
+/** What the client reads of a job; a live message may leave the stage out. */
+export type Job = Pick<Schemas['JobRead'], 'id' | 'kind' | 'status' | 'progress' | 'error_code' | 'error_message'> & {
+  stage: Schemas['JobRead']['stage'] | null;
+};
+export type Column = Schemas['ColumnOut'];
+export type Crs = Schemas['CrsOut'];
+export type Dataset = Schemas['DatasetOut'];
+export type ShareLink = Schemas['ShareLinkOut'];
 
 export interface Page<T> {
   items: T[];
@@ -75,16 +42,11 @@ export interface SceneAttribute {
   unit?: string | null;
 }
 
-export interface Scene {
-  id: string;
-  dataset_id: string;
-  status: string;
-  encoding: Record<string, unknown>;
+/** The server sends axes as an untyped map (scene/schemas.py); the client reads x, y, z. */
+export type Scene = Omit<Schemas['SceneOut'], 'axes' | 'attributes'> & {
   axes?: { x: Axis; y: Axis; z: Axis } | null;
   attributes: SceneAttribute[];
-  tileset_url: string | null;
-  share_url?: string | null;
-}
+};
 
 export interface CreatedScene {
   scene: Scene;
@@ -99,10 +61,4 @@ export interface BoxResult {
   count: number;
   stats: Record<string, { min: number; max: number; mean: number }>;
   samples: Record<string, unknown>[];
-}
-
-export interface ShareLink {
-  id: string;
-  url: string;
-  expires_at: string;
 }

@@ -19,7 +19,7 @@ export function forgetUser(): void {
 
 export function currentWorkspace(user: Me): string | null {
   const saved = savedWorkspace();
-  const found = user.workspaces.find((w) => w.id === saved) ?? user.workspaces[0];
+  const found = user.workspaces?.find((w) => w.id === saved) ?? user.workspaces?.[0];
   return found?.id ?? null;
 }
 
@@ -38,7 +38,7 @@ export function header(user: Me | null, onWorkspace: () => void): HTMLElement {
         onWorkspace();
       },
     },
-    ...user.workspaces.map((w) => h('option', { value: w.id, selected: w.id === workspaceId }, `${w.name} (${w.role})`)),
+    ...(user.workspaces ?? []).map((w) => h('option', { value: w.id, selected: w.id === workspaceId }, `${w.name} (${w.role})`)),
   );
   nav.append(
     h('label', { class: 'workspace' }, h('span', { class: 'visually-hidden' }, 'Workspace'), select),

@@ -4,9 +4,8 @@ import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
-import { sceneChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
-import { subscribe } from '../live';
+import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
@@ -36,14 +35,12 @@ export function sceneView(id: string): HTMLElement {
       const scene = await getScene(id);
       if (scene.status !== 'ready' || !scene.tileset_url) {
         main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
-        if (isSignedIn()) {
-          const stop = subscribe(sceneChannel(id), (m) => {
-            if (m.type === 'scene' && m.scene.status === 'ready') {
-              stop();
-              main.replaceWith(sceneView(id));
-            }
+        // The server announces progress on its tiling job's channel (job:<id>); it has no
+        // channel per scene.
+        if (isSignedIn() && scene.job_id) {
+          void watchJob(scene.job_id, () => undefined).then((job) => {
+            if (job.status === 'succeeded' && main.isConnected) main.replaceWith(sceneView(id));
           });
-          teardown = stop;
         }
         return;
       }
@@ -177,7 +174,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       onclick: async () => {
         try {
           const link = await createShareLink(scene.id);
-          const url = new URL(link.url, location.origin).toString();
+          const url = new URL(link.url ?? '', location.origin).toString();
           shareOut.replaceChildren(
             h('input', { readOnly: true, value: url, 'aria-label': 'Share link', 'data-testid': 'share-url', onfocus: (e: Event) => (e.target as HTMLInputElement).select() }),
             h('small', {}, ` expires ${new Date(link.expires_at).toLocaleString()}`));
