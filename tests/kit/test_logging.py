@@ -5,6 +5,7 @@ request holding a large body), and outside development the format is JSON."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import threading
@@ -79,3 +80,35 @@ def test_a_forked_child_writes_its_events(tmp_path: Path) -> None:
         kit_logging._stop_listener()
     assert os.waitstatus_to_exitcode(status) == 0
     assert '"message": "from_the_child"' in (tmp_path / "child.log").read_text()
+
+
+def test_standard_library_tracebacks_are_formatted_on_the_callers_thread() -> None:
+    """A uvicorn/Celery record with an exception: its traceback is text before it reaches
+    the listener (formatting parses source, and ``ast`` on two threads at once can crash
+    Python 3.11), and the JSON line still carries the error fields and the stack trace."""
+    kit_logging.configure_logging("json", "INFO")
+    listener = kit_logging._listener
+    assert listener is not None
+    out = io.StringIO()
+    handler = listener.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(out)
+    handed_over: list[logging.LogRecord] = []
+    original = handler.handle
+
+    def handle(record: logging.LogRecord) -> bool:
+        handed_over.append(record)
+        return original(record)
+
+    handler.handle = handle  # type: ignore[method-assign]
+    try:
+        raise KeyError("missing-thing")
+    except KeyError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    kit_logging._stop_listener()
+    assert handed_over
+    assert all(record.exc_info is None for record in handed_over)
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["error"]["type"] == "KeyError"
+    assert "missing-thing" in line["error"]["message"]
+    assert "Traceback" in line["error"]["stack_trace"]

@@ -9,6 +9,7 @@ import multiprocessing.util
 import os
 import queue
 import sys
+import traceback
 from typing import Any
 
 import structlog
@@ -97,9 +98,7 @@ def _error_fields(_logger: Any, _name: str, event: EventDict) -> EventDict:
     if isinstance(exc_info, tuple) and len(exc_info) == 3:
         exc = exc_info[1]
     if exc is not None:
-        kind = type(exc)
-        module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
-        event.setdefault("error_type", f"{module}{kind.__qualname__}")
+        event.setdefault("error_type", _qualified_name(type(exc)))
         event.setdefault("error", str(exc)[:1000])
     return event
 
@@ -113,6 +112,7 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         *([_error_fields] if json else []),
+        _pre_rendered_exception,
         # Tracebacks become text here, in both formats, so that the redaction after them
         # sees them (the development renderer's own tracebacks print local variables:
         # API keys and tokens among them, issue 16).
@@ -168,12 +168,40 @@ def _capture_exc_info(_logger: Any, _name: str, event: EventDict) -> EventDict:
 
 
 class _PassThroughQueueHandler(logging.handlers.QueueHandler):
-    """Hands the record over untouched: rendering (tracebacks included) and the write to
-    stderr happen on the listener's thread, so a slow terminal or a full pipe never stops
-    the event loop."""
+    """Hands the record over: rendering and the write to stderr happen on the listener's
+    thread, so a slow terminal or a full pipe never stops the event loop.
+
+    Except tracebacks: a record from the standard library (uvicorn, Celery) that carries an
+    exception has it formatted here, on the caller's thread. Formatting a traceback parses
+    source (Python 3.11's caret positions use ``ast``), and ``ast`` used by two threads at
+    once can fail with "AST constructor recursion depth mismatch" (CPython gh-106905);
+    structlog's own events format theirs in the caller already (``format_exc_info``)."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.spatialviz_exception = "".join(traceback.format_exception(error))
+            record.spatialviz_error_type = _qualified_name(type(error))
+            record.spatialviz_error = str(error)[:1000]
+            record.exc_info = None
+            record.exc_text = None
         return record
+
+
+def _pre_rendered_exception(_logger: Any, _name: str, event: EventDict) -> EventDict:
+    """The traceback ``_PassThroughQueueHandler.prepare`` formatted on the caller's thread."""
+    record = event.get("_record")
+    text = getattr(record, "spatialviz_exception", None)
+    if text:
+        event["exception"] = text
+        event.setdefault("error_type", getattr(record, "spatialviz_error_type", None))
+        event.setdefault("error", getattr(record, "spatialviz_error", None))
+    return event
+
+
+def _qualified_name(kind: type[BaseException]) -> str:
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    return f"{module}{kind.__qualname__}"
 
 
 _listener: logging.handlers.QueueListener | None = None
