@@ -1,5 +1,6 @@
-"""The layout enforces the design: the engine packages (formats/, tiling/) import nothing
-from the web, database or job layers, so they can be tested, benchmarked and reused alone.
+"""The layout enforces the design: the engine packages (geodesy/, formats/, tiling/) import
+nothing from the web, database or job layers, so they can be tested, benchmarked and reused
+alone.
 
 Imports are read from the source with ``ast`` (deferred imports inside functions included),
 so a forbidden edge fails here before anyone has to notice it in review."""
@@ -16,8 +17,10 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "src" / "spatialviz"
 
 # Engine package -> the project packages it may import (itself always allowed).
 ENGINE_ALLOWED: dict[str, frozenset[str]] = {
-    "formats": frozenset(),
-    "tiling": frozenset({"formats"}),
+    "geodesy": frozenset(),
+    "formats": frozenset({"geodesy"}),
+    # lifeline: the process-lifetime helper (a module of the standard library's kind).
+    "tiling": frozenset({"formats", "geodesy", "lifeline"}),
 }
 # Third-party libraries of the web, database and job layers.
 SERVICE_LIBRARIES = frozenset(
@@ -61,7 +64,8 @@ def _imported_names(path: Path) -> Iterator[tuple[int, str]]:
 
 def _forbidden(parts: list[str], allowed: frozenset[str]) -> bool:
     if parts[0] == "spatialviz":
-        return len(parts) < 2 or parts[1] not in allowed
+        # The package root holds only the version string; anything below it is checked.
+        return len(parts) >= 2 and parts[1] not in allowed
     return parts[0] in SERVICE_LIBRARIES
 
 

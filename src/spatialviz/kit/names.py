@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 # Line/paragraph separators and the bidirectional embedding/override/isolate controls are
 # not category Cc but do the same harm.
@@ -26,5 +26,13 @@ def check_name(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(check_name)]
+# The same rule for clients and contract tests (JSON Schema, documentation only: the check
+# above gives the clearer message): one printable, non-space character at least.
+_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]"
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]"
+NAME_PATTERN = f"^{_PRINTABLE}*{_VISIBLE}{_PRINTABLE}*$"
+
+Name = Annotated[
+    str, AfterValidator(check_name), Field(json_schema_extra={"pattern": NAME_PATTERN})
+]
 """A ``str`` that is refused (422) when blank or holding control characters."""
