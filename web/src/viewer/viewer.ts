@@ -15,7 +15,7 @@ import { TilesRenderer } from '3d-tiles-renderer/three';
 import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
-import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
+import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget } from '../lib/budget';
 import { signingPlugin } from '../lib/signing';
 import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
@@ -124,7 +124,7 @@ export class Viewer {
     cache.maxSize = 4000;
     cache.minSize = 600;
     this.tiles.lruCache = cache;
-    this.tiles.errorTarget = options.errorTarget ?? 6;
+    this.tiles.errorTarget = options.errorTarget ?? FINEST_ERROR_TARGET;
     this.tiles.setCamera(this.camera);
     this.offset.add(this.tiles.group);
     this.tiles.addEventListener('load-root-tileset', ({ tileset }) => this.material.setTileColorSpace(tileColorSpace(tileset)));
@@ -319,6 +319,7 @@ export class Viewer {
     debug.pointsDrawn = this.visiblePoints;
     debug.pointBudget = this.budget.budget;
     debug.errorTarget = this.tiles.errorTarget;
+    debug.tilesLoading = this.tiles.loadProgress < 1;
     this.options.onStatus?.({ tiles: this.pointsByTile.size, points: this.visiblePoints, budget: this.budget.budget, loading: this.tiles.loadProgress < 1 });
   }
 
