@@ -50,21 +50,28 @@ def _scene_id(base: str, token: str, name: str) -> str:
     raise SystemExit(f"no scene named {name!r}")
 
 
-async def measure(base: str, tokens: dict[str, Any], scene_id: str, settle_s: float) -> dict[str, Any]:
+async def measure(
+    base: str, tokens: dict[str, Any], scene_id: str, settle_s: float
+) -> dict[str, Any]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1440, "height": 900})
         page = await context.new_page()
         await page.goto(f"{base}/")
-        await page.evaluate(
-            "t => localStorage.setItem('spatialviz.tokens', t)", json.dumps(tokens)
-        )
+        await page.evaluate("t => localStorage.setItem('spatialviz.tokens', t)", json.dumps(tokens))
         cdp = await context.new_cdp_session(page)
         await cdp.send("Network.enable")
         urls: dict[str, str] = {}
         sizes: dict[str, int] = {}
-        cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
-        cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+
+        def sent(e: dict[str, Any]) -> None:
+            urls[e["requestId"]] = e["request"]["url"]
+
+        def finished(e: dict[str, Any]) -> None:
+            sizes[e["requestId"]] = int(e["encodedDataLength"])
+
+        cdp.on("Network.requestWillBeSent", sent)
+        cdp.on("Network.loadingFinished", finished)
         started = time.monotonic()
         await page.goto(f"{base}/scenes/{scene_id}")
         first_points = None
@@ -72,7 +79,8 @@ async def measure(base: str, tokens: dict[str, Any], scene_id: str, settle_s: fl
         last = (-1, -1)
         while time.monotonic() - started < 300:
             state = await page.evaluate(
-                "() => { const d = window.__spatialviz; return d ? [d.pointsDrawn, d.tilesLoaded, d.tilesLoading] : [0, 0, true]; }"
+                "() => { const d = window.__spatialviz;"
+                " return d ? [d.pointsDrawn, d.tilesLoaded, d.tilesLoading] : [0, 0, true]; }"
             )
             drawn, tiles, loading = state
             if drawn > 0 and first_points is None:
