@@ -4,12 +4,13 @@ import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
-import { sceneChannel } from '../lib/protocol';
+import { readinessChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
-import { subscribe } from '../live';
+import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
+import { shift } from '../lib/sceneframe';
 
 type ViewerModule = typeof import('../viewer/viewer');
 type XRModule = typeof import('../viewer/xr');
@@ -36,15 +37,17 @@ export function sceneView(id: string): HTMLElement {
       const scene = await getScene(id);
       if (scene.status !== 'ready' || !scene.tileset_url) {
         main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
-        if (isSignedIn()) {
-          const stop = subscribe(sceneChannel(id), (m) => {
-            if (m.type === 'scene' && m.scene.status === 'ready') {
-              stop();
-              main.replaceWith(sceneView(id));
-            }
-          });
-          teardown = stop;
-        }
+        // Follow the tiling job (socket, with a slow HTTP poll behind it); when it ends the
+        // scene is ready or failed, and the page opens it or says why.
+        // (job_id is in the API's scene; the hand-written Scene type lacks it.)
+        const tiling = scene as Scene & { job_id?: string | null };
+        let left = false;
+        const reopen = () => {
+          if (!left && main.isConnected) main.replaceWith(sceneView(id));
+        };
+        teardown = () => (left = true);
+        if (isSignedIn() && readinessChannel(tiling) && tiling.job_id) void watchJob(tiling.job_id, () => undefined).then(reopen);
+        else if (readinessChannel(tiling)) setTimeout(reopen, 5000); // a share link cannot read jobs
         return;
       }
       const [viewerModule, xrModule] = await Promise.all([import('../viewer/viewer'), import('../viewer/xr')]);
@@ -129,9 +132,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     }), mode === 'orbit' ? ' Orbit' : ' Fly (WASD, drag to look)')));
 
   // Box tool
+  // min/max in the dataset's frame (what the API checks); the box is drawn in the tiles'.
   const runBox = async (min: number[], max: number[]): Promise<BoxResult | null> => {
     const { Box3, Vector3 } = await import('three');
-    viewer.showBox(new Box3(new Vector3(...min), new Vector3(...max)));
+    const offset = viewer.queryOffset;
+    if (offset) viewer.showBox(new Box3(new Vector3(...shift(min, offset, -1)), new Vector3(...shift(max, offset, -1))));
     boxPanel.replaceChildren(h('h2', {}, 'Box'), h('p', { class: 'muted' }, 'Querying…'));
     try {
       const result = await boxQuery(scene.id, min, max);
@@ -239,7 +244,7 @@ function boxResult(result: BoxResult): HTMLElement {
         h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, formatValue(s.min)), h('td', {}, formatValue(s.mean)), h('td', {}, formatValue(s.max)))))));
 }
 
-/** Min/max inputs in tileset coordinates, pre-filled with the middle half of the scene's bounds. */
+/** Min/max inputs in the dataset's coordinates, pre-filled with the middle half of the scene's bounds. */
 function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number[], max: number[]) => Promise<unknown>): HTMLElement {
   const inputs: HTMLInputElement[] = [];
   const grid = h('div', { class: 'box-grid' }, h('span', {}), h('span', {}, 'min'), h('span', {}, 'max'));
@@ -249,13 +254,26 @@ function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number
     inputs.push(lo, hi);
     grid.append(h('span', {}, axis), lo, hi);
   }
+  const note = h('p', { class: 'muted', 'data-testid': 'box-unavailable', hidden: true },
+    'Box queries need a scene in the dataset\'s own coordinates; georeferenced and chart scenes do not offer them yet.');
+  const runButton = h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box');
   const fill = () => {
     const b = viewer.bounds;
-    if (b.isEmpty()) return false;
+    const offset = viewer.queryOffset;
+    if (b.isEmpty() || offset === undefined) return false;
+    if (offset === null) {
+      note.hidden = false;
+      runButton.disabled = true;
+      inputs.forEach((input) => (input.disabled = true));
+      return true;
+    }
     const c = b.getCenter(b.min.clone());
     const s = b.getSize(b.min.clone()).multiplyScalar(0.25);
-    const vals = [c.x - s.x, c.x + s.x, c.y - s.y, c.y + s.y, c.z - s.z, c.z + s.z];
-    inputs.forEach((input, i) => (input.value = String(Number(vals[i]!.toPrecision(8)))));
+    const lo = shift([c.x - s.x, c.y - s.y, c.z - s.z], offset);
+    const hi = shift([c.x + s.x, c.y + s.y, c.z + s.z], offset);
+    const vals = [lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]];
+    // 12 digits: millimetres on map coordinates of 7 digits, and small units alike.
+    inputs.forEach((input, i) => (input.value = String(Number(vals[i]!.toPrecision(12)))));
     return true;
   };
   const timer = setInterval(() => fill() && clearInterval(timer), 500);
@@ -270,5 +288,5 @@ function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number
       const max = [Math.max(v[0]!, v[1]!), Math.max(v[2]!, v[3]!), Math.max(v[4]!, v[5]!)];
       void run(min, max);
     },
-  }, grid, h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box'), h('button', { type: 'button', onclick: () => viewer.showBox(null) }, 'Hide box'));
+  }, grid, note, runButton, h('button', { type: 'button', onclick: () => viewer.showBox(null) }, 'Hide box'));
 }
