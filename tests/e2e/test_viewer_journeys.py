@@ -99,3 +99,28 @@ async def test_a_tiling_scene_opens_by_itself_then_its_box_and_elevation_are_rig
     await page.wait_for_timeout(500)
     bins = _palette_bins(await page.get_by_test_id("viewer-canvas").screenshot())
     assert len(bins) >= 8, f"colour by z drew only {len(bins)} steps of viridis: {sorted(bins)}"
+
+
+async def test_view_in_ar_exports_then_offers_the_file(page: Page, live_server: str) -> None:
+    scene, _ = await _ready_scene(page, live_server, "viewer.ar@example.com")
+    scene_url = f"{live_server}/scenes/{scene['id']}"
+    await page.goto(scene_url)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+
+    # The click starts the export and follows its job: the viewer stays, then the file is
+    # offered (a download in desktop Chromium), never a raw JSON page.
+    await page.get_by_test_id("view-in-ar").click()
+    await expect(page.get_by_test_id("ar-download")).to_be_visible(timeout=120_000)
+    assert page.url == scene_url
+    await expect(page.get_by_test_id("viewer-canvas")).to_be_visible()
+    head = await page.evaluate(
+        """async () => {
+            const a = document.querySelector('[data-testid=ar-download]');
+            const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+            return [a.getAttribute('download'), bytes.length, bytes[0], bytes[1]];
+        }"""
+    )
+    name, size, *magic = head
+    assert name == "scene.usdz"
+    assert size > 1000
+    assert magic == [0x50, 0x4B], "a USDZ is a zip archive"

@@ -1,5 +1,6 @@
 /** The scene page: the 3D view (loaded on demand), its controls, legend, pick and box panels, VR, AR, share. */
-import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow, usdzUrl } from '../api';
+import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow } from '../api';
+import { arControl } from './ar';
 import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
@@ -171,10 +172,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     vrButton.disabled = !ok;
     vrButton.title = ok ? 'Open this scene in your headset' : 'WebXR immersive VR is not available in this browser';
   });
-  const ar = h('a', { href: usdzUrl(scene.id), rel: 'ar', class: 'button', 'data-testid': 'view-in-ar' },
-    // AR Quick Look requires an <img> as the first child of a rel="ar" link.
-    h('img', { src: '/favicon.svg', alt: '', width: 16, height: 16 }), ' View in AR');
-  actions.append(vrButton, ar);
+  actions.append(vrButton, arControl(scene.id));
   if (!readOnly && isSignedIn()) {
     const shareOut = h('div', { 'aria-live': 'polite', 'data-testid': 'share-result' });
     actions.append(h('button', {
