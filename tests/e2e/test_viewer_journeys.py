@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.async_api import Page, Route, expect
 
 from spatialviz.scene.colormaps import apply_colormap
-from tests.dataset.helpers import csv_bytes
+from tests.dataset.helpers import csv_bytes, las_bytes
 from tests.e2e.test_browser import register_through_ui, wait_until
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
@@ -124,3 +124,56 @@ async def test_view_in_ar_exports_then_offers_the_file(page: Page, live_server: 
     assert name == "scene.usdz"
     assert size > 1000
     assert magic == [0x50, 0x4B], "a USDZ is a zip archive"
+
+
+def _pixels_near(png: bytes, colour: tuple[int, int, int], tolerance: float = 30.0) -> int:
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32).reshape(-1, 3)
+    return int((np.linalg.norm(pixels - np.array(colour, np.float32), axis=1) < tolerance).sum())
+
+
+async def test_las_classes_are_named_counted_and_can_be_hidden(
+    page: Page, live_server: str
+) -> None:
+    await register_through_ui(page, live_server, "viewer.classes@example.com")
+    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+        las = las_bytes(3000)
+        dataset = await ready_dataset(client, headers, me["workspaces"][0]["id"], las, "c.las")
+        created = await create_scene(client, headers, dataset["id"])
+        scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
+    assert scene["status"] == "ready", scene
+    await page.goto(f"{live_server}/scenes/{scene['id']}")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+
+    # Fields that are zero everywhere are not offered; classification is categorical.
+    offered = await page.get_by_test_id("color-by").locator("option").all_inner_texts()
+    names = [o.split(" (")[0] for o in offered]
+    assert "intensity" in names
+    assert "classification" in names
+    assert not {"synthetic", "withheld", "key_point", "user_data", "scan_angle"} & set(names)
+    assert "classification (categorical)" in offered
+
+    await page.get_by_test_id("point-size").fill("8")
+    await page.get_by_test_id("color-by").select_option("classification")
+    legend = page.get_by_test_id("legend")
+    await expect(legend).to_have_attribute("data-kind", "categorical")
+    await expect(legend).to_contain_text("Ground (2)")
+    await expect(legend).to_contain_text("Building (6)")
+    await expect(page.get_by_test_id("legend-count-2")).not_to_have_text(" 0")
+    counts = [
+        int((await page.get_by_test_id(f"legend-count-{code}").inner_text()).replace(",", ""))
+        for code in range(1, 7)
+    ]
+    assert all(n > 0 for n in counts), counts
+
+    # Hiding Ground removes its colour from the view.
+    ground = (0xE1, 0x57, 0x59)  # palette colour of code 2 (lib/colormap.ts)
+    await page.wait_for_timeout(500)
+    before = _pixels_near(await page.get_by_test_id("viewer-canvas").screenshot(), ground)
+    await page.get_by_test_id("legend-toggle-2").uncheck()
+    await page.wait_for_timeout(500)
+    after = _pixels_near(await page.get_by_test_id("viewer-canvas").screenshot(), ground)
+    assert before > 200, before
+    assert after < before / 20, (before, after)

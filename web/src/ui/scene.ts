@@ -11,6 +11,7 @@ import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
+import { typedAttributes } from '../lib/attributekinds';
 import { shift } from '../lib/sceneframe';
 
 type ViewerModule = typeof import('../viewer/viewer');
@@ -100,7 +101,8 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   // Colour by
   // Tiles carry numeric attributes only: a text column (a categorical region name) is in
   // the tiles' own colours, not recolourable here.
-  const attributes = recolourable(scene.attributes ?? []);
+  // Constant attributes hidden; LAS codes categorical (lib/attributekinds.ts).
+  const attributes = typedAttributes(recolourable(scene.attributes ?? []));
   const coloring = initialColoring(scene.encoding);
   const initialColor = attributes.some((a) => a.name === coloring.color) ? coloring.color : '';
   const initialMap = coloring.colormap;
@@ -108,14 +110,53 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     h('option', { value: '' }, 'Original colours'),
     ...attributes.map((a) => h('option', { value: a.name, selected: a.name === initialColor }, `${a.name} (${a.kind})`)));
   const mapSelect = h('select', { id: 'colormap', 'data-testid': 'colormap' }, ...COLORMAPS.map((m) => h('option', { value: m, selected: m === initialMap }, m)));
-  const recolor = () => {
-    const attribute: SceneAttribute | null = attributes.find((a) => a.name === colorSelect.value) ?? null;
-    viewer.setColorBy(attribute, mapSelect.value);
-    mapSelect.disabled = !attribute || attribute.kind !== 'continuous';
-    legendSlot.replaceChildren(legendElement(legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined)));
+  // Continuous: a range control. Categorical: a legend with counts and a toggle per class.
+  const rangeMin = h('input', { type: 'number', step: 'any', 'aria-label': 'Colour range from', 'data-testid': 'range-min' });
+  const rangeMax = h('input', { type: 'number', step: 'any', 'aria-label': 'Colour range to', 'data-testid': 'range-max' });
+  const rangeRow = h('div', { class: 'range-row' }, h('span', {}, 'Range '), rangeMin, h('span', {}, ' to '), rangeMax);
+  const hidden = new Set<number>();
+  let counted = -1;
+  const current = (): SceneAttribute | null => attributes.find((a) => a.name === colorSelect.value) ?? null;
+  const drawLegend = () => {
+    const attribute = current();
+    const counts = attribute?.kind === 'categorical' ? viewer.categoryCounts() : undefined;
+    counted = counts ? [...counts.values()].reduce((a, b) => a + b, 0) : -1;
+    const model = legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined, counts ? { counts, hidden } : {});
+    legendSlot.replaceChildren(legendElement(model, (code, shown) => {
+      if (shown) hidden.delete(code);
+      else hidden.add(code);
+      viewer.setHiddenCodes(hidden);
+      drawLegend();
+    }));
   };
+  const recolor = () => {
+    const attribute = current();
+    viewer.setColorBy(attribute, mapSelect.value);
+    hidden.clear();
+    viewer.setHiddenCodes(hidden);
+    mapSelect.disabled = !attribute || attribute.kind !== 'continuous';
+    rangeRow.hidden = attribute?.kind !== 'continuous';
+    if (attribute) {
+      rangeMin.value = String(attribute.min);
+      rangeMax.value = String(attribute.max);
+    }
+    drawLegend();
+  };
+  const setRange = () => {
+    const lo = Number(rangeMin.value);
+    const hi = Number(rangeMax.value);
+    if (Number.isFinite(lo) && Number.isFinite(hi) && hi > lo) viewer.setColorRange(lo, hi);
+  };
+  rangeMin.addEventListener('change', setRange);
+  rangeMax.addEventListener('change', setRange);
   colorSelect.addEventListener('change', recolor);
   mapSelect.addEventListener('change', recolor);
+  // Counts follow the tiles as they stream in.
+  const recount = setInterval(() => {
+    if (current()?.kind !== 'categorical') return;
+    const total = [...viewer.categoryCounts().values()].reduce((a, b) => a + b, 0);
+    if (total !== counted) drawLegend();
+  }, 1000);
 
   const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: 2, 'data-testid': 'point-size' });
   size.addEventListener('input', () => viewer.setPointSize(Number(size.value)));
@@ -208,6 +249,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       h('section', { class: 'panel' }, h('h2', {}, 'View'),
         h('label', { for: 'color-by' }, 'Colour by', colorSelect),
         h('label', { for: 'colormap' }, 'Colormap', mapSelect),
+        rangeRow,
         h('label', { for: 'point-size' }, 'Point size', size),
         h('label', { for: 'point-budget' }, 'Point budget ', budgetLabel, budget),
         nav),
@@ -225,7 +267,10 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     recolor();
   }) as never;
   debug.actions.enterVR = (() => enterVR()) as never;
-  teardown = () => viewer.dispose();
+  teardown = () => {
+    clearInterval(recount);
+    viewer.dispose();
+  };
 }
 
 function rowTable(row: Record<string, unknown>, testid: string): HTMLElement {

@@ -21,6 +21,7 @@ import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
 import { columnAsFloat32, exactRowId, type PropertyTableLike } from '../lib/properties';
 import type { Scene, SceneAttribute } from '../lib/types';
+import { countCodes } from '../lib/attributekinds';
 import { boxAxisRange, datasetOffset, positionAxis, positionValues, type TilesetExtras, type Vec3 } from '../lib/sceneframe';
 import { debug } from '../debug';
 import { PointMaterial, type PointStyle } from './material';
@@ -299,6 +300,34 @@ export class Viewer {
     };
     this.material.setStyle(this.style);
     this.pointsByTile.forEach((list) => list.forEach((p) => this.applyColorAttribute(p)));
+  }
+
+  /** Hides the points of these category codes (categorical colouring). */
+  setHiddenCodes(codes: ReadonlySet<number>): void {
+    this.material.setHiddenCodes(codes);
+  }
+
+  /** Sets the continuous colour range (in the attribute's values). */
+  setColorRange(min: number, max: number): void {
+    const info = this.colorAttributeInfo;
+    // x, y, z are coloured in the tile frame: shift the range as their values are.
+    const range = info ? this.positionRange(info.name) : null;
+    const shiftBy = range && info && this.positionFrame ? range[0] - info.min : 0;
+    this.style = { ...this.style, min: min + shiftBy, max: max + shiftBy };
+    this.material.setStyle(this.style);
+  }
+
+  /** Per-code counts of the current categorical attribute over the loaded tiles. */
+  categoryCounts(): Map<number, number> {
+    const column = this.colorAttribute;
+    const arrays: ArrayLike<number>[] = [];
+    if (column) {
+      this.pointsByTile.forEach((list) => list.forEach((p) => {
+        const attr = this.valueAttribute(p, column);
+        if (attr) arrays.push(attr.array as ArrayLike<number>);
+      }));
+    }
+    return countCodes(arrays);
   }
 
   setPointSize(px: number): void {
