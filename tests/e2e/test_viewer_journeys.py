@@ -86,9 +86,9 @@ async def test_a_tiling_scene_opens_by_itself_then_its_box_and_elevation_are_rig
     counted = await page.evaluate("window.__spatialviz.lastBox.count")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     xyz = np.array([[float(r["x"]), float(r["y"]), float(r["z"])] for r in rows])
-    lo = np.array([b[0] for b in bounds])
-    hi = np.array([b[1] for b in bounds])
-    expected = int(((xyz >= lo) & (xyz <= hi)).all(axis=1).sum())
+    low = np.array([b[0] for b in bounds])
+    high = np.array([b[1] for b in bounds])
+    expected = int(((xyz >= low) & (xyz <= high)).all(axis=1).sum())
     assert expected > 0, bounds
     assert counted == expected, (counted, expected, bounds)
 
