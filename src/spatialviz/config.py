@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)
     cors_allow_credentials: bool = True
-    public_base_url: str = "http://127.0.0.1:8000"
+    #: Where users reach the web client (e.g. "https://viz.example.org"), for links the
+    #: server hands out (share links). None: follow each request's own scheme and host
+    #: (X-Forwarded-Proto believed only from ``trusted_proxies``).
+    public_base_url: str | None = None
 
     # Identity and access (docs/security.md).
     jwt_keys: list[JwtKey] = Field(default_factory=list)

@@ -10,6 +10,8 @@ export interface DebugState {
   sceneId: string | null;
   sceneReady: boolean;
   tilesLoaded: number;
+  /** true while the viewer still has tiles to download or parse */
+  tilesLoading: boolean;
   pointsDrawn: number;
   pointBudget: number;
   errorTarget: number;
@@ -33,6 +35,7 @@ export const debug: DebugState = {
   sceneId: null,
   sceneReady: false,
   tilesLoaded: 0,
+  tilesLoading: false,
   pointsDrawn: 0,
   pointBudget: 0,
   errorTarget: 0,

@@ -48,7 +48,6 @@ function connect(): void {
 
 function channelOf(message: ServerMessage): string | null {
   if (message.type === 'job') return jobChannel(message.job.id);
-  if (message.type === 'scene') return `scene:${message.scene.id}`;
   if (message.type === 'error') return message.channel;
   return null;
 }

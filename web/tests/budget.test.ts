@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveBudget, nextErrorTarget } from '../src/lib/budget';
+import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget } from '../src/lib/budget';
 
 const make = () => new AdaptiveBudget({ min: 100_000, max: 2_000_000, initial: 1_000_000, targetFrameMs: 11.1 });
 
@@ -58,11 +58,17 @@ describe('nextErrorTarget', () => {
   it('coarsens when over budget, refines when well under, holds in between', () => {
     expect(nextErrorTarget(10, 2_000_000, 1_000_000)).toBeGreaterThan(10);
     expect(nextErrorTarget(10, 100_000, 1_000_000)).toBeLessThan(10);
+    expect(nextErrorTarget(10, 100_000, 1_000_000)).toBeGreaterThanOrEqual(FINEST_ERROR_TARGET);
     expect(nextErrorTarget(10, 900_000, 1_000_000)).toBe(10);
+  });
+  it('refines by screen-space error: a budget larger than the cloud never drives the target below the finest', () => {
+    let target = FINEST_ERROR_TARGET;
+    for (let i = 0; i < 200; i++) target = nextErrorTarget(target, 300_000, 3_000_000);
+    expect(target).toBe(FINEST_ERROR_TARGET);
   });
   it('stays within limits', () => {
     expect(nextErrorTarget(128, 1e9, 1)).toBe(128);
-    expect(nextErrorTarget(1, 0, 1000)).toBe(1);
+    expect(nextErrorTarget(1, 0, 1000, { min: 1, max: 128 })).toBe(1);
     expect(nextErrorTarget(5, 10, 0)).toBe(128);
   });
 });

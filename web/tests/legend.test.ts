@@ -57,6 +57,20 @@ describe('legendFor', () => {
   });
 });
 
+describe('legendFor with the loaded tiles counted', () => {
+  it('names ASPRS classes, counts them, lists only codes present and marks hidden ones', () => {
+    const legend = legendFor({ name: 'classification', kind: 'categorical', min: 2, max: 6 }, 'viridis', undefined, {
+      counts: new Map([[6, 10], [2, 700]]),
+      hidden: new Set([6]),
+    });
+    if (legend.kind !== 'categorical') throw new Error('expected categorical');
+    expect(legend.items.map((i) => [i.label, i.count, i.hidden])).toEqual([
+      ['Ground (2)', 700, false],
+      ['Building (6)', 10, true],
+    ]);
+  });
+});
+
 describe('formatTick', () => {
   it('uses decimals the span needs', () => {
     expect(formatTick(0.25, 1)).toBe('0.25');

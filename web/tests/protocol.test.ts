@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTerminal, jobChannel, parseJob, parseServerMessage, subscribeMessage } from '../src/lib/protocol';
+import { isTerminal, jobChannel, parseJob, parseServerMessage, readinessChannel, subscribeMessage } from '../src/lib/protocol';
 
 const job = { id: 'j1', kind: 'ingest', status: 'running', progress: 0.4, stage: 'reading', error_code: null, error_message: null };
 
@@ -45,5 +45,17 @@ describe('WebSocket protocol', () => {
       false, false, true, true, true,
     ]);
     expect(parseJob({ id: 1, status: 'queued' })).toBeNull();
+  });
+});
+
+describe('readinessChannel', () => {
+  it("follows a tiling scene's job (the server has no scene channel)", () => {
+    expect(readinessChannel({ status: 'tiling', job_id: 'j1' })).toBe('job:j1');
+    expect(readinessChannel({ status: 'pending', job_id: 'j2' })).toBe('job:j2');
+  });
+  it('has nothing to follow once the scene is final or without a job', () => {
+    expect(readinessChannel({ status: 'ready', job_id: 'j1' })).toBeNull();
+    expect(readinessChannel({ status: 'failed', job_id: 'j1' })).toBeNull();
+    expect(readinessChannel({ status: 'tiling', job_id: null })).toBeNull();
   });
 });

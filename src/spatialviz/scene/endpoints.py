@@ -329,6 +329,7 @@ def _link_out(link: ShareLink, url: str | None) -> ShareLinkOut:
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 async def create_share_link(
+    request: Request,
     scene_id: uuid.UUID,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -342,7 +343,9 @@ async def create_share_link(
         scene_id,
         expires_in_seconds=body.expires_in_seconds if body else None,
     )
-    return _link_out(link, service.share_url(resources.settings, link))
+    # request.base_url: the Host header, and the scheme uvicorn took from X-Forwarded-Proto
+    # only when the peer is a trusted proxy (kit/proxies.py).
+    return _link_out(link, service.share_url(resources.settings, link, str(request.base_url)))
 
 
 @router.get(

@@ -374,11 +374,14 @@ async def apply_tiling_outcome(session: AsyncSession, job: Job) -> None:
 # --- share links ---------------------------------------------------------------------------
 
 
-def share_url(settings: Settings, link: ShareLink) -> str:
+def share_url(settings: Settings, link: ShareLink, request_origin: str) -> str:
+    """The link's web-client URL: under the configured public URL, else under the origin
+    the creating request came to (so it works on whatever address the server runs)."""
     token = signing.issue_share_token(
         link.id, link.scene_id, as_utc(link.expires_at), settings.secret
     )
-    return f"{settings.public_base_url.rstrip('/')}/scenes/{link.scene_id}?share={token}"
+    base = (settings.public_base_url or request_origin).rstrip("/")
+    return f"{base}/scenes/{link.scene_id}?share={token}"
 
 
 async def create_share_link(

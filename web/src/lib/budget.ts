@@ -74,14 +74,23 @@ export class AdaptiveBudget {
 }
 
 /**
+ * The finest screen-space error (pixels) the viewer refines to. Tiles refine by their
+ * screen-space error, and the budget only ever coarsens: a budget larger than the cloud
+ * used to drive the target down to 1 px, which loads every tile of a 1M-point scene at
+ * overview (12 MB for the demo) though the finer levels add no visible detail there.
+ */
+export const FINEST_ERROR_TARGET = 6;
+
+/**
  * Steers the tiles renderer's screen-space error target so the drawn points stay under the
- * budget: more points than allowed → coarser (larger error target), well under → finer.
+ * budget: more points than allowed → coarser (larger error target), well under → back
+ * towards the finest target, never below it.
  */
 export function nextErrorTarget(
   errorTarget: number,
   pointsDrawn: number,
   budget: number,
-  limits: { min: number; max: number } = { min: 1, max: 128 },
+  limits: { min: number; max: number } = { min: FINEST_ERROR_TARGET, max: 128 },
 ): number {
   if (budget <= 0) return limits.max;
   const ratio = pointsDrawn / budget;

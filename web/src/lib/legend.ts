@@ -1,6 +1,7 @@
 /** What the legend shows for the attribute a scene is coloured by. Pure. */
 import { type RGB, categoryColor, cssGradient, isColormap, toCss } from './colormap';
 import type { SceneAttribute } from './types';
+import { categoryLabel } from './attributekinds';
 
 export interface Tick {
   value: number;
@@ -19,21 +20,36 @@ export interface LegendItem {
   label: string;
   color: string;
   code: number;
+  /** points of this category among the loaded tiles, when counted */
+  count?: number;
+  hidden?: boolean;
+}
+
+/** What the viewer knows of a categorical attribute's codes right now. */
+export interface CategoryState {
+  counts?: ReadonlyMap<number, number>;
+  hidden?: ReadonlySet<number>;
 }
 
 export const MAX_LEGEND_ITEMS = 12;
 
-export function legendFor(attribute: SceneAttribute | null, colormap = 'viridis', unit?: string): LegendModel {
+export function legendFor(attribute: SceneAttribute | null, colormap = 'viridis', unit?: string, categories: CategoryState = {}): LegendModel {
   if (!attribute) return { kind: 'rgb', title: 'Original colours' };
   const title = unit ? `${attribute.name} (${unit})` : attribute.name;
   if (attribute.kind === 'categorical') {
+    // Codes seen in the loaded tiles when counted (a range of codes is mostly empty).
+    const codes = categories.counts?.size
+      ? [...categories.counts.keys()].sort((a, b) => a - b)
+      : integerRange(attribute.min, attribute.max);
     const entries: { label: string; code: number }[] = attribute.categories
       ? attribute.categories.map((label, code) => ({ label: String(label), code }))
-      : integerRange(attribute.min, attribute.max).map((code) => ({ label: String(code), code }));
-    const items = entries.slice(0, MAX_LEGEND_ITEMS).map(({ label, code }) => ({
+      : codes.map((code) => ({ label: categoryLabel(attribute.name, code), code }));
+    const items = entries.slice(0, MAX_LEGEND_ITEMS).map(({ label, code }): LegendItem => ({
       label,
       code,
       color: toCss(categoryColor(code) as RGB),
+      ...(categories.counts ? { count: categories.counts.get(code) ?? 0 } : {}),
+      ...(categories.hidden ? { hidden: categories.hidden.has(code) } : {}),
     }));
     return { kind: 'categorical', title, items, more: Math.max(0, entries.length - items.length) };
   }

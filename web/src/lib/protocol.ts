@@ -22,6 +22,16 @@ export function jobChannel(jobId: string): string {
   return `job:${jobId}`;
 }
 
+/**
+ * The channel that says when a scene still tiling is ready: its tiling job's. The server has
+ * no `scene:<id>` channel (realtime/channels.py); the job's final `succeeded` (or `failed`)
+ * is the moment the scene's status changes. null: nothing to follow.
+ */
+export function readinessChannel(scene: { status: string; job_id?: string | null }): string | null {
+  if (scene.status === 'ready' || scene.status === 'failed' || !scene.job_id) return null;
+  return jobChannel(scene.job_id);
+}
+
 export function isTerminal(status: JobStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'cancelled';
 }

@@ -2,7 +2,8 @@
 import type { LegendModel } from '../lib/legend';
 import { h } from './dom';
 
-export function legendElement(model: LegendModel): HTMLElement {
+/** `onToggle`: a categorical legend gets a checkbox per category (shown or hidden). */
+export function legendElement(model: LegendModel, onToggle?: (code: number, shown: boolean) => void): HTMLElement {
   const box = h('figure', { class: 'legend', 'data-testid': 'legend', 'data-kind': model.kind, 'aria-label': `Legend: ${model.title}` });
   box.append(h('figcaption', {}, model.title));
   if (model.kind === 'continuous') {
@@ -20,7 +21,14 @@ export function legendElement(model: LegendModel): HTMLElement {
     for (const item of model.items) {
       const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
       swatch.style.background = item.color;
-      list.append(h('li', { 'data-code': item.code }, swatch, item.label));
+      const count = item.count === undefined ? null : h('span', { class: 'count', 'data-testid': `legend-count-${item.code}` }, ` ${item.count.toLocaleString('en-US')}`);
+      if (onToggle) {
+        const toggle = h('input', { type: 'checkbox', checked: !item.hidden, 'data-testid': `legend-toggle-${item.code}`, 'aria-label': `Show ${item.label}` });
+        toggle.addEventListener('change', () => onToggle(item.code, toggle.checked));
+        list.append(h('li', { 'data-code': item.code }, h('label', {}, toggle, swatch, item.label, ...(count ? [count] : []))));
+      } else {
+        list.append(h('li', { 'data-code': item.code }, swatch, item.label, ...(count ? [count] : [])));
+      }
     }
     if (model.more) list.append(h('li', { class: 'more' }, `+${model.more} more`));
     box.append(list);

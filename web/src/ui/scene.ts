@@ -1,14 +1,18 @@
 /** The scene page: the 3D view (loaded on demand), its controls, legend, pick and box panels, VR, AR, share. */
-import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow, usdzUrl } from '../api';
+import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedIn, pickRow } from '../api';
+import { arControl } from './ar';
 import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
+import { readinessChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
+import { typedAttributes } from '../lib/attributekinds';
+import { shift } from '../lib/sceneframe';
 
 type ViewerModule = typeof import('../viewer/viewer');
 type XRModule = typeof import('../viewer/xr');
@@ -35,13 +39,17 @@ export function sceneView(id: string): HTMLElement {
       const scene = await getScene(id);
       if (scene.status !== 'ready' || !scene.tileset_url) {
         main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
-        // The server announces progress on its tiling job's channel (job:<id>); it has no
-        // channel per scene.
-        if (isSignedIn() && scene.job_id) {
-          void watchJob(scene.job_id, () => undefined).then((job) => {
-            if (job.status === 'succeeded' && main.isConnected) main.replaceWith(sceneView(id));
-          });
-        }
+        // Follow the tiling job (socket, with a slow HTTP poll behind it); when it ends the
+        // scene is ready or failed, and the page opens it or says why.
+        // (job_id is in the API's scene; the hand-written Scene type lacks it.)
+        const tiling = scene as Scene & { job_id?: string | null };
+        let left = false;
+        const reopen = () => {
+          if (!left && main.isConnected) main.replaceWith(sceneView(id));
+        };
+        teardown = () => (left = true);
+        if (isSignedIn() && readinessChannel(tiling) && tiling.job_id) void watchJob(tiling.job_id, () => undefined).then(reopen);
+        else if (readinessChannel(tiling)) setTimeout(reopen, 5000); // a share link cannot read jobs
         return;
       }
       const [viewerModule, xrModule] = await Promise.all([import('../viewer/viewer'), import('../viewer/xr')]);
@@ -93,7 +101,8 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   // Colour by
   // Tiles carry numeric attributes only: a text column (a categorical region name) is in
   // the tiles' own colours, not recolourable here.
-  const attributes = recolourable(scene.attributes ?? []);
+  // Constant attributes hidden; LAS codes categorical (lib/attributekinds.ts).
+  const attributes = typedAttributes(recolourable(scene.attributes ?? []));
   const coloring = initialColoring(scene.encoding);
   const initialColor = attributes.some((a) => a.name === coloring.color) ? coloring.color : '';
   const initialMap = coloring.colormap;
@@ -101,14 +110,53 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     h('option', { value: '' }, 'Original colours'),
     ...attributes.map((a) => h('option', { value: a.name, selected: a.name === initialColor }, `${a.name} (${a.kind})`)));
   const mapSelect = h('select', { id: 'colormap', 'data-testid': 'colormap' }, ...COLORMAPS.map((m) => h('option', { value: m, selected: m === initialMap }, m)));
-  const recolor = () => {
-    const attribute: SceneAttribute | null = attributes.find((a) => a.name === colorSelect.value) ?? null;
-    viewer.setColorBy(attribute, mapSelect.value);
-    mapSelect.disabled = !attribute || attribute.kind !== 'continuous';
-    legendSlot.replaceChildren(legendElement(legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined)));
+  // Continuous: a range control. Categorical: a legend with counts and a toggle per class.
+  const rangeMin = h('input', { type: 'number', step: 'any', 'aria-label': 'Colour range from', 'data-testid': 'range-min' });
+  const rangeMax = h('input', { type: 'number', step: 'any', 'aria-label': 'Colour range to', 'data-testid': 'range-max' });
+  const rangeRow = h('div', { class: 'range-row' }, h('span', {}, 'Range '), rangeMin, h('span', {}, ' to '), rangeMax);
+  const hidden = new Set<number>();
+  let counted = -1;
+  const current = (): SceneAttribute | null => attributes.find((a) => a.name === colorSelect.value) ?? null;
+  const drawLegend = () => {
+    const attribute = current();
+    const counts = attribute?.kind === 'categorical' ? viewer.categoryCounts() : undefined;
+    counted = counts ? [...counts.values()].reduce((a, b) => a + b, 0) : -1;
+    const model = legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined, counts ? { counts, hidden } : {});
+    legendSlot.replaceChildren(legendElement(model, (code, shown) => {
+      if (shown) hidden.delete(code);
+      else hidden.add(code);
+      viewer.setHiddenCodes(hidden);
+      drawLegend();
+    }));
   };
+  const recolor = () => {
+    const attribute = current();
+    viewer.setColorBy(attribute, mapSelect.value);
+    hidden.clear();
+    viewer.setHiddenCodes(hidden);
+    mapSelect.disabled = !attribute || attribute.kind !== 'continuous';
+    rangeRow.hidden = attribute?.kind !== 'continuous';
+    if (attribute) {
+      rangeMin.value = String(attribute.min);
+      rangeMax.value = String(attribute.max);
+    }
+    drawLegend();
+  };
+  const setRange = () => {
+    const lo = Number(rangeMin.value);
+    const hi = Number(rangeMax.value);
+    if (Number.isFinite(lo) && Number.isFinite(hi) && hi > lo) viewer.setColorRange(lo, hi);
+  };
+  rangeMin.addEventListener('change', setRange);
+  rangeMax.addEventListener('change', setRange);
   colorSelect.addEventListener('change', recolor);
   mapSelect.addEventListener('change', recolor);
+  // Counts follow the tiles as they stream in.
+  const recount = setInterval(() => {
+    if (current()?.kind !== 'categorical') return;
+    const total = [...viewer.categoryCounts().values()].reduce((a, b) => a + b, 0);
+    if (total !== counted) drawLegend();
+  }, 1000);
 
   const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: 2, 'data-testid': 'point-size' });
   size.addEventListener('input', () => viewer.setPointSize(Number(size.value)));
@@ -126,9 +174,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     }), mode === 'orbit' ? ' Orbit' : ' Fly (WASD, drag to look)')));
 
   // Box tool
+  // min/max in the dataset's frame (what the API checks); the box is drawn in the tiles'.
   const runBox = async (min: number[], max: number[]): Promise<BoxResult | null> => {
     const { Box3, Vector3 } = await import('three');
-    viewer.showBox(new Box3(new Vector3(...min), new Vector3(...max)));
+    const offset = viewer.queryOffset;
+    if (offset) viewer.showBox(new Box3(new Vector3(...shift(min, offset, -1)), new Vector3(...shift(max, offset, -1))));
     boxPanel.replaceChildren(h('h2', {}, 'Box'), h('p', { class: 'muted' }, 'Querying…'));
     try {
       const result = await boxQuery(scene.id, min, max);
@@ -163,10 +213,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     vrButton.disabled = !ok;
     vrButton.title = ok ? 'Open this scene in your headset' : 'WebXR immersive VR is not available in this browser';
   });
-  const ar = h('a', { href: usdzUrl(scene.id), rel: 'ar', class: 'button', 'data-testid': 'view-in-ar' },
-    // AR Quick Look requires an <img> as the first child of a rel="ar" link.
-    h('img', { src: '/favicon.svg', alt: '', width: 16, height: 16 }), ' View in AR');
-  actions.append(vrButton, ar);
+  actions.append(vrButton, arControl(scene.id));
   if (!readOnly && isSignedIn()) {
     const shareOut = h('div', { 'aria-live': 'polite', 'data-testid': 'share-result' });
     actions.append(h('button', {
@@ -202,6 +249,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       h('section', { class: 'panel' }, h('h2', {}, 'View'),
         h('label', { for: 'color-by' }, 'Colour by', colorSelect),
         h('label', { for: 'colormap' }, 'Colormap', mapSelect),
+        rangeRow,
         h('label', { for: 'point-size' }, 'Point size', size),
         h('label', { for: 'point-budget' }, 'Point budget ', budgetLabel, budget),
         nav),
@@ -219,7 +267,10 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     recolor();
   }) as never;
   debug.actions.enterVR = (() => enterVR()) as never;
-  teardown = () => viewer.dispose();
+  teardown = () => {
+    clearInterval(recount);
+    viewer.dispose();
+  };
 }
 
 function rowTable(row: Record<string, unknown>, testid: string): HTMLElement {
@@ -236,7 +287,7 @@ function boxResult(result: BoxResult): HTMLElement {
         h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, formatValue(s.min)), h('td', {}, formatValue(s.mean)), h('td', {}, formatValue(s.max)))))));
 }
 
-/** Min/max inputs in tileset coordinates, pre-filled with the middle half of the scene's bounds. */
+/** Min/max inputs in the dataset's coordinates, pre-filled with the middle half of the scene's bounds. */
 function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number[], max: number[]) => Promise<unknown>): HTMLElement {
   const inputs: HTMLInputElement[] = [];
   const grid = h('div', { class: 'box-grid' }, h('span', {}), h('span', {}, 'min'), h('span', {}, 'max'));
@@ -246,13 +297,26 @@ function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number
     inputs.push(lo, hi);
     grid.append(h('span', {}, axis), lo, hi);
   }
+  const note = h('p', { class: 'muted', 'data-testid': 'box-unavailable', hidden: true },
+    'Box queries need a scene in the dataset\'s own coordinates; georeferenced and chart scenes do not offer them yet.');
+  const runButton = h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box');
   const fill = () => {
     const b = viewer.bounds;
-    if (b.isEmpty()) return false;
+    const offset = viewer.queryOffset;
+    if (b.isEmpty() || offset === undefined) return false;
+    if (offset === null) {
+      note.hidden = false;
+      runButton.disabled = true;
+      inputs.forEach((input) => (input.disabled = true));
+      return true;
+    }
     const c = b.getCenter(b.min.clone());
     const s = b.getSize(b.min.clone()).multiplyScalar(0.25);
-    const vals = [c.x - s.x, c.x + s.x, c.y - s.y, c.y + s.y, c.z - s.z, c.z + s.z];
-    inputs.forEach((input, i) => (input.value = String(Number(vals[i]!.toPrecision(8)))));
+    const lo = shift([c.x - s.x, c.y - s.y, c.z - s.z], offset);
+    const hi = shift([c.x + s.x, c.y + s.y, c.z + s.z], offset);
+    const vals = [lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]];
+    // 12 digits: millimetres on map coordinates of 7 digits, and small units alike.
+    inputs.forEach((input, i) => (input.value = String(Number(vals[i]!.toPrecision(12)))));
     return true;
   };
   const timer = setInterval(() => fill() && clearInterval(timer), 500);
@@ -267,5 +331,5 @@ function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number
       const max = [Math.max(v[0]!, v[1]!), Math.max(v[2]!, v[3]!), Math.max(v[4]!, v[5]!)];
       void run(min, max);
     },
-  }, grid, h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box'), h('button', { type: 'button', onclick: () => viewer.showBox(null) }, 'Hide box'));
+  }, grid, note, runButton, h('button', { type: 'button', onclick: () => viewer.showBox(null) }, 'Hide box'));
 }

@@ -26,6 +26,17 @@ function lutTexture(data: Uint8Array, width: number): THREE.DataTexture {
   return tex;
 }
 
+/** One texel per category code 0..255: red 255 = points of that code are not drawn. */
+function hiddenTexture(codes: ReadonlySet<number>): THREE.DataTexture {
+  const data = new Uint8Array(256 * 4);
+  codes.forEach((code) => {
+    if (code >= 0 && code < 256) data[code * 4] = 255;
+  });
+  const tex = new THREE.DataTexture(data, 256, 1, THREE.RGBAFormat, THREE.UnsignedByteType);
+  tex.needsUpdate = true;
+  return tex;
+}
+
 export class PointMaterial extends THREE.PointsMaterial {
   readonly uniformsExtra = {
     uMode: { value: 0 },
@@ -33,6 +44,7 @@ export class PointMaterial extends THREE.PointsMaterial {
     uLut: { value: lutTexture(colormapLUT('viridis'), 256) },
     uLutSize: { value: 256 },
     uSrgbTiles: { value: 0 },
+    uHidden: { value: hiddenTexture(new Set()) },
   };
   private palette = lutTexture(paletteLUT(), CATEGORICAL_PALETTE.length);
   private colormaps = new Map<string, THREE.DataTexture>();
@@ -50,15 +62,19 @@ uniform float uMode;
 uniform vec2 uRange;
 uniform sampler2D uLut;
 uniform float uLutSize;
-uniform float uSrgbTiles;`,
+uniform float uSrgbTiles;
+uniform sampler2D uHidden;`,
         )
         .replace(
           '#include <color_vertex>',
           `#include <color_vertex>
 #ifdef USE_COLOR
+float spatialvizHidden = 0.0;
 if (uMode > 1.5) {
   float n = uLutSize;
-  float code = mod(floor(aValue + 0.5), n);
+  float raw = floor(aValue + 0.5);
+  if (raw >= 0.0 && raw < 256.0) spatialvizHidden = texture2D(uHidden, vec2((raw + 0.5) / 256.0, 0.5)).r;
+  float code = mod(raw, n);
   vColor.rgb = texture2D(uLut, vec2((code + 0.5) / n, 0.5)).rgb;
 } else if (uMode > 0.5) {
   float span = max(uRange.y - uRange.x, 1e-20);
@@ -70,6 +86,13 @@ if (uMode > 1.5) {
 }
 // Otherwise the tile's own COLOR_0, linear as glTF defines it (the tiler converts from
 // sRGB), used as is, like any other glTF viewer does.
+#endif`,
+        )
+        .replace(
+          '#include <fog_vertex>',
+          `#include <fog_vertex>
+#ifdef USE_COLOR
+if (spatialvizHidden > 0.5) gl_Position = vec4(2.0, 2.0, 2.0, 1.0); // outside the clip volume
 #endif`,
         );
     };
@@ -100,7 +123,14 @@ if (uMode > 1.5) {
     }
   }
 
+  /** Category codes not drawn (categorical colouring only). */
+  setHiddenCodes(codes: ReadonlySet<number>): void {
+    this.uniformsExtra.uHidden.value.dispose();
+    this.uniformsExtra.uHidden.value = hiddenTexture(codes);
+  }
+
   override dispose(): void {
+    this.uniformsExtra.uHidden.value.dispose();
     this.palette.dispose();
     this.colormaps.forEach((t) => t.dispose());
     this.uniformsExtra.uLut.value.dispose();

@@ -15,12 +15,14 @@ import { TilesRenderer } from '3d-tiles-renderer/three';
 import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
-import { AdaptiveBudget, nextErrorTarget } from '../lib/budget';
+import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget } from '../lib/budget';
 import { signingPlugin } from '../lib/signing';
 import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
 import { columnAsFloat32, exactRowId, type PropertyTableLike } from '../lib/properties';
 import type { Scene, SceneAttribute } from '../lib/types';
+import { countCodes } from '../lib/attributekinds';
+import { boxAxisRange, datasetOffset, positionAxis, positionValues, type TilesetExtras, type Vec3 } from '../lib/sceneframe';
 import { debug } from '../debug';
 import { PointMaterial, type PointStyle } from './material';
 import { buildAxes } from './axes';
@@ -73,6 +75,18 @@ export class Viewer {
   private pickThreshold = 0.01;
   private disposed = false;
   private readonly draco: DRACOLoader;
+  /**
+   * What turns tileset coordinates into the query API's dataset frame (lib/sceneframe.ts):
+   * undefined until the root tileset has loaded, null where no shift does it.
+   */
+  queryOffset: Vec3 | null | undefined = undefined;
+  /**
+   * How to read x, y, z from positions (they are no property-table column): the root's
+   * inverse transform (georeferenced tiles: ECEF → east-north-up) and its bounding box.
+   * null for chart scenes, whose positions are the chart's, not the dataset's x/y/z.
+   */
+  private positionFrame: { rootInverse: THREE.Matrix4 | null; box: number[] | null } | null = null;
+  private colorAttributeInfo: SceneAttribute | null = null;
 
   constructor(
     readonly container: HTMLElement,
@@ -124,10 +138,20 @@ export class Viewer {
     cache.maxSize = 4000;
     cache.minSize = 600;
     this.tiles.lruCache = cache;
-    this.tiles.errorTarget = options.errorTarget ?? 6;
+    this.tiles.errorTarget = options.errorTarget ?? FINEST_ERROR_TARGET;
     this.tiles.setCamera(this.camera);
     this.offset.add(this.tiles.group);
-    this.tiles.addEventListener('load-root-tileset', ({ tileset }) => this.material.setTileColorSpace(tileColorSpace(tileset)));
+    this.tiles.addEventListener('load-root-tileset', ({ tileset }) => {
+      this.material.setTileColorSpace(tileColorSpace(tileset));
+      const root = tileset as { extras?: { spatialviz?: TilesetExtras }; root?: { transform?: number[]; boundingVolume?: { box?: number[] } } };
+      const frame = (sceneInfo as Scene & { frame?: string }).frame; // in the API's scene; not in the hand-written type
+      this.queryOffset = datasetOffset(frame, root.extras?.spatialviz, !!root.root?.transform);
+      this.positionFrame = frame === 'chart' ? null : {
+        rootInverse: root.root?.transform ? new THREE.Matrix4().fromArray(root.root.transform).invert() : null,
+        box: root.root?.boundingVolume?.box ?? null,
+      };
+      if (positionAxis(this.colorAttribute) !== null) this.setColorBy(this.colorAttributeInfo);
+    });
     this.tiles.addEventListener('load-model', ({ scene, tile }) => this.onLoadModel(scene, tile));
     this.tiles.addEventListener('dispose-model', ({ tile }) => this.onDisposeModel(tile));
     this.tiles.addEventListener('tile-visibility-change', ({ tile, visible }) => {
@@ -209,6 +233,14 @@ export class Viewer {
     if (cache.has(column)) return cache.get(column) ?? null;
     const legacy = p.geometry.getAttribute(threeAttributeName(column));
     let attr: THREE.BufferAttribute | null = legacy instanceof THREE.BufferAttribute ? legacy : null;
+    const axis = positionAxis(column);
+    if (!attr && axis !== null && this.positionFrame) {
+      const position = p.geometry.getAttribute('position');
+      if (!position) return null; // nothing cached: positions may still arrive
+      attr = new THREE.BufferAttribute(positionValues(position, this.toContentFrame(p).elements, axis), 1);
+      cache.set(column, attr);
+      return attr;
+    }
     const table = this.propertyTable(p);
     if (!attr && table) {
       const points = p.geometry.getAttribute('position')?.count ?? 0;
@@ -217,6 +249,25 @@ export class Viewer {
     }
     cache.set(column, attr);
     return attr;
+  }
+
+  /** The points' object → the tileset's content frame (the tiles' own frame, before the root transform). */
+  private toContentFrame(p: THREE.Object3D): THREE.Matrix4 {
+    const m = new THREE.Matrix4();
+    for (let o: THREE.Object3D | null = p; o && o !== this.tiles.group; o = o.parent) {
+      o.updateMatrix();
+      m.premultiply(o.matrix);
+    }
+    const inverse = this.positionFrame?.rootInverse;
+    if (inverse) m.premultiply(inverse);
+    return m;
+  }
+
+  /** The tile frame's range along x, y or z (what colouring by position spans), if known. */
+  private positionRange(column: string): [number, number] | null {
+    const axis = positionAxis(column);
+    const box = this.positionFrame?.box;
+    return axis !== null && box && box.length === 12 ? boxAxisRange(box, axis) : null;
   }
 
   /** The tile's property table and, when feature ids are a vertex attribute, each point's row. */
@@ -235,16 +286,48 @@ export class Viewer {
   /** Colours by a per-point attribute (null: the tiles' own colours). No re-tiling. */
   setColorBy(attribute: SceneAttribute | null, colormap = this.style.colormap): void {
     this.colorAttribute = attribute?.name ?? null;
+    this.colorAttributeInfo = attribute;
     debug.colorBy = this.colorAttribute;
+    // x, y, z values come from the tile frame (dataset minus centre, or east-north-up
+    // metres): their range is the root box's, in that frame.
+    const range = attribute && this.positionFrame ? this.positionRange(attribute.name) : null;
     this.style = {
       ...this.style,
       colormap,
       mode: attribute ? attribute.kind : 'rgb',
-      min: attribute?.min ?? 0,
-      max: attribute?.max ?? 1,
+      min: range?.[0] ?? attribute?.min ?? 0,
+      max: range?.[1] ?? attribute?.max ?? 1,
     };
     this.material.setStyle(this.style);
     this.pointsByTile.forEach((list) => list.forEach((p) => this.applyColorAttribute(p)));
+  }
+
+  /** Hides the points of these category codes (categorical colouring). */
+  setHiddenCodes(codes: ReadonlySet<number>): void {
+    this.material.setHiddenCodes(codes);
+  }
+
+  /** Sets the continuous colour range (in the attribute's values). */
+  setColorRange(min: number, max: number): void {
+    const info = this.colorAttributeInfo;
+    // x, y, z are coloured in the tile frame: shift the range as their values are.
+    const range = info ? this.positionRange(info.name) : null;
+    const shiftBy = range && info && this.positionFrame ? range[0] - info.min : 0;
+    this.style = { ...this.style, min: min + shiftBy, max: max + shiftBy };
+    this.material.setStyle(this.style);
+  }
+
+  /** Per-code counts of the current categorical attribute over the loaded tiles. */
+  categoryCounts(): Map<number, number> {
+    const column = this.colorAttribute;
+    const arrays: ArrayLike<number>[] = [];
+    if (column) {
+      this.pointsByTile.forEach((list) => list.forEach((p) => {
+        const attr = this.valueAttribute(p, column);
+        if (attr) arrays.push(attr.array as ArrayLike<number>);
+      }));
+    }
+    return countCodes(arrays);
   }
 
   setPointSize(px: number): void {
@@ -319,6 +402,7 @@ export class Viewer {
     debug.pointsDrawn = this.visiblePoints;
     debug.pointBudget = this.budget.budget;
     debug.errorTarget = this.tiles.errorTarget;
+    debug.tilesLoading = this.tiles.loadProgress < 1;
     this.options.onStatus?.({ tiles: this.pointsByTile.size, points: this.visiblePoints, budget: this.budget.budget, loading: this.tiles.loadProgress < 1 });
   }
 
