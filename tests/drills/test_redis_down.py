@@ -54,9 +54,10 @@ def test_redis_down_is_503_or_degraded_and_recovers(
             assert int(with_token.headers["retry-after"]) > 0
             with_key = client.get("/api/v1/datasets", headers=key)
             assert with_key.status_code == 200, with_key.text  # degraded, not down
+            # Every pod shares Redis: it degrades features, it does not make pods unready.
             ready = client.get("/readyz")
-            assert ready.status_code == 503
-            assert "retry-after" in ready.headers
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["degraded"] == ["redis"]
             channel = f"job:{uuid.uuid4()}"
             answer = _ws_answer(api.url, key["Authorization"][7:], channel)
             assert answer == {

@@ -79,7 +79,10 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     onPick: (hit) => void showPick(hit?.rowId ?? null, hit?.tileRow ?? null),
   });
 
+  // Picks answer out of order when several are in flight: only the newest one is shown.
+  let pickSequence = 0;
   const showPick = async (rowId: number | null, tileRow: Record<string, unknown> | null) => {
+    const mine = ++pickSequence;
     debug.lastPickedRowId = rowId;
     if (rowId === null && !tileRow) {
       pickPanel.replaceChildren(h('h2', {}, 'Point'), h('p', { class: 'muted', 'data-testid': 'pick-none' }, 'No point there.'));
@@ -91,9 +94,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       try {
         row = (await pickRow(scene.id, rowId)).row;
       } catch (error) {
+        if (mine !== pickSequence) return;
         pickPanel.append(errorBox(error instanceof ApiError ? error.message : 'Pick query failed.', 'pick-error'));
       }
     }
+    if (mine !== pickSequence) return; // a newer pick was asked for meanwhile
     debug.lastPickedRow = row;
     pickPanel.replaceChildren(h('h2', {}, `Row ${rowId ?? '?'}`), rowTable(row, 'pick-row'));
   };
