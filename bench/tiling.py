@@ -4,12 +4,12 @@
                            [--generator PATH]
 
 The input clouds come from the product's own generator unless ``--generator`` names the
-shared benchmark generator (``--generator ../shared/bench/gen_pointcloud.py`` for figures
+external benchmark generator (``--generator PATH/gen_pointcloud.py``, for figures
 comparable with the peers' references); the report's ``input`` says which (bench/inputs.py).
 
 ``--compression`` also tiles each file with meshopt and with draco (same run, same file).
 ``--attributes all`` tiles with every LAS attribute instead of position + RGB (compare
-with PotreeConverter's 37.0 B/point with all attributes, ../shared/bench/README.md).
+with PotreeConverter 2.1.1's 37.0 B/point with all attributes, the peer's reference figure).
 
 Generates the benchmark clouds (cached in bench/out/), creates a separate venv for
 the peer (bench/out/peer-venv, py3dtiles from PyPI), runs each converter's command
