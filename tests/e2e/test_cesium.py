@@ -30,7 +30,6 @@ from playwright.async_api import (
     Request,
     Response,
     Route,
-    async_playwright,
 )
 from typer.testing import CliRunner
 
@@ -49,7 +48,7 @@ from tests.e2e.cesium_support import (
     las_truth,
     static_server,
 )
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REQUIRED
+from tests.e2e.conftest import CHROMIUM, chromium, require
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import ready_scene
 
@@ -84,15 +83,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
 
 @pytest.fixture(scope="module")
 async def cesium_browser() -> AsyncIterator[Browser]:
-    missing = _unavailable()
-    if missing is not None:
-        if REQUIRED:
-            pytest.fail(missing)
-        pytest.skip(missing)
-    async with async_playwright() as p:
-        instance = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    require(_unavailable())
+    async with chromium() as instance:
         yield instance
-        await instance.close()
 
 
 @dataclass
@@ -260,7 +253,8 @@ async def server_tileset(
     live_server: str, data: bytes, filename: str, encoding: dict[str, Any] | None = None
 ) -> str:
     """Upload through the API, wait for the scene, and give its signed tileset URL."""
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    # A generous bound per request: the CI machine may be loaded (a bound, not a timing check).
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         user, headers = await register_and_sign_in(client)
         scene = await ready_scene(
             client, headers, user["personal_workspace_id"], data, filename, encoding

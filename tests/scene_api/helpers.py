@@ -5,17 +5,46 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
+import redis
 
 from spatialviz.models.job import FINAL_STATUSES
+from tests.conftest import REDIS_TEST_URL, SERVICES
 from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
 from tests.factories import Headers, poll_status
+
+
+@pytest.fixture(params=["memory", "redis"], name="redis_url")
+def redis_url_both_caches(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Overrides the conftest's `redis_url` where imported: the in-process cache and Redis,
+    in either test mode (embedded mode skips the Redis case when no Redis runs)."""
+    if request.param == "memory":
+        yield None
+        return
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.ConnectionError:
+        client.close()
+        if SERVICES:
+            raise
+        pytest.skip(f"no Redis at {REDIS_TEST_URL} (embedded mode)")
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
+
+
+def signature_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["sig"][0]
 
 
 async def ready_dataset(

@@ -11,48 +11,28 @@ The revocation test runs with the in-process cache and with Redis, in either tes
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 
 from spatialviz.auth.service import set_user_disabled
 from spatialviz.config import Settings
 from spatialviz.kit.db import transaction
 from spatialviz.scene import signing
-from tests.conftest import REDIS_TEST_URL, SERVICES
 from tests.factories import Headers, add_member, create_workspace, register_and_sign_in
-from tests.scene_api.helpers import fetch_export, ready_scene, wait_for_scene
+from tests.scene_api.helpers import (  # noqa: F401 (a fixture)
+    fetch_export,
+    ready_scene,
+    redis_url_both_caches,
+    signature_of,
+    wait_for_scene,
+)
 
 COUNTER = "spatialviz_scene_fast_path_total"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def redis_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """Overrides the conftest fixture: both caches in either test mode."""
-    if request.param == "memory":
-        yield None
-        return
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.ConnectionError:
-        client.close()
-        if SERVICES:
-            raise
-        pytest.skip(f"no Redis at {REDIS_TEST_URL} (embedded mode)")
-    yield REDIS_TEST_URL
-    client.flushdb()
-    client.close()
-
-
-def _sig(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["sig"][0]
 
 
 def _served(app: FastAPI) -> float:
@@ -81,7 +61,7 @@ class Viewer:
 
     async def tile(self, tileset_url: str) -> httpx.Response:
         return await self.client.get(
-            f"/api/v1/scenes/{self.scene_id}/{self.glb}", params={"sig": _sig(tileset_url)}
+            f"/api/v1/scenes/{self.scene_id}/{self.glb}", params={"sig": signature_of(tileset_url)}
         )
 
     async def works_from_cache(self, tileset_url: str) -> None:
@@ -209,7 +189,7 @@ async def test_a_signature_reads_tile_bytes_only(client: httpx.AsyncClient) -> N
     signature: a credential renewing itself forever) nor its rows."""
     user, headers = await register_and_sign_in(client)
     scene = await ready_scene(client, headers, user["personal_workspace_id"])
-    sig = _sig(scene["tileset_url"])
+    sig = signature_of(scene["tileset_url"])
     assert (await client.get(scene["tileset_url"])).status_code == 200
 
     renewed = await client.get(f"/api/v1/scenes/{scene['id']}", params={"sig": sig})
@@ -241,7 +221,7 @@ async def test_a_removed_member_keeps_nothing(client: httpx.AsyncClient) -> None
         f"/api/v1/workspaces/{team['id']}/members/{member['id']}", headers=owner_headers
     )
     assert removed.status_code == 204
-    sig = _sig(url)
+    sig = signature_of(url)
     assert (await client.get(url)).status_code == 403
     assert (
         await client.get(f"/api/v1/scenes/{scene['id']}", params={"sig": sig})
@@ -269,7 +249,7 @@ async def test_a_share_links_signatures_end_with_the_link(
     shared = await client.get(f"/api/v1/scenes/{scene['id']}", params={"share": token})
     url = shared.json()["tileset_url"]
     assert (await client.get(url)).status_code == 200
-    signed = signing.authenticate(_sig(url), scene["id"], settings.secret)
+    signed = signing.authenticate(signature_of(url), scene["id"], settings.secret)
     assert signed.share_id == uuid.UUID(made.json()["id"])
     assert signed.expires_at <= link_expires  # 1 h before the fix
     with pytest.raises(signing.SignatureExpired):

@@ -12,8 +12,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
-import redis
 from fastapi import FastAPI
 
 from spatialviz.config import Settings
@@ -21,39 +19,15 @@ from spatialviz.kit.errors import PROBLEM_JSON
 from spatialviz.models.scene import Scene
 from spatialviz.scene import service, signing
 from spatialviz.scene.auth import get_scene_access
-from tests.conftest import REDIS_TEST_URL, SERVICES
 from tests.factories import register_and_sign_in
-from tests.scene_api.helpers import create_scene, ready_scene
+from tests.scene_api.helpers import create_scene, ready_scene, redis_url_both_caches, signature_of  # noqa: F401 (a fixture)
 
 COUNTER = "spatialviz_scene_fast_path_total"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def redis_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """Overrides the conftest fixture: both caches in either test mode."""
-    if request.param == "memory":
-        yield None
-        return
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.ConnectionError:
-        client.close()
-        if SERVICES:
-            raise
-        pytest.skip(f"no Redis at {REDIS_TEST_URL} (embedded mode)")
-    yield REDIS_TEST_URL
-    client.flushdb()
-    client.close()
 
 
 def _count(app: FastAPI, outcome: str) -> float:
     value = app.state.resources.registry.get_sample_value(COUNTER, {"outcome": outcome})
     return value or 0.0
-
-
-def _sig(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["sig"][0]
 
 
 def _tile_uris(tile: dict[str, Any]) -> Iterator[str]:
@@ -70,7 +44,11 @@ async def _scene_and_tile(client: httpx.AsyncClient) -> tuple[dict[str, Any], st
     tileset = await client.get(scene["tileset_url"])
     assert tileset.status_code == 200, tileset.text
     uri = next(u for u in _tile_uris(tileset.json()["root"]) if u.endswith(".glb"))
-    return scene, f"/api/v1/scenes/{scene['id']}/{uri}?sig={_sig(scene['tileset_url'])}", headers
+    return (
+        scene,
+        f"/api/v1/scenes/{scene['id']}/{uri}?sig={signature_of(scene['tileset_url'])}",
+        headers,
+    )
 
 
 def _same_headers(fast: httpx.Response, route: httpx.Response) -> None:
@@ -142,7 +120,7 @@ async def test_ranges_bad_signatures_and_missing_files_go_to_the_route(
     assert beyond.status_code == 416
     assert beyond.headers["content-type"] == PROBLEM_JSON
 
-    sig = _sig(tile_url)
+    sig = signature_of(tile_url)
     base = tile_url.split("?", 1)[0]
     tampered = sig[:-2] + ("AA" if not sig.endswith("AA") else "BB")
     expired = signing.sign(
