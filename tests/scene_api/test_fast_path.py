@@ -19,8 +19,9 @@ from fastapi import FastAPI
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
 from spatialviz.models.scene import Scene
-from spatialviz.scene import service, signing
+from spatialviz.scene import service
 from spatialviz.scene.auth import get_scene_access
+from spatialviz.signing import signatures
 from tests.conftest import REDIS_TEST_URL, SERVICES
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import create_scene, ready_scene
@@ -145,12 +146,12 @@ async def test_ranges_bad_signatures_and_missing_files_go_to_the_route(
     sig = _sig(tile_url)
     base = tile_url.split("?", 1)[0]
     tampered = sig[:-2] + ("AA" if not sig.endswith("AA") else "BB")
-    expired = signing.sign(
+    expired = signatures.sign(
         scene["id"],
         "read",
         1_000,
         settings.secret,
-        grant=signing.Grant(signing.GrantKind.member, uuid.uuid4()),
+        grant=signatures.Grant(signatures.GrantKind.member, uuid.uuid4()),
     )
     for token, code in [(tampered, "signature_invalid"), (expired, "signature_expired")]:
         response = await client.get(base, params={"sig": token})

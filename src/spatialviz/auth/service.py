@@ -29,7 +29,7 @@ from spatialviz.kit.errors import NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import ApiKey, RefreshToken, Role, User, Workspace
 from spatialviz.scene import grants
-from spatialviz.scene.signing import GrantKind
+from spatialviz.signing.signatures import GrantKind
 from spatialviz.workspace.service import create_workspace
 
 

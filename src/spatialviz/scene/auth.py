@@ -29,7 +29,7 @@ from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
 from spatialviz.scene import grants, service
 from spatialviz.scene.service import Delivery
-from spatialviz.scene.signing import Grant, GrantKind
+from spatialviz.signing.signatures import Grant, GrantKind
 
 
 @dataclass(frozen=True)

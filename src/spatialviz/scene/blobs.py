@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from spatialviz.scene import delivery as http
+from spatialviz.blobhttp import headers as http
 from spatialviz.scene import service
 from spatialviz.scene.exceptions import TileNotFound
 from spatialviz.scene.service import Delivery

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from spatialviz.auth.deps import CurrentPrincipal
+from spatialviz.blobhttp import headers as http
 from spatialviz.config import Settings
 from spatialviz.job.schemas import JobRead
 from spatialviz.job.service import JobService
@@ -23,7 +24,6 @@ from spatialviz.kit.tenancy import Principal
 from spatialviz.models.dataset import Dataset
 from spatialviz.models.job import Job
 from spatialviz.models.scene import Scene, ShareLink
-from spatialviz.scene import delivery as http
 from spatialviz.scene import grants, queries, service
 from spatialviz.scene.auth import SceneReadable, SceneTilesReadable
 from spatialviz.scene.blobs import (
@@ -35,7 +35,6 @@ from spatialviz.scene.blobs import (
     scene_blob,
     x_accel_headers,
 )
-from spatialviz.scene.encoding import ResolvedEncoding
 from spatialviz.scene.exceptions import TileNotFound
 from spatialviz.scene.schemas import (
     Attribute,
@@ -48,7 +47,8 @@ from spatialviz.scene.schemas import (
     ShareLinkCreate,
     ShareLinkOut,
 )
-from spatialviz.scene.signing import Grant
+from spatialviz.signing.signatures import Grant
+from spatialviz.styling.encoding import ResolvedEncoding
 
 router = APIRouter(prefix="/api/v1/scenes", tags=["scenes"])
 

@@ -40,9 +40,9 @@ import anyio
 from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from spatialviz.blobhttp import headers as http
 from spatialviz.kit.errors import SpatialvizError
 from spatialviz.kit.resources import Resources
-from spatialviz.scene import delivery as http
 from spatialviz.scene import grants, service
 from spatialviz.scene.blobs import (
     TILESET,

@@ -29,7 +29,7 @@ from spatialviz.kit.cache import Cache
 from spatialviz.kit.db import after_commit, as_utc
 from spatialviz.kit.tenancy import Principal
 from spatialviz.scene.repository import TileGrantRepository
-from spatialviz.scene.signing import Grant, GrantKind
+from spatialviz.signing.signatures import Grant, GrantKind
 
 _REVOKED = b"-"
 

@@ -12,8 +12,14 @@ import anyio
 
 from spatialviz.config import Settings
 from spatialviz.scene.exceptions import QueryLimitExceeded, RowNotFoundError
-from spatialviz.scene.query import QueryLimitError, QueryLimits, RowNotFound, SpatialIndex, pick_row
 from spatialviz.scene.schemas import BoxQuery, KnnQuery, PickQuery, SphereQuery
+from spatialviz.spatialindex.index import (
+    QueryLimitError,
+    QueryLimits,
+    RowNotFound,
+    SpatialIndex,
+    pick_row,
+)
 
 
 def limits_for(settings: Settings) -> QueryLimits:

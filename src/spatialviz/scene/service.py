@@ -31,15 +31,7 @@ from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.scene import Scene, SceneStatus, ShareLink
 from spatialviz.models.workspace import Role
-from spatialviz.scene import grants, signing
-from spatialviz.scene.encoding import (
-    ColumnStats,
-    EncodingError,
-    ResolvedEncoding,
-    is_style_only_change,
-    type_kind,
-    validate_encoding,
-)
+from spatialviz.scene import grants
 from spatialviz.scene.exceptions import (
     DatasetNotReady,
     InvalidEncoding,
@@ -48,7 +40,16 @@ from spatialviz.scene.exceptions import (
     SignatureRejected,
     TilesetNotReady,
 )
-from spatialviz.scene.transform import axes_metadata
+from spatialviz.signing import signatures
+from spatialviz.styling.encoding import (
+    ColumnStats,
+    EncodingError,
+    ResolvedEncoding,
+    is_style_only_change,
+    type_kind,
+    validate_encoding,
+)
+from spatialviz.styling.transform import axes_metadata
 
 TILE_KIND = "scene.tile"
 EXPORT_FORMATS = ("glb", "usdz", "3tz")
@@ -189,7 +190,7 @@ def axes_of(dataset: Dataset, resolved: ResolvedEncoding) -> dict[str, dict[str,
 def tileset_url(
     scene: Scene,
     settings: Settings,
-    grant: signing.Grant,
+    grant: signatures.Grant,
     *,
     grant_until: int | None = None,
     now: float | None = None,
@@ -201,7 +202,7 @@ def tileset_url(
     expires = int((now if now is not None else time.time()) + settings.scene_signature_ttl_seconds)
     if grant_until is not None:
         expires = min(expires, grant_until)
-    token = signing.sign(
+    token = signatures.sign(
         scene.id,
         "read",
         expires,
@@ -377,7 +378,7 @@ async def apply_tiling_outcome(session: AsyncSession, job: Job) -> None:
 def share_url(settings: Settings, link: ShareLink, request_origin: str) -> str:
     """The link's web-client URL: under the configured public URL, else under the origin
     the creating request came to (so it works on whatever address the server runs)."""
-    token = signing.issue_share_token(
+    token = signatures.issue_share_token(
         link.id, link.scene_id, as_utc(link.expires_at), settings.secret
     )
     base = (settings.public_base_url or request_origin).rstrip("/")
@@ -456,7 +457,7 @@ async def revoke_share_link(
         )
         await session.flush()
     await forget_delivery(session, cache, scene.id)
-    await grants.forget_grants(session, cache, [(signing.GrantKind.share.value, link.id)])
+    await grants.forget_grants(session, cache, [(signatures.GrantKind.share.value, link.id)])
 
 
 # --- delivery: what a signature or share token may reach, cached -------------------------
@@ -552,37 +553,37 @@ async def delivery(
 
 def authenticate_signature(
     token: str, scene_id: uuid.UUID, settings: Settings
-) -> signing.TileGrant:
+) -> signatures.TileGrant:
     """The signature's fields once its MAC is proven; 403 otherwise, before anything is
     looked up, so a forged signature answers alike for existing and missing scenes."""
     try:
-        return signing.authenticate(token, scene_id, settings.secret)
-    except signing.SignatureError as exc:
+        return signatures.authenticate(token, scene_id, settings.secret)
+    except signatures.SignatureError as exc:
         raise SignatureRejected(str(exc), code=exc.code) from None
 
 
 def check_signature(
-    entry: Delivery, signed: signing.TileGrant, grant: grants.GrantState
-) -> signing.TileGrant:
+    entry: Delivery, signed: signatures.TileGrant, grant: grants.GrantState
+) -> signatures.TileGrant:
     """403 unless an authentic signature is unexpired, for the current tileset, and its
     grant is alive at the generation it was minted at."""
     now = time.time()
     try:
-        return signing.check_current(
+        return signatures.check_current(
             signed, now, generation=entry.generation, grant_generation=grant.alive_at(now)
         )
-    except signing.SignatureError as exc:
+    except signatures.SignatureError as exc:
         raise SignatureRejected(str(exc), code=exc.code) from None
 
 
 def authenticate_share_token(
     token: str, scene_id: uuid.UUID, settings: Settings
-) -> signing.ShareToken:
+) -> signatures.ShareToken:
     """A share token proven authentic, unexpired and for this scene; 403 otherwise, before
     anything is looked up (so the answer is the same for a missing scene)."""
     try:
-        share = signing.verify_share_token(token, time.time(), settings.secret)
-    except signing.SignatureError as exc:
+        share = signatures.verify_share_token(token, time.time(), settings.secret)
+    except signatures.SignatureError as exc:
         raise SignatureRejected(str(exc), code=exc.code) from None
     if share.scene_id != scene_id:
         raise SignatureRejected("The share link is for another scene.")

@@ -25,9 +25,9 @@ from spatialviz.formats.base import SourceInfo
 from spatialviz.formats.canonical import read_canonical
 from spatialviz.job.context import JobCancelled, JobContext, JobError
 from spatialviz.job.registry import JobKind, JobResult, job_kind, register_job_kind
-from spatialviz.scene.encoding import ResolvedEncoding
 from spatialviz.scene.service import EXPORT_KINDS, TILE_KIND, apply_tiling_outcome
-from spatialviz.scene.transform import transform_parquet
+from spatialviz.styling.encoding import ResolvedEncoding
+from spatialviz.styling.transform import transform_parquet
 from spatialviz.tiling import (
     ChunkResult,
     Plan,
@@ -123,7 +123,7 @@ def _put_output(ctx: JobContext, key: str, path: Path) -> None:
 
 def _warm_query_index(canonical: Path) -> None:
     """Build the dataset's spatial index next to its canonical file (local storage)."""
-    from spatialviz.scene.query import SpatialIndex
+    from spatialviz.spatialindex.index import SpatialIndex
 
     try:
         SpatialIndex.open(canonical)
@@ -261,7 +261,7 @@ def _export_inputs(ctx: JobContext) -> tuple[Path, ResolvedEncoding, str]:
 
 @job_kind(EXPORT_KINDS["usdz"], queue="heavy", max_attempts=2)
 def export_usdz(ctx: JobContext) -> JobResult:
-    from spatialviz.scene.exports.usdz import ExportError, write_usdz
+    from spatialviz.writers.usdz import ExportError, write_usdz
 
     canonical, enc, key = _export_inputs(ctx)
     ctx.progress(0.1, "sampling")
@@ -283,8 +283,8 @@ def export_usdz(ctx: JobContext) -> JobResult:
 
 @job_kind(EXPORT_KINDS["glb"], queue="heavy", max_attempts=2)
 def export_glb(ctx: JobContext) -> JobResult:
-    from spatialviz.scene.exports.usdz import GridSampler
     from spatialviz.tiling.glb import PointContent, encode_glb
+    from spatialviz.writers.usdz import GridSampler
 
     canonical, enc, key = _export_inputs(ctx)
     sampler = GridSampler(
@@ -320,7 +320,7 @@ def export_glb(ctx: JobContext) -> JobResult:
 
 @job_kind(EXPORT_KINDS["3tz"], queue="heavy", max_attempts=2)
 def export_3tz(ctx: JobContext) -> JobResult:
-    from spatialviz.scene.exports.archive import write_3tz
+    from spatialviz.writers.tileset_archive import write_3tz
 
     prefix = str(ctx.params["tileset_prefix"])
     key = str(ctx.params["export_key"])
