@@ -1,7 +1,7 @@
 """Who may read a scene, and what each proof reaches (issue 16):
 
 - a signed tile URL (``?sig=``) reaches the scene's tile bytes only — ``tileset.json`` and
-  its tiles — while its grant lives (``scene.grants``); never the scene's metadata, its rows
+  its tiles — while its grant lives (``auth.grants``); never the scene's metadata, its rows
   (``/query``) or a fresh signature;
 - a share link (``?share=`` or the ``X-Share-Token`` header) reads the scene, its tiles and
   its rows until the link expires or is revoked, and its responses carry signatures bound
@@ -22,12 +22,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spatialviz.auth import grants
 from spatialviz.auth.deps import authenticate_bearer, bearer_scheme
 from spatialviz.auth.exceptions import MissingCredentials
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
-from spatialviz.scene import grants, service
+from spatialviz.scene import service
 from spatialviz.scene.service import Delivery
 from spatialviz.signing.signatures import Grant, GrantKind
 

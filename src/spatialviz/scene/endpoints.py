@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
+from spatialviz.auth import grants
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.blobhttp import headers as http
 from spatialviz.config import Settings
@@ -24,9 +25,9 @@ from spatialviz.kit.tenancy import Principal
 from spatialviz.models.dataset import Dataset
 from spatialviz.models.job import Job
 from spatialviz.models.scene import Scene, ShareLink
-from spatialviz.scene import grants, queries, service
+from spatialviz.scene import queries, service
 from spatialviz.scene.auth import SceneReadable, SceneTilesReadable
-from spatialviz.scene.blobs import (
+from spatialviz.scene.delivery import (
     TILESET,
     BlobTarget,
     blob_headers,

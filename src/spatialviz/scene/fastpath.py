@@ -22,7 +22,7 @@ everything it needs is at hand:
 Anything else — a cache miss, a bad or expired signature, a missing file, S3, a range —
 is passed on untouched to the FastAPI route, which answers exactly as before (problem+json
 errors, 206/416, share tokens, bearer access). Headers, ETags and keys come from
-``scene.blobs``, shared with the route.
+``scene.delivery``, shared with the route.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ import anyio
 from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from spatialviz.auth import grants
 from spatialviz.blobhttp import headers as http
 from spatialviz.kit.errors import SpatialvizError
 from spatialviz.kit.resources import Resources
-from spatialviz.scene import grants, service
-from spatialviz.scene.blobs import (
+from spatialviz.scene import service
+from spatialviz.scene.delivery import (
     TILESET,
     blob_headers,
     safe_tile_path,

@@ -19,6 +19,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.audit.service import record_audit
+from spatialviz.auth import grants
 from spatialviz.config import Settings
 from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
@@ -31,7 +32,6 @@ from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.scene import Scene, SceneStatus, ShareLink
 from spatialviz.models.workspace import Role
-from spatialviz.scene import grants
 from spatialviz.scene.exceptions import (
     DatasetNotReady,
     InvalidEncoding,
