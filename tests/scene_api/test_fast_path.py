@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
 from spatialviz.models.scene import Scene
-from spatialviz.scene import service
+from spatialviz.scene import delivery
 from spatialviz.scene.auth import get_scene_access
 from spatialviz.signing import signatures
 from tests.conftest import REDIS_TEST_URL, SERVICES
@@ -210,7 +210,7 @@ async def test_revocation_is_honoured_through_the_fast_path(
         row = await session.get(Scene, uuid.UUID(scene["id"]))
         assert row is not None
         row.signature_generation += 1
-        await service.forget_delivery(session, resources.cache, row.id)
+        await delivery.forget_delivery(session, resources.cache, row.id)
         await session.commit()
     response = await client.get(scene["tileset_url"])
     assert response.status_code == 403

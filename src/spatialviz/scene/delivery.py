@@ -1,16 +1,34 @@
-"""What a delivery response is made of, before any byte is read: the storage key, ETag,
-cache lifetime, content type and headers. The FastAPI delivery routes and the signed fast
-path (``scene.fastpath``) both build their answers from these, so they cannot drift."""
+"""Delivery of a scene's tiles: the cached facts a signed request needs (:class:`Delivery`),
+signature checks against them, signed tileset URLs, and what a delivery response is made of
+before any byte is read (storage key, ETag, cache lifetime, content type, headers). The
+FastAPI delivery routes and the signed fast path (``scene.fastpath``) both build their
+answers from these, so they cannot drift."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import time
+import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spatialviz.auth import grants
 from spatialviz.blobhttp import headers as http
-from spatialviz.scene import service
-from spatialviz.scene.exceptions import TileNotFound
-from spatialviz.scene.service import Delivery
+from spatialviz.config import Settings
+from spatialviz.kit.cache import Cache
+from spatialviz.kit.db import after_commit
+from spatialviz.models.scene import Scene, SceneStatus
+from spatialviz.scene.exceptions import (
+    SceneNotFound,
+    SignatureRejected,
+    TileNotFound,
+    TilesetNotReady,
+)
+from spatialviz.scene.repository import SceneRepository
+from spatialviz.signing import signatures
 
 TILESET = "tileset.json"
 
@@ -40,7 +58,7 @@ def safe_tile_path(path: str) -> str:
 def scene_blob(entry: Delivery, rel: str) -> BlobTarget:
     """``rel`` is ``tileset.json`` or ``tiles/<safe path>``; TilesetNotReady until tiled."""
     return BlobTarget(
-        key=service.tile_key(entry, rel),
+        key=tile_key(entry, rel),
         etag=etag_of(str(entry.version), rel),
         cache_control=http.cache_control_for(rel),
         content_type=http.content_type_for(rel),
@@ -63,3 +81,153 @@ def x_accel_headers(headers: dict[str, str], prefix: str, key: str) -> dict[str,
     out = {k: v for k, v in headers.items() if k != "Accept-Ranges"}
     out["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{key}"
     return out
+
+
+# --- what a signature may reach, cached -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The cached facts a signed request needs: no database query on the hot path."""
+
+    scene_id: uuid.UUID
+    workspace_id: uuid.UUID
+    dataset_id: uuid.UUID
+    prefix: str | None
+    version: str | None
+    generation: int
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "scene_id": str(self.scene_id),
+                "workspace_id": str(self.workspace_id),
+                "dataset_id": str(self.dataset_id),
+                "prefix": self.prefix,
+                "version": self.version,
+                "generation": self.generation,
+            }
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Delivery:
+        return _parse_delivery(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_delivery(raw: bytes) -> Delivery:
+    # Memoised on the cached bytes themselves: equal bytes are an equal (frozen) entry, so
+    # this can never serve stale facts; it only skips re-parsing JSON on every signed GET.
+    d = json.loads(raw)
+    return Delivery(
+        scene_id=uuid.UUID(d["scene_id"]),
+        workspace_id=uuid.UUID(d["workspace_id"]),
+        dataset_id=uuid.UUID(d["dataset_id"]),
+        prefix=d["prefix"],
+        version=d["version"],
+        generation=int(d["generation"]),
+    )
+
+
+def _delivery_key(scene_id: uuid.UUID) -> str:
+    return f"scene-delivery:{scene_id}"
+
+
+async def forget_delivery(session: AsyncSession, cache: Cache, scene_id: uuid.UUID) -> None:
+    """Drop the cached delivery facts now and again once the change has committed."""
+
+    async def forget() -> None:
+        await cache.delete(_delivery_key(scene_id))
+
+    await forget()
+    after_commit(session, forget)
+
+
+async def cached_delivery(cache: Cache, scene_id: uuid.UUID) -> Delivery | None:
+    """The cached facts only (None on a miss): what the signed fast path can use without a
+    database session. Every revocation deletes the entry, so a hit is current."""
+    raw = await cache.get(_delivery_key(scene_id))
+    return None if raw is None else Delivery.from_bytes(raw)
+
+
+async def delivery(
+    session: AsyncSession, cache: Cache, settings: Settings, scene_id: uuid.UUID
+) -> Delivery:
+    cached = await cached_delivery(cache, scene_id)
+    if cached is not None:
+        return cached
+    scene = await SceneRepository(session).get_unscoped(scene_id)
+    if scene is None:
+        raise SceneNotFound("Scene not found.")
+    ready = scene.status == SceneStatus.ready
+    entry = Delivery(
+        scene_id=scene.id,
+        workspace_id=scene.workspace_id,
+        dataset_id=scene.dataset_id,
+        prefix=scene.tileset_prefix if ready else None,
+        version=scene.tileset_version if ready else None,
+        generation=scene.signature_generation,
+    )
+    if ready and settings.scene_delivery_cache_seconds > 0:
+        # Not-ready scenes are not cached: the job that finishes them runs elsewhere.
+        await cache.set(
+            _delivery_key(scene_id), entry.to_bytes(), settings.scene_delivery_cache_seconds
+        )
+    return entry
+
+
+def authenticate_signature(
+    token: str, scene_id: uuid.UUID, settings: Settings
+) -> signatures.TileGrant:
+    """The signature's fields once its MAC is proven; 403 otherwise, before anything is
+    looked up, so a forged signature answers alike for existing and missing scenes."""
+    try:
+        return signatures.authenticate(token, scene_id, settings.secret)
+    except signatures.SignatureError as exc:
+        raise SignatureRejected(str(exc), code=exc.code) from None
+
+
+def check_signature(
+    entry: Delivery, signed: signatures.TileGrant, grant: grants.GrantState
+) -> signatures.TileGrant:
+    """403 unless an authentic signature is unexpired, for the current tileset, and its
+    grant is alive at the generation it was minted at."""
+    now = time.time()
+    try:
+        return signatures.check_current(
+            signed, now, generation=entry.generation, grant_generation=grant.alive_at(now)
+        )
+    except signatures.SignatureError as exc:
+        raise SignatureRejected(str(exc), code=exc.code) from None
+
+
+def tile_key(entry: Delivery, path: str) -> str:
+    if entry.prefix is None:
+        raise TilesetNotReady("The scene's tileset is not ready yet.")
+    return f"{entry.prefix}/{path}"
+
+
+def tileset_url(
+    scene: Scene,
+    settings: Settings,
+    grant: signatures.Grant,
+    *,
+    grant_until: int | None = None,
+    now: float | None = None,
+) -> str | None:
+    """A short-lived signed URL for the scene's tileset, or None until it is ready. It lasts
+    the signature lifetime, never beyond its grant's own end (a share link's expiry)."""
+    if scene.status != SceneStatus.ready or scene.tileset_prefix is None:
+        return None
+    expires = int((now if now is not None else time.time()) + settings.scene_signature_ttl_seconds)
+    if grant_until is not None:
+        expires = min(expires, grant_until)
+    token = signatures.sign(
+        scene.id,
+        "read",
+        expires,
+        settings.secret,
+        grant=grant,
+        generation=scene.signature_generation,
+    )
+    return f"/api/v1/scenes/{scene.id}/tileset.json?sig={token}"

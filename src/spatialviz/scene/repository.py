@@ -6,7 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
+
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
+from spatialviz.models.dataset import Dataset
 from spatialviz.models.job import Job
 from spatialviz.models.scene import Scene, ShareLink
 
@@ -38,6 +41,23 @@ class SceneRepository(WorkspaceScopedRepository[Scene]):
         if scene.job_id is None:
             return None
         return await self.session.get(Job, scene.job_id)
+
+    async def datasets_and_jobs(
+        self, scenes: Sequence[Scene]
+    ) -> tuple[dict[uuid.UUID, Dataset], dict[uuid.UUID, Job]]:
+        """The datasets and current jobs of a page of scenes in two statements, whatever the
+        page size (a query per scene made the list cost two round trips a row)."""
+        dataset_ids = {scene.dataset_id for scene in scenes}
+        job_ids = {scene.job_id for scene in scenes if scene.job_id is not None}
+        datasets: dict[uuid.UUID, Dataset] = {}
+        jobs: dict[uuid.UUID, Job] = {}
+        if dataset_ids:
+            found = await self.session.scalars(select(Dataset).where(Dataset.id.in_(dataset_ids)))
+            datasets = {dataset.id: dataset for dataset in found}
+        if job_ids:
+            running = await self.session.scalars(select(Job).where(Job.id.in_(job_ids)))
+            jobs = {job.id: job for job in running}
+        return datasets, jobs
 
     async def remove(self, scene: Scene) -> None:
         await self.session.delete(scene)

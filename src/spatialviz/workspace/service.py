@@ -15,7 +15,7 @@ from spatialviz.kit.cache import Cache
 from spatialviz.kit.errors import Conflict, NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import Membership, Role, User, Workspace
-from spatialviz.scene.service import forget_delivery
+from spatialviz.scene.delivery import forget_delivery
 from spatialviz.workspace.repository import MembershipRepository, WorkspaceRepository
 
 
