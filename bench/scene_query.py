@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatialviz.scene.query import IndexSettings, SpatialIndex
+from spatialviz.spatialindex.index import IndexSettings, SpatialIndex
 
 
 def _write(path: Path, rows: int, seed: int = 0) -> None:

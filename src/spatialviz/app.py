@@ -34,9 +34,9 @@ from spatialviz.kit.security import SecurityHeadersMiddleware
 from spatialviz.kit.sweep import sweep_temporary_forever
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
-from spatialviz.scene.encoding import Encoding
 from spatialviz.scene.endpoints import router as scene_router
 from spatialviz.scene.fastpath import SignedDeliveryFastPath
+from spatialviz.styling.encoding import Encoding
 from spatialviz.web import STATIC_DIR, mount_web_client
 from spatialviz.workspace.endpoints import router as workspace_router
 

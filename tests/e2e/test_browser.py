@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.async_api import Page, expect
 
 from spatialviz.config import Settings
-from spatialviz.scene.colormaps import apply_colormap
+from spatialviz.styling.colormaps import apply_colormap
 from spatialviz.tiling.glb import read_glb
 from tests.dataset.helpers import csv_bytes
 from tests.scene_api.helpers import create_scene, ready_dataset, shift_row_ids, wait_for_scene

@@ -22,7 +22,7 @@ from spatialviz.config import Settings
 from spatialviz.job import runtime
 from spatialviz.kit import logging as kit_logging
 from spatialviz.kit.resources import open_resources
-from spatialviz.scene import signing
+from spatialviz.signing import signatures
 from tests.conftest import TEST_SECRET, find_leaks
 from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
 from tests.deploy.test_log_shipping import mapped_fields
@@ -120,8 +120,8 @@ async def _exercise(settings: Settings) -> dict[str, str]:
             workspace_id = user["personal_workspace_id"]
             key = (await create_api_key(client, headers, workspace_id))["key"]
             scene = uuid.uuid4()
-            grant = signing.Grant(signing.GrantKind.member, uuid.uuid4())
-            sig = signing.sign(scene, "read", 2_000_000_000, TEST_SECRET, grant=grant)
+            grant = signatures.Grant(signatures.GrantKind.member, uuid.uuid4())
+            sig = signatures.sign(scene, "read", 2_000_000_000, TEST_SECRET, grant=grant)
             await client.get(f"/api/v1/scenes/{scene}/tileset.json", params={"sig": sig})
             await client.get("/api/v1/workspaces", headers=bearer(key))
             await client.get("/api/v1/workspaces", headers=bearer(tokens["access_token"] + "x"))

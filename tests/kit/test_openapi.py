@@ -72,7 +72,7 @@ async def test_every_success_with_a_body_declares_its_media_types(app: FastAPI) 
 
 async def test_the_encoding_shape_and_colormap_names_are_published(app: FastAPI) -> None:
     """The web client's types (and its colormap table) take the names from here."""
-    from spatialviz.scene.colormaps import COLORMAP_NAMES
+    from spatialviz.styling.colormaps import COLORMAP_NAMES
 
     schemas = app.openapi()["components"]["schemas"]
     assert "Encoding" in schemas

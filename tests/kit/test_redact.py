@@ -13,7 +13,7 @@ import structlog
 from spatialviz.auth.tokens import new_api_key
 from spatialviz.kit.logging import _stop_listener, configure_logging
 from spatialviz.kit.redact import MASK, redact_secrets, scrub
-from spatialviz.scene import signing
+from spatialviz.signing import signatures
 
 SECRET = "s" * 32
 JWT = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
@@ -23,12 +23,12 @@ PASSWORD = "correct horse battery staple 42"
 def _secrets() -> dict[str, str]:
     key, prefix = new_api_key()
     scene = uuid.uuid4()
-    grant = signing.Grant(signing.GrantKind.member, uuid.uuid4())
+    grant = signatures.Grant(signatures.GrantKind.member, uuid.uuid4())
     return {
         "key": key,
         "prefix": prefix,
-        "sig": signing.sign(scene, "read", 2_000_000_000, SECRET, grant=grant),
-        "share": signing.issue_share_token(uuid.uuid4(), scene, 2_000_000_000, SECRET),
+        "sig": signatures.sign(scene, "read", 2_000_000_000, SECRET, grant=grant),
+        "share": signatures.issue_share_token(uuid.uuid4(), scene, 2_000_000_000, SECRET),
         "refresh": "svr_" + "A1b2" * 10,
     }
 

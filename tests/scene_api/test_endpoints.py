@@ -17,7 +17,7 @@ import pytest
 
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
-from spatialviz.scene.exports.archive import INDEX_NAME
+from spatialviz.writers.tileset_archive import INDEX_NAME
 from tests.dataset.helpers import csv_bytes, las_bytes
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import (
@@ -111,7 +111,7 @@ async def test_las_scene_keeps_rgb_free_default_and_serves_tiles(
 async def test_tampered_expired_and_foreign_signatures_are_403(
     client: httpx.AsyncClient, settings: Any
 ) -> None:
-    from spatialviz.scene import signing
+    from spatialviz.signing import signatures
 
     user, headers = await register_and_sign_in(client)
     scene = await ready_scene(client, headers, user["personal_workspace_id"])
@@ -123,12 +123,12 @@ async def test_tampered_expired_and_foreign_signatures_are_403(
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["code"] == "signature_invalid"
 
-    expired = signing.sign(
+    expired = signatures.sign(
         scene["id"],
         "read",
         1_000,
         settings.secret,
-        grant=signing.Grant(signing.GrantKind.member, uuid.uuid4()),
+        grant=signatures.Grant(signatures.GrantKind.member, uuid.uuid4()),
     )
     response = await client.get(base, params={"sig": expired})
     assert response.status_code == 403

@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
 from spatialviz.models.scene import Scene
-from spatialviz.scene import service, signing
+from spatialviz.scene import delivery
 from spatialviz.scene.auth import get_scene_access
+from spatialviz.signing import signatures
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import create_scene, ready_scene, redis_url_both_caches, signature_of  # noqa: F401 (a fixture)
 
@@ -123,12 +124,12 @@ async def test_ranges_bad_signatures_and_missing_files_go_to_the_route(
     sig = signature_of(tile_url)
     base = tile_url.split("?", 1)[0]
     tampered = sig[:-2] + ("AA" if not sig.endswith("AA") else "BB")
-    expired = signing.sign(
+    expired = signatures.sign(
         scene["id"],
         "read",
         1_000,
         settings.secret,
-        grant=signing.Grant(signing.GrantKind.member, uuid.uuid4()),
+        grant=signatures.Grant(signatures.GrantKind.member, uuid.uuid4()),
     )
     for token, code in [(tampered, "signature_invalid"), (expired, "signature_expired")]:
         response = await client.get(base, params={"sig": token})
@@ -187,7 +188,7 @@ async def test_revocation_is_honoured_through_the_fast_path(
         row = await session.get(Scene, uuid.UUID(scene["id"]))
         assert row is not None
         row.signature_generation += 1
-        await service.forget_delivery(session, resources.cache, row.id)
+        await delivery.forget_delivery(session, resources.cache, row.id)
         await session.commit()
     response = await client.get(scene["tileset_url"])
     assert response.status_code == 403

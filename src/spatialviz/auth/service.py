@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.audit.service import record_audit
+from spatialviz.auth import grants
 from spatialviz.auth.exceptions import EmailAlreadyRegistered, WeakPassword
 from spatialviz.auth.passwords import hash_password, password_problem, verify_password
 from spatialviz.auth.repository import ApiKeyRepository, RefreshTokenRepository, UserRepository
@@ -28,8 +29,7 @@ from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.errors import NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import ApiKey, RefreshToken, Role, User, Workspace
-from spatialviz.scene import grants
-from spatialviz.scene.signing import GrantKind
+from spatialviz.signing.signatures import GrantKind
 from spatialviz.workspace.service import create_workspace
 
 

@@ -38,7 +38,7 @@ class Scene(RecordMixin, Base):
         Enum(SceneStatus, name="scene_status", native_enum=False, length=16),
         default=SceneStatus.queued,
     )
-    #: What the client sent (``scene.encoding.Encoding``) and what it resolved to.
+    #: What the client sent (``styling.encoding.Encoding``) and what it resolved to.
     encoding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     resolved: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The tiling job that makes (or made) the current tileset.

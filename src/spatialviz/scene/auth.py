@@ -1,7 +1,7 @@
 """Who may read a scene, and what each proof reaches (issue 16):
 
 - a signed tile URL (``?sig=``) reaches the scene's tile bytes only — ``tileset.json`` and
-  its tiles — while its grant lives (``scene.grants``); never the scene's metadata, its rows
+  its tiles — while its grant lives (``auth.grants``); never the scene's metadata, its rows
   (``/query``) or a fresh signature;
 - a share link (``?share=`` or the ``X-Share-Token`` header) reads the scene, its tiles and
   its rows until the link expires or is revoked, and its responses carry signatures bound
@@ -22,14 +22,15 @@ from typing import Annotated
 from fastapi import Depends, Header, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spatialviz.auth import grants
 from spatialviz.auth.deps import authenticate_bearer, bearer_scheme
 from spatialviz.auth.exceptions import MissingCredentials
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
-from spatialviz.scene import grants, service
-from spatialviz.scene.service import Delivery
-from spatialviz.scene.signing import Grant, GrantKind
+from spatialviz.scene import delivery, service, sharing
+from spatialviz.scene.delivery import Delivery
+from spatialviz.signing.signatures import Grant, GrantKind
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,10 @@ async def _by_share(
     scene_id: uuid.UUID, token: str, resources: Resources, session: AsyncSession
 ) -> SceneAccess:
     settings = resources.settings
-    shared = service.authenticate_share_token(token, scene_id, settings)
+    shared = sharing.authenticate_share_token(token, scene_id, settings)
     state = await grants.state(session, resources.cache, settings, GrantKind.share, shared.share_id)
-    service.check_share_grant(state)
-    entry = await service.delivery(session, resources.cache, settings, scene_id)
+    sharing.check_share_grant(state)
+    entry = await delivery.delivery(session, resources.cache, settings, scene_id)
     return SceneAccess(
         entry,
         share_id=shared.share_id,
@@ -73,7 +74,7 @@ async def _by_bearer(
         raise MissingCredentials()
     principal = await authenticate_bearer(resources, session, token)
     await service.get_scene(session, principal, scene_id)  # 404 outside the caller's workspaces
-    entry = await service.delivery(session, resources.cache, resources.settings, scene_id)
+    entry = await delivery.delivery(session, resources.cache, resources.settings, scene_id)
     return SceneAccess(entry, principal=principal)
 
 
@@ -104,12 +105,12 @@ async def get_tile_access(
     """A tile signature, a share token or a bearer credential: for tile bytes only."""
     if sig:
         settings = resources.settings
-        signed = service.authenticate_signature(sig, scene_id, settings)
+        signed = delivery.authenticate_signature(sig, scene_id, settings)
         state = await grants.state(
             session, resources.cache, settings, signed.grant.kind, signed.grant.id
         )
-        entry = await service.delivery(session, resources.cache, settings, scene_id)
-        service.check_signature(entry, signed, state)
+        entry = await delivery.delivery(session, resources.cache, settings, scene_id)
+        delivery.check_signature(entry, signed, state)
         return SceneAccess(entry, share_id=signed.share_id, via="signature")
     return await get_scene_access(scene_id, resources, session, token, share, x_share_token)
 

@@ -1,140 +1,233 @@
-"""HTTP-agnostic helpers for immutable, content-addressed blobs (tiles, exports).
-
-Endpoints (and nginx/CDN config) use these for ETags, conditional requests, single byte
-ranges, content types and cache lifetimes.
-"""
+"""Delivery of a scene's tiles: the cached facts a signed request needs (:class:`Delivery`),
+signature checks against them, signed tileset URLs, and what a delivery response is made of
+before any byte is read (storage key, ETag, cache lifetime, content type, headers). The
+FastAPI delivery routes and the signed fast path (``scene.fastpath``) both build their
+answers from these, so they cannot drift."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import re
-from pathlib import PurePosixPath
-from typing import BinaryIO, Final
-from urllib.parse import quote
+import json
+import time
+import uuid
+from dataclasses import dataclass
 
-CACHE_IMMUTABLE: Final = "public, max-age=31536000, immutable"
-#: tileset.json can be replaced when a scene is re-tiled or restyled: revalidate often.
-CACHE_TILESET: Final = "public, max-age=60, must-revalidate"
-#: Signed or private responses must not be stored by shared caches.
-CACHE_PRIVATE: Final = "private, max-age=300"
+from sqlalchemy.ext.asyncio import AsyncSession
 
-CONTENT_TYPES: Final[dict[str, str]] = {
-    ".json": "application/json",
-    ".glb": "model/gltf-binary",
-    ".gltf": "model/gltf+json",
-    ".subtree": "application/octet-stream",
-    ".bin": "application/octet-stream",
-    ".usdz": "model/vnd.usdz+zip",
-    ".3tz": "application/vnd.maxar.archive.3tz+zip",
-    ".png": "image/png",
-    ".ktx2": "image/ktx2",
-}
-DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
+from spatialviz.auth import grants
+from spatialviz.blobhttp import headers as http
+from spatialviz.config import Settings
+from spatialviz.kit.cache import Cache
+from spatialviz.kit.db import after_commit
+from spatialviz.models.scene import Scene, SceneStatus
+from spatialviz.scene.exceptions import (
+    SceneNotFound,
+    SignatureRejected,
+    TileNotFound,
+    TilesetNotReady,
+)
+from spatialviz.scene.repository import SceneRepository
+from spatialviz.signing import signatures
 
-
-class RangeNotSatisfiable(Exception):
-    """416: the range lies wholly outside the resource. ``size`` goes in
-    ``Content-Range: bytes */<size>``."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"range not satisfiable for {size} bytes")
-        self.size = size
+TILESET = "tileset.json"
 
 
-def content_type_for(path: str) -> str:
-    return CONTENT_TYPES.get(PurePosixPath(path).suffix.lower(), DEFAULT_CONTENT_TYPE)
+@dataclass(frozen=True)
+class BlobTarget:
+    key: str
+    etag: str
+    cache_control: str
+    content_type: str
 
 
-def cache_control_for(path: str) -> str:
-    """Long-lived for content-addressed tiles and exports; short for ``tileset.json``."""
-    name = PurePosixPath(path).name.lower()
-    return CACHE_TILESET if name == "tileset.json" else CACHE_IMMUTABLE
+def etag_of(*parts: str) -> str:
+    """Strong ETag from what names the content (tileset version + path, or an export key):
+    blobs are immutable under their key, so no content hash has to be read."""
+    return http.strong_etag(hashlib.sha256("/".join(parts).encode()).hexdigest())
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def safe_tile_path(path: str) -> str:
+    """``path`` below ``tiles/``, or TileNotFound for anything that could leave it."""
+    parts = path.split("/")
+    if not path or any(p in ("", ".", "..") for p in parts) or "\0" in path or len(path) > 500:
+        raise TileNotFound("No such tile.")
+    return path
 
 
-def file_hash(stream: BinaryIO, chunk_size: int = 1 << 20) -> str:
-    """SHA-256 of a stream, read in bounded chunks."""
-    h = hashlib.sha256()
-    while chunk := stream.read(chunk_size):
-        h.update(chunk)
-    return h.hexdigest()
+def scene_blob(entry: Delivery, rel: str) -> BlobTarget:
+    """``rel`` is ``tileset.json`` or ``tiles/<safe path>``; TilesetNotReady until tiled."""
+    return BlobTarget(
+        key=tile_key(entry, rel),
+        etag=etag_of(str(entry.version), rel),
+        cache_control=http.cache_control_for(rel),
+        content_type=http.content_type_for(rel),
+    )
 
 
-def strong_etag(digest: str) -> str:
-    """A strong ETag from a content hash (hex): quoted, 32 hex chars are plenty."""
-    if not re.fullmatch(r"[0-9a-fA-F]{16,}", digest):
-        raise ValueError("expected a hex digest")
-    return f'"{digest[:32].lower()}"'
+def blob_headers(target: BlobTarget, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers of a 200/206/304 answer (no Content-Type/Length: those depend on the body)."""
+    return {
+        "ETag": target.etag,
+        "Cache-Control": target.cache_control,
+        "Accept-Ranges": "bytes",
+        **(extra or {}),
+    }
 
 
-def _etag_list(header: str) -> list[str]:
-    return [m.group(0) for m in re.finditer(r'(?:W/)?"[^"]*"|\*', header)]
+def x_accel_headers(headers: dict[str, str], prefix: str, key: str) -> dict[str, str]:
+    """Hand the bytes to nginx. nginx answers ranges itself and adds its own Accept-Ranges;
+    ours would repeat it."""
+    out = {k: v for k, v in headers.items() if k != "Accept-Ranges"}
+    out["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{key}"
+    return out
 
 
-def evaluate_conditional(if_none_match: str | None, etag: str) -> bool:
-    """True when the response should be 304 Not Modified (RFC 9110 §13.1.2).
-
-    ``If-None-Match`` uses the weak comparison, so ``W/"x"`` matches ``"x"``; ``*`` matches
-    any existing representation.
-    """
-    if not if_none_match:
-        return False
-    ours = etag.removeprefix("W/")
-    return any(tag == "*" or tag.removeprefix("W/") == ours for tag in _etag_list(if_none_match))
+# --- what a signature may reach, cached -----------------------------------------------------
 
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+@dataclass(frozen=True)
+class Delivery:
+    """The cached facts a signed request needs: no database query on the hot path."""
+
+    scene_id: uuid.UUID
+    workspace_id: uuid.UUID
+    dataset_id: uuid.UUID
+    prefix: str | None
+    version: str | None
+    generation: int
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "scene_id": str(self.scene_id),
+                "workspace_id": str(self.workspace_id),
+                "dataset_id": str(self.dataset_id),
+                "prefix": self.prefix,
+                "version": self.version,
+                "generation": self.generation,
+            }
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Delivery:
+        return _parse_delivery(raw)
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A single byte range as inclusive ``(start, end)``, or None to send the whole body.
+@functools.lru_cache(maxsize=1024)
+def _parse_delivery(raw: bytes) -> Delivery:
+    # Memoised on the cached bytes themselves: equal bytes are an equal (frozen) entry, so
+    # this can never serve stale facts; it only skips re-parsing JSON on every signed GET.
+    d = json.loads(raw)
+    return Delivery(
+        scene_id=uuid.UUID(d["scene_id"]),
+        workspace_id=uuid.UUID(d["workspace_id"]),
+        dataset_id=uuid.UUID(d["dataset_id"]),
+        prefix=d["prefix"],
+        version=d["version"],
+        generation=int(d["generation"]),
+    )
 
-    None for: no header, a unit other than bytes, a malformed header, several ranges
-    (RFC 9110 lets a server ignore Range; multipart responses are not worth it for tiles)
-    or a syntactically invalid range such as ``bytes=5-2``. Raises
-    :class:`RangeNotSatisfiable` (416) when the single range starts at or beyond ``size``
-    or is a zero-length suffix.
-    """
-    if not header:
+
+def _delivery_key(scene_id: uuid.UUID) -> str:
+    return f"scene-delivery:{scene_id}"
+
+
+async def forget_delivery(session: AsyncSession, cache: Cache, scene_id: uuid.UUID) -> None:
+    """Drop the cached delivery facts now and again once the change has committed."""
+
+    async def forget() -> None:
+        await cache.delete(_delivery_key(scene_id))
+
+    await forget()
+    after_commit(session, forget)
+
+
+async def cached_delivery(cache: Cache, scene_id: uuid.UUID) -> Delivery | None:
+    """The cached facts only (None on a miss): what the signed fast path can use without a
+    database session. Every revocation deletes the entry, so a hit is current."""
+    raw = await cache.get(_delivery_key(scene_id))
+    return None if raw is None else Delivery.from_bytes(raw)
+
+
+async def delivery(
+    session: AsyncSession, cache: Cache, settings: Settings, scene_id: uuid.UUID
+) -> Delivery:
+    cached = await cached_delivery(cache, scene_id)
+    if cached is not None:
+        return cached
+    scene = await SceneRepository(session).get_unscoped(scene_id)
+    if scene is None:
+        raise SceneNotFound("Scene not found.")
+    ready = scene.status == SceneStatus.ready
+    entry = Delivery(
+        scene_id=scene.id,
+        workspace_id=scene.workspace_id,
+        dataset_id=scene.dataset_id,
+        prefix=scene.tileset_prefix if ready else None,
+        version=scene.tileset_version if ready else None,
+        generation=scene.signature_generation,
+    )
+    if ready and settings.scene_delivery_cache_seconds > 0:
+        # Not-ready scenes are not cached: the job that finishes them runs elsewhere.
+        await cache.set(
+            _delivery_key(scene_id), entry.to_bytes(), settings.scene_delivery_cache_seconds
+        )
+    return entry
+
+
+def authenticate_signature(
+    token: str, scene_id: uuid.UUID, settings: Settings
+) -> signatures.TileGrant:
+    """The signature's fields once its MAC is proven; 403 otherwise, before anything is
+    looked up, so a forged signature answers alike for existing and missing scenes."""
+    try:
+        return signatures.authenticate(token, scene_id, settings.secret)
+    except signatures.SignatureError as exc:
+        raise SignatureRejected(str(exc), code=exc.code) from None
+
+
+def check_signature(
+    entry: Delivery, signed: signatures.TileGrant, grant: grants.GrantState
+) -> signatures.TileGrant:
+    """403 unless an authentic signature is unexpired, for the current tileset, and its
+    grant is alive at the generation it was minted at."""
+    now = time.time()
+    try:
+        return signatures.check_current(
+            signed, now, generation=entry.generation, grant_generation=grant.alive_at(now)
+        )
+    except signatures.SignatureError as exc:
+        raise SignatureRejected(str(exc), code=exc.code) from None
+
+
+def tile_key(entry: Delivery, path: str) -> str:
+    if entry.prefix is None:
+        raise TilesetNotReady("The scene's tileset is not ready yet.")
+    return f"{entry.prefix}/{path}"
+
+
+def tileset_url(
+    scene: Scene,
+    settings: Settings,
+    grant: signatures.Grant,
+    *,
+    grant_until: int | None = None,
+    now: float | None = None,
+) -> str | None:
+    """A short-lived signed URL for the scene's tileset, or None until it is ready. It lasts
+    the signature lifetime, never beyond its grant's own end (a share link's expiry)."""
+    if scene.status != SceneStatus.ready or scene.tileset_prefix is None:
         return None
-    if "," in header:
-        return None
-    m = _RANGE.match(header)
-    if m is None:
-        return None
-    first, last = m.group(1), m.group(2)
-    if first == "" and last == "":
-        return None
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            raise RangeNotSatisfiable(size)
-        start, end = max(0, size - suffix), size - 1
-    else:
-        start = int(first)
-        if last != "" and int(last) < start:
-            return None  # invalid range-spec: ignore the header
-        if start >= size:
-            raise RangeNotSatisfiable(size)
-        end = size - 1 if last == "" else min(int(last), size - 1)
-    return start, end
-
-
-def content_range(start: int, end: int, size: int) -> str:
-    """The ``Content-Range`` value for a 206 response."""
-    return f"bytes {start}-{end}/{size}"
-
-
-def attachment_disposition(filename: str) -> str:
-    """``Content-Disposition: attachment`` for any file name (RFC 6266): an ASCII
-    ``filename`` every client reads, plus ``filename*`` (RFC 8187 / 5987, UTF-8,
-    percent-encoded) carrying the real name when it is not plain ASCII. Header values are
-    Latin-1 on the wire, so a CJK name put in ``filename`` as it is cannot be sent at all."""
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
-    value = f'attachment; filename="{fallback}"'
-    if fallback != filename:
-        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
-    return value
+    expires = int((now if now is not None else time.time()) + settings.scene_signature_ttl_seconds)
+    if grant_until is not None:
+        expires = min(expires, grant_until)
+    token = signatures.sign(
+        scene.id,
+        "read",
+        expires,
+        settings.secret,
+        grant=grant,
+        generation=scene.signature_generation,
+    )
+    return f"/api/v1/scenes/{scene.id}/tileset.json?sig={token}"

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
+from spatialviz.auth import grants
 from spatialviz.auth.deps import CurrentPrincipal
+from spatialviz.blobhttp import headers as http
 from spatialviz.config import Settings
 from spatialviz.job.schemas import JobRead
 from spatialviz.job.service import JobService
@@ -23,10 +25,9 @@ from spatialviz.kit.tenancy import Principal
 from spatialviz.models.dataset import Dataset
 from spatialviz.models.job import Job
 from spatialviz.models.scene import Scene, ShareLink
-from spatialviz.scene import delivery as http
-from spatialviz.scene import grants, queries, service
+from spatialviz.scene import delivery, exports, queries, service, sharing
 from spatialviz.scene.auth import SceneReadable, SceneTilesReadable
-from spatialviz.scene.blobs import (
+from spatialviz.scene.delivery import (
     TILESET,
     BlobTarget,
     blob_headers,
@@ -35,7 +36,6 @@ from spatialviz.scene.blobs import (
     scene_blob,
     x_accel_headers,
 )
-from spatialviz.scene.encoding import ResolvedEncoding
 from spatialviz.scene.exceptions import TileNotFound
 from spatialviz.scene.schemas import (
     Attribute,
@@ -48,7 +48,8 @@ from spatialviz.scene.schemas import (
     ShareLinkCreate,
     ShareLinkOut,
 )
-from spatialviz.scene.signing import Grant
+from spatialviz.signing.signatures import Grant
+from spatialviz.styling.encoding import ResolvedEncoding
 
 router = APIRouter(prefix="/api/v1/scenes", tags=["scenes"])
 
@@ -81,7 +82,7 @@ def scene_out(
         axes=service.axes_of(dataset, resolved) if resolved.chart_box is not None else None,
         attributes=[Attribute(**a) for a in service.attributes_of(dataset, resolved)],
         tileset_url=(
-            service.tileset_url(scene, settings, signer[0], grant_until=signer[1])
+            delivery.tileset_url(scene, settings, signer[0], grant_until=signer[1])
             if signer is not None
             else None
         ),
@@ -153,7 +154,18 @@ async def list_scenes(
     signers: dict[uuid.UUID, Signer] = {}
     for ws in {s.workspace_id for s in items}:
         signers[ws] = await _signer(session, principal, ws)
-    out = [await _scene_out(session, s, resources.settings, signers[s.workspace_id]) for s in items]
+    datasets, jobs = await service.datasets_and_jobs(session, items)
+    out = [
+        scene_out(
+            s,
+            datasets[s.dataset_id],
+            jobs.get(s.job_id) if s.job_id is not None else None,
+            resources.settings,
+            signer=signers[s.workspace_id],
+        )
+        for s in items
+        if s.dataset_id in datasets  # a dataset deleted meanwhile takes its scenes along
+    ]
     return Page[SceneOut](items=out, next_cursor=next_cursor)
 
 
@@ -316,7 +328,7 @@ def _link_out(link: ShareLink, url: str | None) -> ShareLinkOut:
         id=link.id,
         scene_id=link.scene_id,
         url=url,
-        expires_at=service.share_expiry(link),
+        expires_at=sharing.share_expiry(link),
         revoked_at=link.revoked_at,
         created_at=link.created_at,
     )
@@ -336,7 +348,7 @@ async def create_share_link(
     resources: ResourcesDep,
     body: Annotated[ShareLinkCreate | None, Body()] = None,
 ) -> ShareLinkOut:
-    link = await service.create_share_link(
+    link = await sharing.create_share_link(
         session,
         resources.settings,
         principal,
@@ -345,7 +357,7 @@ async def create_share_link(
     )
     # request.base_url: the Host header, and the scheme uvicorn took from X-Forwarded-Proto
     # only when the peer is a trusted proxy (kit/proxies.py).
-    return _link_out(link, service.share_url(resources.settings, link, str(request.base_url)))
+    return _link_out(link, sharing.share_url(resources.settings, link, str(request.base_url)))
 
 
 @router.get(
@@ -356,7 +368,7 @@ async def create_share_link(
 async def list_share_links(
     scene_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[ShareLinkOut]:
-    links = await service.list_share_links(session, principal, scene_id)
+    links = await sharing.list_share_links(session, principal, scene_id)
     return [_link_out(link, None) for link in links]
 
 
@@ -373,7 +385,7 @@ async def revoke_share_link(
     session: SessionDep,
     resources: ResourcesDep,
 ) -> Response:
-    await service.revoke_share_link(session, resources.cache, principal, scene_id, link_id)
+    await sharing.revoke_share_link(session, resources.cache, principal, scene_id, link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -394,7 +406,7 @@ async def query_scene(
 ) -> dict[str, Any]:
     scene = await service.get_scene_unscoped(session, access.entry.scene_id)
     dataset = await service.dataset_of(session, scene)
-    path = await service.canonical_path(resources.settings, resources.storage, dataset)
+    path = await queries.canonical_path(resources.settings, resources.storage, dataset)
     return await queries.run(path, body, resources.settings)
 
 
@@ -420,7 +432,7 @@ async def get_export(
     resources: ResourcesDep,
 ) -> Response:
     jobs = JobService(session, resources.jobs, resources.pubsub)
-    ready = await service.request_export(session, jobs, resources.storage, principal, scene_id, fmt)
+    ready = await exports.request_export(session, jobs, resources.storage, principal, scene_id, fmt)
     if isinstance(ready, Job):
         body = ExportAccepted(job=JobRead.model_validate(ready)).model_dump(mode="json")
         return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/jobs/{ready.id}"})

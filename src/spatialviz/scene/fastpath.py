@@ -8,13 +8,13 @@ middleware sits just outside the router and answers a signed ``GET`` of
 everything it needs is at hand:
 
 - the query string is exactly one ``sig`` and there is no ``Range`` or ``X-Share-Token``;
-- the scene's delivery facts are in the cache (``service.cached_delivery``: the same entry
+- the scene's delivery facts are in the cache (``delivery.cached_delivery``: the same entry
   the route reads, deleted on every revocation, so revocation is as immediate as on the
   route; there is deliberately no process-local copy in front of Redis);
 - the state of the grant the signature was minted from is in the cache
   (``grants.cached_state``, likewise deleted when that access ends: member removed, role
   changed, user disabled, key or share link revoked);
-- the signature verifies (``service.check_signature``, the route's own check);
+- the signature verifies (``delivery.check_signature``, the route's own check);
 - storage is local: with ``x_accel_prefix`` it answers ``X-Accel-Redirect`` without
   touching storage, otherwise it reads the file with one thread hop per
   ``READ_CHUNK_BYTES`` (one in all for a typical tile).
@@ -22,7 +22,7 @@ everything it needs is at hand:
 Anything else — a cache miss, a bad or expired signature, a missing file, S3, a range —
 is passed on untouched to the FastAPI route, which answers exactly as before (problem+json
 errors, 206/416, share tokens, bearer access). Headers, ETags and keys come from
-``scene.blobs``, shared with the route.
+``scene.delivery``, shared with the route.
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ import anyio
 from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from spatialviz.auth import grants
+from spatialviz.blobhttp import headers as http
 from spatialviz.kit.errors import SpatialvizError
 from spatialviz.kit.resources import Resources
-from spatialviz.scene import delivery as http
-from spatialviz.scene import grants, service
-from spatialviz.scene.blobs import (
+from spatialviz.scene import delivery
+from spatialviz.scene.delivery import (
     TILESET,
     blob_headers,
     safe_tile_path,
@@ -160,15 +161,15 @@ class SignedDeliveryFastPath:
     async def _serve(self, scope: Scope, signed: _Signed, send: Send) -> bool:
         """Answer the request, or return False before anything was sent."""
         resources: Resources = scope["app"].state.resources
-        entry = await service.cached_delivery(resources.cache, signed.scene_id)
+        entry = await delivery.cached_delivery(resources.cache, signed.scene_id)
         if entry is None or entry.prefix is None:
             return False
         try:
-            token = service.authenticate_signature(signed.sig, signed.scene_id, resources.settings)
+            token = delivery.authenticate_signature(signed.sig, signed.scene_id, resources.settings)
             grant = await grants.cached_state(resources.cache, token.grant)
             if grant is None:
                 return False
-            service.check_signature(entry, token, grant)
+            delivery.check_signature(entry, token, grant)
         except SpatialvizError:
             return False
         target = scene_blob(entry, signed.rel)

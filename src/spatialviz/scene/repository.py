@@ -7,14 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
-from spatialviz.models.api_key import ApiKey
+from spatialviz.models.dataset import Dataset
 from spatialviz.models.job import Job
 from spatialviz.models.scene import Scene, ShareLink
-from spatialviz.models.user import User
-from spatialviz.models.workspace import Membership, Role
 
 
 class SceneRepository(WorkspaceScopedRepository[Scene]):
@@ -45,6 +42,23 @@ class SceneRepository(WorkspaceScopedRepository[Scene]):
             return None
         return await self.session.get(Job, scene.job_id)
 
+    async def datasets_and_jobs(
+        self, scenes: Sequence[Scene]
+    ) -> tuple[dict[uuid.UUID, Dataset], dict[uuid.UUID, Job]]:
+        """The datasets and current jobs of a page of scenes in two statements, whatever the
+        page size (a query per scene made the list cost two round trips a row)."""
+        dataset_ids = {scene.dataset_id for scene in scenes}
+        job_ids = {scene.job_id for scene in scenes if scene.job_id is not None}
+        datasets: dict[uuid.UUID, Dataset] = {}
+        jobs: dict[uuid.UUID, Job] = {}
+        if dataset_ids:
+            found = await self.session.scalars(select(Dataset).where(Dataset.id.in_(dataset_ids)))
+            datasets = {dataset.id: dataset for dataset in found}
+        if job_ids:
+            running = await self.session.scalars(select(Job).where(Job.id.in_(job_ids)))
+            jobs = {job.id: job for job in running}
+        return datasets, jobs
+
     async def remove(self, scene: Scene) -> None:
         await self.session.delete(scene)
         await self.session.flush()
@@ -60,102 +74,3 @@ class ShareLinkRepository(WorkspaceScopedRepository[ShareLink]):
             .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
         )
         return await self.list(statement, limit=1000)
-
-
-class TileGrantRepository:
-    """The current state of what tile signatures are minted from (``scene.grants``): one
-    small query per grant, read on a cache miss only. Not tenancy-scoped: the signature's
-    MAC has already proven which grant it names."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def membership(
-        self, workspace_id: uuid.UUID, user_id: uuid.UUID
-    ) -> tuple[uuid.UUID, int] | None:
-        """(membership id, access generation) of an active person in a workspace."""
-        result = await self.session.execute(
-            select(Membership.id, Membership.access_generation)
-            .join(User, User.id == Membership.user_id)
-            .where(
-                Membership.workspace_id == workspace_id,
-                Membership.user_id == user_id,
-                User.is_active.is_(True),
-            )
-        )
-        row = result.one_or_none()
-        return None if row is None else (row[0], row[1])
-
-    async def member_generation(self, membership_id: uuid.UUID) -> int | None:
-        result = await self.session.execute(
-            select(Membership.access_generation)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.id == membership_id, User.is_active.is_(True))
-        )
-        return result.scalar_one_or_none()
-
-    async def api_key_state(self, key_id: uuid.UUID) -> tuple[int, datetime | None] | None:
-        """(the creator's access generation, the key's expiry) of a live key whose creator
-        is still an active member of its workspace."""
-        result = await self.session.execute(
-            select(Membership.access_generation, ApiKey.expires_at)
-            .join(
-                Membership,
-                (Membership.workspace_id == ApiKey.workspace_id)
-                & (Membership.user_id == ApiKey.created_by_id),
-            )
-            .join(User, User.id == ApiKey.created_by_id)
-            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None), User.is_active.is_(True))
-        )
-        row = result.one_or_none()
-        return None if row is None else (row[0], row[1])
-
-    async def share_link_expiry(self, link_id: uuid.UUID) -> datetime | None:
-        """The expiry of an unrevoked link whose creator may still share (an active editor or
-        owner of its workspace); None otherwise."""
-        result = await self.session.execute(
-            select(ShareLink.expires_at)
-            .join(
-                Membership,
-                (Membership.workspace_id == ShareLink.workspace_id)
-                & (Membership.user_id == ShareLink.created_by_id),
-            )
-            .join(User, User.id == ShareLink.created_by_id)
-            .where(
-                ShareLink.id == link_id,
-                ShareLink.revoked_at.is_(None),
-                Membership.role.in_([Role.editor, Role.owner]),
-                User.is_active.is_(True),
-            )
-        )
-        return result.scalar_one_or_none()
-
-    async def grants_of_user(
-        self, user_id: uuid.UUID, workspace_id: uuid.UUID | None = None
-    ) -> list[tuple[str, uuid.UUID]]:
-        """Every grant whose state depends on this person (in one workspace, or all): their
-        memberships, the API keys and share links they made."""
-        found: list[tuple[str, uuid.UUID]] = []
-        for kind, model, owner in (
-            ("m", Membership, Membership.user_id),
-            ("k", ApiKey, ApiKey.created_by_id),
-            ("s", ShareLink, ShareLink.created_by_id),
-        ):
-            statement = select(model.id).where(owner == user_id)
-            if workspace_id is not None:
-                statement = statement.where(model.workspace_id == workspace_id)
-            found.extend((kind, i) for i in (await self.session.execute(statement)).scalars())
-        return found
-
-    async def grants_of_workspace(self, workspace_id: uuid.UUID) -> list[tuple[str, uuid.UUID]]:
-        found: list[tuple[str, uuid.UUID]] = []
-        for kind, model in (("m", Membership), ("k", ApiKey), ("s", ShareLink)):
-            statement = select(model.id).where(model.workspace_id == workspace_id)
-            found.extend((kind, i) for i in (await self.session.execute(statement)).scalars())
-        return found
-
-    async def scene_ids_of_workspace(self, workspace_id: uuid.UUID) -> list[uuid.UUID]:
-        result = await self.session.execute(
-            select(Scene.id).where(Scene.workspace_id == workspace_id)
-        )
-        return list(result.scalars())

@@ -25,9 +25,11 @@ from spatialviz.formats.base import SourceInfo
 from spatialviz.formats.canonical import read_canonical
 from spatialviz.job.context import JobCancelled, JobContext, JobError
 from spatialviz.job.registry import JobKind, JobResult, job_kind, register_job_kind
-from spatialviz.scene.encoding import ResolvedEncoding
-from spatialviz.scene.service import EXPORT_KINDS, TILE_KIND, apply_tiling_outcome
-from spatialviz.scene.transform import transform_parquet
+from spatialviz.scene.exports import EXPORT_KINDS
+from spatialviz.scene.service import TILE_KIND, apply_tiling_outcome
+from spatialviz.spatialindex.index import SpatialIndex
+from spatialviz.styling.encoding import ResolvedEncoding
+from spatialviz.styling.transform import transform_parquet
 from spatialviz.tiling import (
     ChunkResult,
     Plan,
@@ -38,6 +40,9 @@ from spatialviz.tiling import (
     merge,
     plan,
 )
+from spatialviz.tiling.glb import PointContent, encode_glb
+from spatialviz.writers.tileset_archive import write_3tz
+from spatialviz.writers.usdz import ExportError, GridSampler, write_usdz
 
 log = structlog.get_logger(__name__)
 
@@ -123,8 +128,6 @@ def _put_output(ctx: JobContext, key: str, path: Path) -> None:
 
 def _warm_query_index(canonical: Path) -> None:
     """Build the dataset's spatial index next to its canonical file (local storage)."""
-    from spatialviz.scene.query import SpatialIndex
-
     try:
         SpatialIndex.open(canonical)
     except Exception as exc:  # the query endpoint builds it on demand otherwise
@@ -261,8 +264,6 @@ def _export_inputs(ctx: JobContext) -> tuple[Path, ResolvedEncoding, str]:
 
 @job_kind(EXPORT_KINDS["usdz"], queue="heavy", max_attempts=2)
 def export_usdz(ctx: JobContext) -> JobResult:
-    from spatialviz.scene.exports.usdz import ExportError, write_usdz
-
     canonical, enc, key = _export_inputs(ctx)
     ctx.progress(0.1, "sampling")
     out = ctx.scratch / "scene.usdz"
@@ -283,9 +284,6 @@ def export_usdz(ctx: JobContext) -> JobResult:
 
 @job_kind(EXPORT_KINDS["glb"], queue="heavy", max_attempts=2)
 def export_glb(ctx: JobContext) -> JobResult:
-    from spatialviz.scene.exports.usdz import GridSampler
-    from spatialviz.tiling.glb import PointContent, encode_glb
-
     canonical, enc, key = _export_inputs(ctx)
     sampler = GridSampler(
         int(ctx.params.get("budget_points") or ctx.settings.scene_export_budget_points)
@@ -320,8 +318,6 @@ def export_glb(ctx: JobContext) -> JobResult:
 
 @job_kind(EXPORT_KINDS["3tz"], queue="heavy", max_attempts=2)
 def export_3tz(ctx: JobContext) -> JobResult:
-    from spatialviz.scene.exports.archive import write_3tz
-
     prefix = str(ctx.params["tileset_prefix"])
     key = str(ctx.params["export_key"])
     local = ctx.storage.local_path(f"{prefix}/tileset.json")

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.audit.service import record_audit
+from spatialviz.auth import grants
+from spatialviz.auth.grant_repository import TileGrantRepository
 from spatialviz.auth.repository import UserRepository
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.errors import Conflict, NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import Membership, Role, User, Workspace
-from spatialviz.scene import grants
-from spatialviz.scene.repository import TileGrantRepository
-from spatialviz.scene.service import forget_delivery
+from spatialviz.scene.delivery import forget_delivery
 from spatialviz.workspace.repository import MembershipRepository, WorkspaceRepository
 
 

@@ -4,7 +4,7 @@ import type { components } from '../api-types';
 export type RGB = readonly [number, number, number];
 
 /**
- * The server's colormaps (scene/colormaps.py), sampled every 0.1 (0..255 sRGB): the same
+ * The server's colormaps (src/spatialviz/styling/colormaps.py), sampled every 0.1 (0..255 sRGB): the same
  * colours the tiles are baked with. Keyed by the names the server publishes in its OpenAPI
  * document, so a colormap added or renamed there fails the build here until it is drawn.
  */

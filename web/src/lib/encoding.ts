@@ -2,7 +2,7 @@
  * The "make a scene" form: which columns become x, y, z, colour and size. Pure.
  *
  * Request body sent to POST /api/v1/scenes, in the backend's `Encoding` shape
- * (src/spatialviz/scene/encoding.py; docs/scenes.md):
+ * (src/spatialviz/styling/encoding.py; docs/scenes.md):
  *   {"dataset_id": "...", "encoding": {
  *     "position": {"x": "lon", "y": "lat", "z": "depth"},
  *     "color": {"mode": "continuous", "column": "temperature", "colormap": "viridis"}

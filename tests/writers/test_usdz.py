@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from pxr import Usd, UsdGeom, UsdShade, UsdValidation
 
-from spatialviz.scene.exports.usdz import (
+from spatialviz.writers.usdz import (
     ExportError,
     GridSampler,
     PointArrays,

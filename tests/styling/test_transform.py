@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spatialviz.scene.colormaps import apply_colormap, palette_table
-from spatialviz.scene.encoding import validate_encoding
-from spatialviz.scene.parquet_stats import parquet_column_stats, parquet_schema_columns
-from spatialviz.scene.transform import (
+from spatialviz.styling.colormaps import apply_colormap, palette_table
+from spatialviz.styling.encoding import validate_encoding
+from spatialviz.styling.parquet_stats import parquet_column_stats, parquet_schema_columns
+from spatialviz.styling.transform import (
     axes_metadata,
     nice_step,
     nice_ticks,

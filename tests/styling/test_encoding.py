@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from spatialviz.scene.encoding import (
+from spatialviz.styling.encoding import (
     ColumnSpec,
     ColumnStats,
     Encoding,

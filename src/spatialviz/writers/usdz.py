@@ -268,7 +268,7 @@ def write_usdz(
     """Write points as an ARKit-profile ``.usdz``.
 
     ``source``: :class:`PointArrays` or Arrow batches with ``x, y, z`` and uint8
-    ``red, green, blue`` (the output of :mod:`spatialviz.scene.transform`), streamed.
+    ``red, green, blue`` (the output of :mod:`spatialviz.styling.transform`), streamed.
     ``point_size``: octahedron radius in output metres (default: half the typical spacing).
     ``target_size``: the largest extent in metres (1.0 = a tabletop model); ``None`` keeps
     real-world size, the input being in units of ``1 / units_per_metre`` metres.

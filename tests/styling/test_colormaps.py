@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from spatialviz.scene.colormaps import (
+from spatialviz.styling.colormaps import (
     COLORMAP_NAMES,
     MISSING_COLOR,
     OTHER_COLOR,

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from spatialviz.scene.colormaps import apply_colormap, apply_palette, parse_hex_color
-from spatialviz.scene.encoding import (
+from spatialviz.styling.colormaps import apply_colormap, apply_palette, parse_hex_color
+from spatialviz.styling.encoding import (
     ColumnStats,
     ConstantColor,
     FilterClause,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spatialviz.scene.exports.archive import (
+from spatialviz.writers.tileset_archive import (
     INDEX_NAME,
     ArchiveError,
     path_hash,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from spatialviz.scene.signing import (
+from spatialviz.signing.signatures import (
     Grant,
     GrantKind,
     SignatureError,

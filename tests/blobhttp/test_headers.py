@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from spatialviz.scene.delivery import (
+from spatialviz.blobhttp.headers import (
     CACHE_IMMUTABLE,
     RangeNotSatisfiable,
     attachment_disposition,

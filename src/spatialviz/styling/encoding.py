@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from spatialviz.scene.colormaps import ColormapName, PaletteName, parse_hex_color
+from spatialviz.styling.colormaps import ColormapName, PaletteName, parse_hex_color
 
 Role = Literal["position", "color", "attribute", "row_id"]
 FilterOp = Literal["<", "<=", ">", ">=", "==", "!=", "in", "between"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatialviz.scene.encoding import ColumnStats
+from spatialviz.styling.encoding import ColumnStats
 
 
 def _as_float(value: object) -> float | None:

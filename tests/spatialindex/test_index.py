@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spatialviz.scene.query import (
+from spatialviz.spatialindex.index import (
     IndexSettings,
     QueryLimitError,
     QueryLimits,

@@ -24,12 +24,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spatialviz.auth.grant_repository import TileGrantRepository
 from spatialviz.config import Settings
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.db import after_commit, as_utc
 from spatialviz.kit.tenancy import Principal
-from spatialviz.scene.repository import TileGrantRepository
-from spatialviz.scene.signing import Grant, GrantKind
+from spatialviz.signing.signatures import Grant, GrantKind
 
 _REVOKED = b"-"
 

@@ -1,1 +1,0 @@
-"""Scene exports: USDZ for Quick Look / RealityKit, 3TZ archives of tilesets."""
