@@ -20,6 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from spatialviz.job import operations
 from spatialviz.job.repository import JobStore
+from spatialviz.job.schemas import job_channel
 from spatialviz.kit.db import transaction, utcnow
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import JobStatus
@@ -56,7 +57,9 @@ class Witness:
         self._recorder = recorder
 
     def publish(self, channel: str, message: bytes) -> None:
-        self._recorder.seen.append("publish")
+        job_id = self._recorder.job_id
+        ours = job_id is not None and channel == job_channel(job_id) and str(job_id) in str(message)
+        self._recorder.seen.append("publish" if ours else f"publish on {channel}")
 
 
 @pytest.fixture

@@ -210,9 +210,7 @@ def write_canonical(
             batch = conform(batch)
             writer.write_batch(batch)
             row_groups += 1
-            for name, col in zip(batch.schema.names, batch.columns, strict=True):
-                if name != ROW_ID_COLUMN:
-                    stats[name].add(col)
+            _add_stats(stats, batch)
             rows += batch.num_rows
             if progress is not None:
                 progress(_rows_read(info, rows), info.declared_rows)
@@ -238,6 +236,12 @@ def write_canonical(
             writer.close()
         if tmp.exists():
             tmp.unlink()
+
+
+def _add_stats(stats: dict[str, ColumnStats], batch: pa.RecordBatch) -> None:
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        if name != ROW_ID_COLUMN:
+            stats[name].add(col)
 
 
 def _rows_read(info: SourceInfo, rows_kept: int) -> int:

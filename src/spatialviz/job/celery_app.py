@@ -47,7 +47,7 @@ def create_celery(settings: Settings) -> JobCelery:
     broker = settings.broker_url
     backend = settings.celery_result_backend or settings.redis_url
     app = JobCelery(settings, broker=broker, backend=backend, include=["spatialviz.job.tasks"])
-    transport: dict[str, Any] = {
+    transport: dict[str, object] = {
         # Late acks keep a message unacknowledged for the whole task: the broker must not
         # hand it to another worker before the longest task could end.
         "visibility_timeout": settings.jobs_visibility_timeout_seconds,

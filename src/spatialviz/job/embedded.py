@@ -115,7 +115,8 @@ class EmbeddedJobQueue:
             log.info("job_resumed", job_id=str(job_id), kind=kind)
             await self.enqueue(job_id, "heavy")
 
-    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:
+    # JobQueue's signature: one pool serves both queues here.
+    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:  # noqa: ARG002
         if self._closed:
             return
         task = asyncio.create_task(self._drive(str(job_id)), name=f"job-{job_id}")

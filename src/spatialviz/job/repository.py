@@ -49,7 +49,7 @@ def _at_least(moment: datetime) -> Any:
     return case((Job.heartbeat_at > value, Job.heartbeat_at), else_=value)
 
 
-def _worker_lost(now: datetime, what: str) -> dict[str, Any]:
+def _worker_lost(now: datetime, what: str) -> dict[str, object]:
     return {
         "finished_at": now,
         "stage": "failed",
@@ -225,7 +225,7 @@ class JobStore:
         """Heartbeat (and progress); returns whether cancel was requested, or None when this
         attempt no longer holds the job."""
         now = utcnow()
-        values: dict[str, Any] = {"heartbeat_at": _at_least(now)}
+        values: dict[str, object] = {"heartbeat_at": _at_least(now)}
         if progress is not None:
             values.update(progress=progress, updated_at=now)
         if stage is not None:
@@ -250,7 +250,7 @@ class JobStore:
         error_message: str | None = None,
     ) -> bool:
         now = utcnow()
-        values: dict[str, Any] = {
+        values: dict[str, object] = {
             "status": status,
             "finished_at": now,
             "updated_at": now,
