@@ -37,6 +37,7 @@ SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("SPATIALVIZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_KIND_MODULE = "tests.job.kinds"
 
 
 # --- secrets never logged (issue 16): every test's captured output is scanned -------------
@@ -169,6 +170,8 @@ def settings(tmp_path: Path, database_url: str, redis_url: str | None) -> Settin
         # their own.
         rate_limit_auth="1000/minute",
         rate_limit_api="10000/minute",
+        # The runner tests' kinds (example.*), in the pool and Celery worker processes too.
+        jobs_kind_modules=[TEST_KIND_MODULE],
     )
 
 

@@ -232,7 +232,7 @@ async def test_limit_per_caller_dependency(settings: Settings) -> None:
 
     @application.post(
         "/api/v1/test-expensive",
-        dependencies=[Depends(limit_per_caller("expensive", lambda s: "2/minute"))],
+        dependencies=[Depends(limit_per_caller("expensive", lambda _settings: "2/minute"))],
     )
     async def expensive() -> dict[str, bool]:
         return {"ok": True}

@@ -166,13 +166,8 @@ def worker(
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         start_http_server(metrics_port, registry=registry)
 
-    from spatialviz.job import runtime
-    from spatialviz.job.celery_app import create_celery
-    from spatialviz.job.registry import load_kinds
+    from spatialviz.job.celery_app import start_worker
 
-    load_kinds()
-    runtime.configure_process(settings)
-    celery = create_celery(settings)
     argv = [
         "worker",
         f"--queues={queues}",
@@ -186,7 +181,7 @@ def worker(
     ]
     if beat:
         argv += ["--beat", f"--schedule={settings.var_dir / 'celerybeat-schedule'}"]
-    celery.worker_main(argv)
+    start_worker(settings, argv)
 
 
 app.command("tile")(tile_command)

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     jobs_visibility_timeout_seconds: int = Field(default=6 * 3600, gt=0)
     jobs_soft_time_limit_seconds: int = Field(default=3 * 3600, gt=0)
     jobs_hard_time_limit_seconds: int = Field(default=3 * 3600 + 300, gt=0)
+    # Modules imported for their job kinds beyond the product's own (the tests' kinds),
+    # as a JSON list: '["tests.job.kinds"]'.
+    jobs_kind_modules: list[str] = Field(default_factory=list)
 
     # Scenes: tile delivery, share links, tiling and exports (docs/scenes.md).
     scene_signature_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)

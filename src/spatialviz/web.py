@@ -56,10 +56,8 @@ def mount_web_client(app: FastAPI, static_dir: Path) -> None:
             return HTMLResponse(NOT_BUILT_PAGE, headers={"Cache-Control": REVALIDATE})
         return FileResponse(page, media_type="text/html", headers={"Cache-Control": REVALIDATE})
 
-    async def root() -> Response:
-        return index()
-
-    async def client_route(rest: str = "") -> Response:
+    async def page() -> Response:
+        # The client's own routes: the rest of the path is the client's to read.
         return index()
 
     async def asset(name: str) -> Response:
@@ -78,17 +76,23 @@ def mount_web_client(app: FastAPI, static_dir: Path) -> None:
         return serve
 
     methods = ["GET", "HEAD"]
-    app.add_api_route("/", root, methods=methods, include_in_schema=False)
-    for section in CLIENT_ROUTES:
-        if section in RESERVED_PREFIXES:  # pragma: no cover - guarded by a test
-            continue
-        app.add_api_route(f"/{section}", client_route, methods=methods, include_in_schema=False)
-        app.add_api_route(
-            f"/{section}/{{rest:path}}", client_route, methods=methods, include_in_schema=False
-        )
+    app.add_api_route("/", page, methods=methods, include_in_schema=False)
+    _add_client_routes(app, page, methods)
     app.add_api_route("/assets/{name:path}", asset, methods=methods, include_in_schema=False)
     for name in ROOT_FILES:
         app.add_api_route(f"/{name}", root_file(name), methods=methods, include_in_schema=False)
+
+
+def _add_client_routes(
+    app: FastAPI, page: Callable[[], Awaitable[Response]], methods: list[str]
+) -> None:
+    for section in CLIENT_ROUTES:
+        if section in RESERVED_PREFIXES:  # pragma: no cover - guarded by a test
+            continue
+        app.add_api_route(f"/{section}", page, methods=methods, include_in_schema=False)
+        app.add_api_route(
+            f"/{section}/{{rest:path}}", page, methods=methods, include_in_schema=False
+        )
 
 
 def _inside(base: Path, name: str) -> Path | None:

@@ -4,6 +4,7 @@ only: they need PostgreSQL and Redis tools, and CI's services run is where they 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from spatialviz.kit.migrate import upgrade
-from tests.conftest import SERVICES, TEST_SECRET
+from tests.conftest import SERVICES, TEST_KIND_MODULE, TEST_SECRET
 from tests.drills.processes import PrivatePostgres, PrivateRedis
 
 _services_only = pytest.mark.skipif(
@@ -58,6 +59,7 @@ def api_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
         "SPATIALVIZ_RATE_LIMIT_AUTH": "1000/minute",
         "SPATIALVIZ_RATE_LIMIT_API": "100000/minute",
         "SPATIALVIZ_JOBS_EMBEDDED_WORKERS": "1",
+        "SPATIALVIZ_JOBS_KIND_MODULES": json.dumps([TEST_KIND_MODULE]),
     }
     env.update({f"SPATIALVIZ_{k.upper()}": v for k, v in extra.items()})
     return env

@@ -24,7 +24,7 @@ from tests.conftest import SERVICES
 from tests.dataset.helpers import las_bytes
 from tests.drills.worker_drills import Clock, freeze_worker_at_work, tileset_row_ids
 from tests.factories import register_and_sign_in
-from tests.job.helpers import final, load_job, wait_for, wait_for_parts
+from tests.job.helpers import final, load_job, load_parts, wait_for, wait_for_parts
 from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
@@ -181,7 +181,7 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
             await asyncio.to_thread(workers_redis.kill)
             before = {
                 p.position
-                for p in await wait_for_parts(resources, job_id, lambda ps: True)
+                for p in await load_parts(resources, job_id)
                 if p.status == PartStatus.done
             }
 

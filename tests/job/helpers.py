@@ -18,6 +18,11 @@ from spatialviz.kit.resources import Resources
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.job_part import JobPart
 from spatialviz.models.workspace import Workspace
+from tests.job import kinds
+
+# Importing the tests' kinds registers them in this process (workers load them from the
+# settings' ``jobs_kind_modules``).
+KIND_NAMES = (kinds.SLEEP, kinds.FANOUT)
 
 
 async def make_workspace(resources: Resources, name: str = "jobs") -> uuid.UUID:

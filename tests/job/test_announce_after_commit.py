@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from spatialviz.job import runtime
+from spatialviz.job import operations
 from spatialviz.job.repository import JobStore
+from spatialviz.job.schemas import job_channel
 from spatialviz.kit.db import transaction, utcnow
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import JobStatus
@@ -56,7 +57,9 @@ class Witness:
         self._recorder = recorder
 
     def publish(self, channel: str, message: bytes) -> None:
-        self._recorder.seen.append("publish")
+        job_id = self._recorder.job_id
+        ours = job_id is not None and channel == job_channel(job_id) and str(job_id) in str(message)
+        self._recorder.seen.append("publish" if ours else f"publish on {channel}")
 
 
 @pytest.fixture
@@ -85,9 +88,9 @@ async def test_a_state_change_is_announced_after_its_commit(
     witness: Any = Witness(resources, recorder)
     recorder.job_id = job_id
     if outcome == "finish":
-        assert await runtime._finish(witness, job_id, 1, JobStatus.succeeded, result={})
+        assert await operations.finish(witness, job_id, 1, JobStatus.succeeded, result={})
     elif outcome == "release":
-        assert await runtime._release(witness, job_id, 1, "worker shutting down")
+        assert await operations.release(witness, job_id, 1, "worker shutting down")
     else:
-        await runtime._touch(witness, job_id, 1, 0.5, "halfway")
+        await operations.touch(witness, job_id, 1, 0.5, "halfway")
     assert recorder.seen == ["commit", "publish"]

@@ -4,6 +4,7 @@ of the test run's own and a throwaway Redis, for the services-mode runner tests.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -25,7 +26,8 @@ AMQP_SERVER = os.environ.get("SPATIALVIZ_TEST_AMQP", "amqp://guest:guest@127.0.0
 
 def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = f"{SRC}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    # src/, and the repository root for the tests' job kinds (``jobs_kind_modules``).
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(SRC.parent), env.get("PYTHONPATH", "")])
     values = {
         "ENV": "test",
         "VAR_DIR": str(settings.var_dir),
@@ -43,6 +45,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "JOBS_REQUEUE_AFTER_SECONDS": str(settings.jobs_requeue_after_seconds),
         "JOBS_PROGRESS_INTERVAL_SECONDS": str(settings.jobs_progress_interval_seconds),
         "SCENE_TILING_MAX_CHUNK_POINTS": str(settings.scene_tiling_max_chunk_points or ""),
+        "JOBS_KIND_MODULES": json.dumps(settings.jobs_kind_modules),
     }
     env.update({f"SPATIALVIZ_{k}": v for k, v in values.items() if v})
     return env
@@ -52,13 +55,21 @@ class Worker:
     """One ``spatialviz worker`` in its own process group, so kill -9 takes all of it."""
 
     def __init__(
-        self, settings: Settings, log_path: Path, *, beat: bool = True, concurrency: int = 2
+        self,
+        settings: Settings,
+        log_path: Path,
+        *,
+        beat: bool = True,
+        concurrency: int = 2,
+        host: str | None = None,
     ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
         command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", str(concurrency)]
         command += ["--loglevel", "WARNING"] + (["--beat"] if beat else [])
+        if host is not None:
+            command = as_host(host, command)
         self.process = subprocess.Popen(
             command,
             env=settings_env(settings),
@@ -104,6 +115,25 @@ class Worker:
                 self.kill()
         if not self._log.closed:
             self._log.close()
+
+
+def as_host(host: str, command: list[str]) -> list[str]:
+    """``command`` under its own host name (a UTS namespace; same pid, so the process
+    group is still ours to kill): to the API's reaper it is a worker on another machine,
+    whose process it cannot see."""
+    return ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$@"', "sh", *command]
+
+
+def can_pose_as_host() -> bool:
+    """Whether this machine lets us start a process under another host name (root, or
+    unprivileged user namespaces)."""
+    try:
+        done = subprocess.run(
+            as_host("probe", ["true"]), capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ import pytest
 from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.job import runtime
+from spatialviz.job.worker import WorkerRuntime
 from spatialviz.kit import logging as kit_logging
 from spatialviz.kit.resources import open_resources
 from spatialviz.signing import signatures
@@ -100,12 +101,12 @@ def json_settings(settings: Settings) -> Settings:
 def _run_jobs_in_this_process(settings: Settings, job_ids: list[uuid.UUID]) -> None:
     """What a worker process does (it configures logging the same way), here, so its
     events are captured with the API's."""
-    runtime.configure_process(settings)
+    rt = WorkerRuntime(settings)
     try:
         for job_id in job_ids:
-            runtime.run_job(str(job_id))
+            runtime.run_job(rt, str(job_id))
     finally:
-        runtime.shutdown_runtime()
+        rt.close()
 
 
 async def _exercise(settings: Settings) -> dict[str, str]:

@@ -80,7 +80,7 @@ def upload(
                 file,
                 workspace_id=workspace_id,
                 store=ResumeStore(resume_file),
-                on_progress=lambda done, total: progress.update(bar, completed=done),
+                on_progress=lambda done, _total: progress.update(bar, completed=done),
             )
             if outcome.dataset_id:
                 progress.console.print(f"dataset {outcome.dataset_id}")

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from pydantic import ValidationError
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.audit.service import record_audit
 from spatialviz.dataset import sniff
 from spatialviz.dataset.exceptions import DatasetNotFound
+from spatialviz.dataset.records import IngestResult, crs_of, schema_of, stats_of
 from spatialviz.dataset.repository import DatasetRepository
 from spatialviz.dataset.schemas import ColumnOverride
 from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
@@ -183,26 +184,14 @@ async def apply_ingest_outcome(session: AsyncSession, job: Job) -> None:
     if dataset is None:
         return
     if job.status == JobStatus.succeeded and job.result:
-        result = job.result
+        result = cast(IngestResult, job.result)
         dataset.status = DatasetStatus.ready
         dataset.format = result.get("format")
         dataset.row_count = result.get("rows")
         dataset.canonical_key = result.get("canonical_key")
-        dataset.schema_info = {"columns": result.get("columns", [])}
-        dataset.stats = {
-            "rows": result.get("rows"),
-            "rows_read": result.get("rows_read"),
-            "rows_dropped": result.get("rows_dropped"),
-            "bounds": result.get("bounds"),
-            "columns": result.get("stats"),
-            "notes": result.get("notes"),
-            "warnings": result.get("warnings") or [],
-        }
-        dataset.crs = {
-            "wkt": result.get("crs_wkt"),
-            "epsg": result.get("crs_epsg"),
-            **(result.get("georef") or {}),
-        }
+        dataset.schema_info = dict(schema_of(result))
+        dataset.stats = dict(stats_of(result))
+        dataset.crs = crs_of(result)
         dataset.error_code = dataset.error_message = None
     elif job.status in (JobStatus.failed, JobStatus.cancelled):
         dataset.status = DatasetStatus.failed

@@ -126,27 +126,35 @@ class _PartState:
     filename: str | None = None
 
 
-def _callbacks(state: _PartState, pending: list[bytes]) -> dict[str, Callable[..., None]]:
-    def on_part_begin() -> None:
-        state.parts += 1
-        if state.parts > MAX_MULTIPART_PARTS:
+class _Callbacks:
+    """The multipart parser's callbacks: they follow one part at a time in ``state`` and
+    keep the bytes of the first file part in ``pending``."""
+
+    def __init__(self, state: _PartState, pending: list[bytes]) -> None:
+        self.state, self.pending = state, pending
+
+    def on_part_begin(self) -> None:
+        self.state.parts += 1
+        if self.state.parts > MAX_MULTIPART_PARTS:
             raise UnprocessableEntity(f"The multipart body has over {MAX_MULTIPART_PARTS} parts.")
-        state.disposition = b""
+        self.state.disposition = b""
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state.header_field += data[start:end]
-        _bound_header(state)
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.state.header_field += data[start:end]
+        _bound_header(self.state)
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state.header_value += data[start:end]
-        _bound_header(state)
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.state.header_value += data[start:end]
+        _bound_header(self.state)
 
-    def on_header_end() -> None:
+    def on_header_end(self) -> None:
+        state = self.state
         if state.header_field.lower() == b"content-disposition":
             state.disposition = state.header_value
         state.header_field, state.header_value = b"", b""
 
-    def on_headers_finished() -> None:
+    def on_headers_finished(self) -> None:
+        state = self.state
         _, params = parse_options_header(state.disposition)
         filename = params.get(b"filename")
         state.in_file = filename is not None and not state.done
@@ -154,24 +162,20 @@ def _callbacks(state: _PartState, pending: list[bytes]) -> dict[str, Callable[..
             state.found_file = True
             state.filename = (filename or b"").decode("utf-8", "replace")
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state.in_file:
-            pending.append(bytes(data[start:end]))
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.state.in_file:
+            self.pending.append(bytes(data[start:end]))
 
-    def on_part_end() -> None:
-        if state.in_file:
-            state.done = True
-        state.in_file = False
+    def on_part_end(self) -> None:
+        if self.state.in_file:
+            self.state.done = True
+        self.state.in_file = False
 
-    return {
-        "on_part_begin": on_part_begin,
-        "on_header_field": on_header_field,
-        "on_header_value": on_header_value,
-        "on_header_end": on_header_end,
-        "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data,
-        "on_part_end": on_part_end,
-    }
+
+def _callbacks(state: _PartState, pending: list[bytes]) -> dict[str, Callable[..., None]]:
+    handlers = _Callbacks(state, pending)
+    names = [name for name in vars(_Callbacks) if name.startswith("on_")]
+    return {name: getattr(handlers, name) for name in names}
 
 
 def _bound_header(state: _PartState) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spatialviz.dataset.records import IngestResult
 from spatialviz.dataset.service import INGEST_KIND, apply_ingest_outcome
 from spatialviz.formats import open_reader
 from spatialviz.formats.base import FormatError, PositionOverride, ReaderLimits
@@ -84,8 +85,7 @@ def ingest_dataset(ctx: JobContext) -> JobResult:
     except BaseException:
         writer.abort()
         raise
-    payload = result.to_json()
-    payload["canonical_key"] = canonical_key
+    payload = IngestResult(**result.to_json(), canonical_key=canonical_key)
     payload.pop("path", None)
     ctx.progress(1.0, "done")
     return payload

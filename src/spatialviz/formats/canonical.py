@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,7 +29,7 @@ from spatialviz.formats.base import (
     SourceInfo,
 )
 from spatialviz.formats.errors import CorruptFileError, NoValidRowsError
-from spatialviz.formats.stats import ColumnStats
+from spatialviz.formats.stats import ColumnStats, ColumnStatsJson
 from spatialviz.geodesy import georeference, source_crs
 
 METADATA_KEY = b"spatialviz"
@@ -56,6 +56,38 @@ class ColumnSchema:
     source: str | None
 
 
+class ColumnSchemaJson(TypedDict):
+    name: str
+    type: str
+    role: Role
+    unit: str | None
+    source: str | None
+
+
+class CanonicalJson(TypedDict):
+    """:class:`CanonicalResult` as JSON: stored in the Parquet file's metadata and, with
+    the storage key, as the ingest job's result (docs/datasets.md)."""
+
+    format: str
+    path: NotRequired[str]  # where the worker wrote it; dropped from the job's result
+    rows: int
+    rows_read: int
+    rows_dropped: dict[str, int]
+    bounds: dict[str, list[float]] | None
+    columns: list[ColumnSchemaJson]
+    stats: dict[str, ColumnStatsJson]
+    crs_wkt: str | None
+    crs_epsg: int | None
+    notes: list[str]
+    row_groups: int
+    compression: str
+    bytes: int
+    version: int
+    extra: dict[str, Any]
+    georef: dict[str, Any] | None
+    warnings: list[str]
+
+
 @dataclass
 class CanonicalResult:
     format: str
@@ -65,7 +97,7 @@ class CanonicalResult:
     rows_dropped: dict[str, int]
     bounds: dict[str, list[float]] | None
     columns: list[ColumnSchema]
-    stats: dict[str, dict[str, Any]]
+    stats: dict[str, ColumnStatsJson]
     crs_wkt: str | None
     crs_epsg: int | None
     notes: list[str]
@@ -79,14 +111,14 @@ class CanonicalResult:
     #: Implausible labels and what could not be honoured: shown, never silent.
     warnings: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> CanonicalJson:
+        return cast(CanonicalJson, asdict(self))
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CanonicalResult:
-        data = dict(data)
-        data["columns"] = [ColumnSchema(**c) for c in data["columns"]]
-        return cls(**data)
+    def from_json(cls, data: CanonicalJson) -> CanonicalResult:
+        fields: dict[str, Any] = dict(data)
+        fields["columns"] = [ColumnSchema(**c) for c in data["columns"]]
+        return cls(**fields)
 
 
 def _role(name: str) -> Role:
@@ -178,9 +210,7 @@ def write_canonical(
             batch = conform(batch)
             writer.write_batch(batch)
             row_groups += 1
-            for name, col in zip(batch.schema.names, batch.columns, strict=True):
-                if name != ROW_ID_COLUMN:
-                    stats[name].add(col)
+            _add_stats(stats, batch)
             rows += batch.num_rows
             if progress is not None:
                 progress(_rows_read(info, rows), info.declared_rows)
@@ -206,6 +236,12 @@ def write_canonical(
             writer.close()
         if tmp.exists():
             tmp.unlink()
+
+
+def _add_stats(stats: dict[str, ColumnStats], batch: pa.RecordBatch) -> None:
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        if name != ROW_ID_COLUMN:
+            stats[name].add(col)
 
 
 def _rows_read(info: SourceInfo, rows_kept: int) -> int:

@@ -62,6 +62,20 @@ class _Header:
     raw_lines: list[str] = field(default_factory=list)
 
 
+def _read_header_line(parts: list[str], elements: list[_Element]) -> str | None:
+    """Apply one header line to ``elements``; returns the format a ``format`` line names."""
+    if parts[0] == "format":
+        return parts[1]
+    if parts[0] == "element":
+        elements.append(_Element(parts[1], int(parts[2]), [], False))
+    elif parts[0] == "property" and elements:
+        if parts[1] == "list":
+            elements[-1].has_list = True
+        else:
+            elements[-1].props.append((parts[2], _TYPES[parts[1]]))
+    return None
+
+
 def _parse_header(path: Path) -> _Header:
     with path.open("rb") as fh:
         raw = fh.read(_MAX_HEADER)
@@ -79,15 +93,7 @@ def _parse_header(path: Path) -> _Header:
         if not parts or parts[0] in ("ply", "comment", "obj_info"):
             continue
         try:
-            if parts[0] == "format":
-                fmt = parts[1]
-            elif parts[0] == "element":
-                elements.append(_Element(parts[1], int(parts[2]), [], False))
-            elif parts[0] == "property" and elements:
-                if parts[1] == "list":
-                    elements[-1].has_list = True
-                else:
-                    elements[-1].props.append((parts[2], _TYPES[parts[1]]))
+            fmt = _read_header_line(parts, elements) or fmt
         except (IndexError, ValueError, KeyError) as exc:
             raise InvalidHeaderError(f"The PLY header line {line!r} is not valid.") from exc
         if parts[0] in ("element", "property"):

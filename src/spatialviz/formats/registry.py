@@ -12,15 +12,17 @@ from spatialviz.formats.errors import ContentMismatchError, UnknownFormatError
 __all__ = ["FORMATS", "detect_format", "open_reader"]
 
 Opener = Callable[[Path, ReaderLimits, PositionOverride | None], PointReader]
+# Formats whose positions are fixed by the format itself: no column choice to honour.
+FixedOpener = Callable[[Path, ReaderLimits], PointReader]
 
 
-def _las(path: Path, limits: ReaderLimits, columns: PositionOverride | None) -> PointReader:
+def _las(path: Path, limits: ReaderLimits) -> PointReader:
     from spatialviz.formats.las import LasReader
 
     return LasReader(path, limits)
 
 
-def _ply(path: Path, limits: ReaderLimits, columns: PositionOverride | None) -> PointReader:
+def _ply(path: Path, limits: ReaderLimits) -> PointReader:
     from spatialviz.formats.ply import PlyReader
 
     return PlyReader(path, limits)
@@ -47,23 +49,20 @@ def _ndjson(path: Path, limits: ReaderLimits, columns: PositionOverride | None) 
     return NdjsonReader(path, limits, columns)
 
 
-def _geojson(path: Path, limits: ReaderLimits, columns: PositionOverride | None) -> PointReader:
+def _geojson(path: Path, limits: ReaderLimits) -> PointReader:
     from spatialviz.formats.geojson import GeoJsonReader
 
     return GeoJsonReader(path, limits)
 
 
+_FIXED: dict[str, FixedOpener] = {"las": _las, "laz": _las, "ply": _ply, "geojson": _geojson}
 _OPENERS: dict[str, Opener] = {
-    "las": _las,
-    "laz": _las,
-    "ply": _ply,
     "csv": _csv,
     "parquet": _columnar("parquet"),
     "arrow": _columnar("arrow"),
     "arrow_stream": _columnar("arrow_stream"),
     "feather": _columnar("feather"),
     "ndjson": _ndjson,
-    "geojson": _geojson,
 }
 
 
@@ -83,11 +82,13 @@ def open_reader(
     if format is None:
         fmt = detect_format(path)
     else:
-        if format not in _OPENERS:
+        if format not in _OPENERS and format not in _FIXED:
             raise UnknownFormatError(f"Unknown format {format!r}; supported: {', '.join(FORMATS)}.")
         fmt = sniff_content(path)
         if format_family(fmt) != format_family(format):
             raise ContentMismatchError(
                 f"The request says {format.upper()} but the content is {fmt.upper()}."
             )
+    if fmt in _FIXED:
+        return _FIXED[fmt](path, limits)
     return _OPENERS[fmt](path, limits, columns)

@@ -12,7 +12,7 @@ data). Every value is counted exactly. Non-finite values are counted in ``nan_co
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,28 @@ import pyarrow.compute as pc
 
 HISTOGRAM_BINS = 64
 FINE_BINS = 1024
+
+
+class HistogramJson(TypedDict):
+    """``counts[i]`` values fall in ``[min + i * bin_width, min + (i + 1) * bin_width)``."""
+
+    min: float
+    bin_width: float
+    counts: list[int]
+
+
+class ColumnStatsJson(TypedDict):
+    """One column's statistics as stored with the dataset; the numeric fields only for
+    numeric (and boolean) columns."""
+
+    count: int
+    null_count: int
+    min: NotRequired[float | None]
+    max: NotRequired[float | None]
+    mean: NotRequired[float | None]
+    nan_count: NotRequired[int]
+    inf_count: NotRequired[int]
+    histogram: NotRequired[HistogramJson | None]
 
 
 class Histogram:
@@ -61,7 +83,7 @@ class Histogram:
         self.counts = grown
         self.width *= 2
 
-    def to_json(self) -> dict[str, Any] | None:
+    def to_json(self) -> HistogramJson | None:
         if self.counts is None:
             return None
         nz = np.nonzero(self.counts)[0]
@@ -124,16 +146,12 @@ class ColumnStats:
         self.finite += values.size
         self.histogram.add(values, vmin, vmax)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"count": self.count, "null_count": self.null_count}
+    def to_json(self) -> ColumnStatsJson:
+        out: ColumnStatsJson = {"count": self.count, "null_count": self.null_count}
         if not self.numeric:
             return out
-        out.update(
-            min=self.min,
-            max=self.max,
-            mean=self.total / self.finite if self.finite else None,
-            nan_count=self.nan_count,
-            inf_count=self.inf_count,
-            histogram=self.histogram.to_json(),
-        )
+        out["min"], out["max"] = self.min, self.max
+        out["mean"] = self.total / self.finite if self.finite else None
+        out["nan_count"], out["inf_count"] = self.nan_count, self.inf_count
+        out["histogram"] = self.histogram.to_json()
         return out

@@ -15,10 +15,12 @@ from typing import Any
 
 import anyio
 import structlog
-from celery import Celery
+from celery import Celery, signals
+from celery.exceptions import SoftTimeLimitExceeded
 from kombu import Queue
 
 from spatialviz.config import Settings
+from spatialviz.job.worker import ProcessRuntime, WorkerRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -26,11 +28,26 @@ RUN_TASK = "spatialviz.jobs.run"
 QUEUES = ("heavy", "light")
 
 
-def create_celery(settings: Settings) -> Celery:
+class JobCelery(Celery):
+    """The Celery app, carrying the settings it was made with and each process's runtime:
+    tasks reach it as ``self.app.job_runtime`` (no module state)."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__("spatialviz", **kwargs)
+        self.settings = settings
+        # Celery raises its soft time limit into job code: such a job fails with "timeout".
+        self.process_runtime = ProcessRuntime(settings, time_limit_errors=(SoftTimeLimitExceeded,))
+
+    @property
+    def job_runtime(self) -> WorkerRuntime:
+        return self.process_runtime.get()
+
+
+def create_celery(settings: Settings) -> JobCelery:
     broker = settings.broker_url
     backend = settings.celery_result_backend or settings.redis_url
-    app = Celery("spatialviz", broker=broker, backend=backend, include=["spatialviz.job.tasks"])
-    transport: dict[str, Any] = {
+    app = JobCelery(settings, broker=broker, backend=backend, include=["spatialviz.job.tasks"])
+    transport: dict[str, object] = {
         # Late acks keep a message unacknowledged for the whole task: the broker must not
         # hand it to another worker before the longest task could end.
         "visibility_timeout": settings.jobs_visibility_timeout_seconds,
@@ -78,6 +95,21 @@ def create_celery(settings: Settings) -> Celery:
         },
     )
     return app
+
+
+def start_worker(settings: Settings, argv: list[str]) -> None:
+    """The ``spatialviz worker`` command: this process and its pool load the kinds and
+    make their runtime on first use; each pool process closes its own on exit."""
+    from spatialviz.job.registry import load_kinds
+
+    load_kinds(settings.jobs_kind_modules)
+    app = create_celery(settings)
+
+    def close_runtime(**_: object) -> None:
+        app.process_runtime.close()
+
+    signals.worker_process_shutdown.connect(close_runtime, weak=False)
+    app.worker_main(argv)
 
 
 class CeleryJobQueue:

@@ -6,30 +6,31 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from spatialviz.config import Settings
+from spatialviz.job.errors import JobCancelled, JobError, JobLost
 from spatialviz.kit.storage import BlobStorage, BlobWriter
+from spatialviz.models.job import Job
 
-if TYPE_CHECKING:
-    from spatialviz.job.runtime import Attempt
-
-
-class JobCancelled(Exception):
-    """Raised by :meth:`JobContext.check_cancelled`; the runner marks the job cancelled."""
+__all__ = ["AttemptControl", "JobCancelled", "JobContext", "JobError", "JobLost"]
 
 
-class JobLost(Exception):
-    """This attempt no longer holds the job (reaped after a stall, or re-claimed)."""
+class AttemptControl(Protocol):
+    """What a context needs of the attempt that runs it (the runner's ``Attempt``)."""
 
+    job: Job
+    scratch: Path
 
-class JobError(Exception):
-    """A failure the client should see: ``code`` is stable, ``message`` human-readable.
-    ``retryable`` failures go back to the queue while attempts remain."""
+    @property
+    def settings(self) -> Settings: ...
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.code, self.message, self.retryable = code, message, retryable
+    @property
+    def storage(self) -> BlobStorage: ...
+
+    def report(self, fraction: float, stage: str | None) -> None: ...
+
+    def raise_if_stopped(self) -> None: ...
 
 
 def staging_root(job_id: uuid.UUID) -> str:
@@ -44,7 +45,7 @@ class JobContext:
     succeeds, so a cancelled, failed or crashed attempt leaves no partial output behind.
     """
 
-    def __init__(self, attempt: Attempt, *, item_index: int | None = None) -> None:
+    def __init__(self, attempt: AttemptControl, *, item_index: int | None = None) -> None:
         self._attempt = attempt
         job = attempt.job
         self.job_id: uuid.UUID = job.id
@@ -55,8 +56,8 @@ class JobContext:
         self.dataset_id: uuid.UUID | None = job.dataset_id
         self.scene_id: uuid.UUID | None = job.scene_id
         self.item_index = item_index
-        self.settings: Settings = attempt.runtime.settings
-        self.storage: BlobStorage = attempt.runtime.resources.storage
+        self.settings: Settings = attempt.settings
+        self.storage: BlobStorage = attempt.storage
         self.scratch: Path = attempt.scratch
         self._last_progress = 0.0
 

@@ -13,7 +13,7 @@ from spatialviz.kit.resources import Resources
 async def start_jobs(resources: Resources) -> JobSupervisor:
     """Install the runner on ``resources.jobs`` and start the supervisor (the caller closes
     the supervisor, then the resources, which close the runner)."""
-    load_kinds()
+    load_kinds(resources.settings.jobs_kind_modules)
     metrics = JobMetrics(resources.registry)
     queue: JobQueue
     if resources.settings.uses_celery:

@@ -24,8 +24,10 @@ import structlog
 from spatialviz.config import Settings
 from spatialviz.job import runtime
 from spatialviz.job.metrics import JobMetrics
+from spatialviz.job.registry import load_kinds
 from spatialviz.job.repository import JobStore
-from spatialviz.job.runtime import Step
+from spatialviz.job.steps import Step
+from spatialviz.job.worker import WorkerRuntime
 from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
@@ -33,6 +35,18 @@ from spatialviz.lifeline import die_with
 
 log = structlog.get_logger(__name__)
 _STOP = None
+
+
+class _PoolProcess:
+    """This pool process's runtime. The pool's initializer makes it; the functions the
+    pool runs take no context, so they find it here (one per process, never shared)."""
+
+    runtime: WorkerRuntime | None = None
+
+    @classmethod
+    def get(cls) -> WorkerRuntime:
+        assert cls.runtime is not None, "not a job pool process"
+        return cls.runtime
 
 
 def _init_process(settings: Settings, forward_queue: Any, server_pid: int) -> None:
@@ -45,7 +59,20 @@ def _init_process(settings: Settings, forward_queue: Any, server_pid: int) -> No
         def forward(channel: str, message: bytes) -> None:
             forward_queue.put((channel, message))
 
-    runtime.configure_process(settings, forward)
+    load_kinds(settings.jobs_kind_modules)
+    _PoolProcess.runtime = WorkerRuntime(settings, forward=forward)
+
+
+def _run_job(job_id: str) -> Step:
+    return runtime.run_job(_PoolProcess.get(), job_id)
+
+
+def _run_item(job_id: str, attempt: int, index: int, total: int, item: Any) -> Step:
+    return runtime.run_item(_PoolProcess.get(), job_id, attempt, index, total, item)
+
+
+def _run_reduce(job_id: str, attempt: int) -> Step:
+    return runtime.run_reduce(_PoolProcess.get(), job_id, attempt)
 
 
 class EmbeddedJobQueue:
@@ -56,7 +83,7 @@ class EmbeddedJobQueue:
         # forkserver: children fork from a clean, single-threaded server that has imported
         # the runtime once, so they start fast and never inherit the app's loop or threads.
         self._mp = multiprocessing.get_context("forkserver")
-        self._mp.set_forkserver_preload(["spatialviz.job.runtime", "spatialviz.job.examples"])
+        self._mp.set_forkserver_preload(["spatialviz.job.runtime"])
         self._forward_queue: Any = None if resources.redis is not None else self._mp.Queue()
         self._pool = self._new_pool()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -88,7 +115,8 @@ class EmbeddedJobQueue:
             log.info("job_resumed", job_id=str(job_id), kind=kind)
             await self.enqueue(job_id, "heavy")
 
-    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:
+    # JobQueue's signature: one pool serves both queues here.
+    async def enqueue(self, job_id: uuid.UUID, queue: str) -> None:  # noqa: ARG002
         if self._closed:
             return
         task = asyncio.create_task(self._drive(str(job_id)), name=f"job-{job_id}")
@@ -113,7 +141,7 @@ class EmbeddedJobQueue:
 
     async def _drive(self, job_id: str) -> None:
         try:
-            step = await self._call(runtime.run_job, job_id)
+            step = await self._call(_run_job, job_id)
             if step.outcome == "planned":
                 step = await self._fan_out(step)
             if step.outcome == "retry":
@@ -131,7 +159,7 @@ class EmbeddedJobQueue:
         try:
             steps = await asyncio.gather(
                 *(
-                    self._call(runtime.run_item, job_id, attempt, index, total, item)
+                    self._call(_run_item, job_id, attempt, index, total, item)
                     for index, item in enumerate(planned.items)
                 )
             )
@@ -143,7 +171,7 @@ class EmbeddedJobQueue:
             raise
         if any(step.outcome != "mapped" for step in steps):
             return next(step for step in steps if step.outcome != "mapped")
-        return await self._call(runtime.run_reduce, job_id, attempt, [s.value for s in steps])
+        return await self._call(_run_reduce, job_id, attempt)
 
     async def aclose(self) -> None:
         """Stop now: running jobs are interrupted and resumed on the next start."""

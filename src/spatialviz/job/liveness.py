@@ -14,6 +14,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from spatialviz.config import Settings
 
@@ -70,3 +71,21 @@ def is_lost(
     if state is Liveness.gone:
         return age > timedelta(seconds=settings.jobs_lost_after_seconds)
     return age > timedelta(seconds=settings.jobs_stale_after_seconds)
+
+
+def redelivery_verdict(
+    worker: str | None, heartbeat_at: datetime | None, now: datetime, heartbeat_seconds: float
+) -> Literal["take", "keep", "later"]:
+    """The broker handed back work another run holds: its consumer's connection died
+    (RabbitMQ) or its pool process did. Take the work once the holder is known gone or
+    has missed three heartbeats; never from a holder this host sees alive; otherwise look
+    again a heartbeat later. (A redelivery alone is no proof: a live worker whose broker
+    connection dropped keeps running, and its heartbeats keep its work.)"""
+    state = liveness(worker)
+    if state is Liveness.alive:
+        return "keep"
+    if state is Liveness.gone:
+        return "take"
+    if heartbeat_at is not None and now - heartbeat_at > timedelta(seconds=3 * heartbeat_seconds):
+        return "take"
+    return "later"

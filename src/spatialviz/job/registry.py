@@ -9,26 +9,27 @@ picklable (IDs, ranges, keys), never arrays.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-    from spatialviz.job.context import JobContext
-    from spatialviz.models.job import Job
+from spatialviz.job.context import JobContext
+from spatialviz.models.job import Job
 
 Queue = Literal["heavy", "light"]
-FinishHook = Callable[["AsyncSession", "Job"], Awaitable[None]]
-JobResult = dict[str, Any] | None
+FinishHook = Callable[[AsyncSession, Job], Awaitable[None]]
+# What a kind returns, stored as the job's result: any JSON object (a TypedDict of the
+# kind's own, e.g. the ingest's IngestResult).
+JobResult = Mapping[str, Any] | None
 
-# Modules that register kinds when imported; a new domain appends its ``tasks`` module.
-KIND_MODULES: list[str] = [
-    "spatialviz.job.examples",
+# Modules that register the product's kinds when imported; a new domain appends its
+# ``tasks`` module. More modules (the tests' kinds) come from ``jobs_kind_modules``.
+KIND_MODULES: tuple[str, ...] = (
     "spatialviz.dataset.tasks",
     "spatialviz.scene.tasks",
-]
+)
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,52 @@ class UnknownJobKind(LookupError):
     pass
 
 
-_KINDS: dict[str, JobKind] = {}
-_loaded = False
+class KindRegistry:
+    """Job kinds by name. Domains register into :data:`KINDS` when their ``tasks`` module
+    is imported; :meth:`load` imports those modules (the product's and any configured)."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+        self._loaded: set[str] = set()
+
+    def register(self, kind: JobKind) -> JobKind:
+        """Registering the same name twice with a different kind is a bug."""
+        existing = self._kinds.get(kind.name)
+        if existing is not None and existing != kind:
+            raise ValueError(f"job kind {kind.name!r} is already registered")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def load(self, extra: Iterable[str] = ()) -> None:
+        """Import every module that registers kinds (in the API and each worker process)."""
+        for module in (*KIND_MODULES, *extra):
+            if module not in self._loaded:
+                importlib.import_module(module)
+                self._loaded.add(module)
+
+    def get(self, name: str) -> JobKind:
+        self.load()
+        try:
+            return self._kinds[name]
+        except KeyError:
+            raise UnknownJobKind(name) from None
+
+    def names(self) -> list[str]:
+        self.load()
+        return sorted(self._kinds)
+
+    def queue_for(self, name: str) -> Queue:
+        try:
+            return self.get(name).queue
+        except UnknownJobKind:
+            return "heavy"
+
+
+KINDS = KindRegistry()
 
 
 def register_job_kind(kind: JobKind) -> JobKind:
-    """Register ``kind``; registering the same name twice with a different kind is a bug."""
-    existing = _KINDS.get(kind.name)
-    if existing is not None and existing != kind:
-        raise ValueError(f"job kind {kind.name!r} is already registered")
-    _KINDS[kind.name] = kind
-    return kind
+    return KINDS.register(kind)
 
 
 def job_kind(
@@ -91,31 +127,17 @@ def job_kind(
     return decorate
 
 
-def load_kinds() -> None:
-    """Import every module that registers kinds (in the API and in each worker process)."""
-    global _loaded
-    if _loaded:
-        return
-    for module in KIND_MODULES:
-        importlib.import_module(module)
-    _loaded = True
+def load_kinds(extra: Iterable[str] = ()) -> None:
+    KINDS.load(extra)
 
 
 def get_kind(name: str) -> JobKind:
-    load_kinds()
-    try:
-        return _KINDS[name]
-    except KeyError:
-        raise UnknownJobKind(name) from None
+    return KINDS.get(name)
 
 
 def kind_names() -> list[str]:
-    load_kinds()
-    return sorted(_KINDS)
+    return KINDS.names()
 
 
 def queue_for(name: str) -> Queue:
-    try:
-        return get_kind(name).queue
-    except UnknownJobKind:
-        return "heavy"
+    return KINDS.queue_for(name)

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.config import Settings
 from spatialviz.job.liveness import is_lost
+from spatialviz.job.registry import JobResult, UnknownJobKind, get_kind
+from spatialviz.job.states import Event, sources, target
 from spatialviz.kit.db import utcnow
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
 from spatialviz.models.job import Job, JobStatus
@@ -32,6 +34,12 @@ _FAILED_ATTEMPTS = Job.attempts - Job.worker_losses
 # it is alive (the job row's heartbeat says nothing while parts wait in the queue).
 _FANNED_OUT = exists().where(JobPart.job_id == Job.id, JobPart.attempt == Job.attempts)
 _DEFAULT_MAX_WORKER_LOSSES = 5
+# How a worker ends its attempt, by the status it asks for.
+_FINISH = {
+    JobStatus.succeeded: Event.succeed,
+    JobStatus.failed: Event.fail,
+    JobStatus.cancelled: Event.cancel,
+}
 
 
 def _at_least(moment: datetime) -> Any:
@@ -39,6 +47,15 @@ def _at_least(moment: datetime) -> Any:
     heartbeat never shortens its fan-out's lease."""
     value = literal(moment, type_=Job.heartbeat_at.type)
     return case((Job.heartbeat_at > value, Job.heartbeat_at), else_=value)
+
+
+def _worker_lost(now: datetime, what: str) -> dict[str, object]:
+    return {
+        "finished_at": now,
+        "stage": "failed",
+        "error_code": "worker_lost",
+        "error_message": f"{what} (killed, out of memory, or its machine went away).",
+    }
 
 
 def _rowcount(result: Any) -> int:
@@ -79,8 +96,13 @@ class JobRepository(WorkspaceScopedRepository[Job]):
         )
         cancelled = await self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.queued)
-            .values(status=JobStatus.cancelled, finished_at=now, stage="cancelled", updated_at=now)
+            .where(Job.id == job_id, Job.status.in_(sources(Event.cancel_queued)))
+            .values(
+                status=target(Event.cancel_queued),
+                finished_at=now,
+                stage="cancelled",
+                updated_at=now,
+            )
         )
         if _rowcount(cancelled) == 1:
             await run_finish_hooks(self.session, [job_id])
@@ -89,9 +111,9 @@ class JobRepository(WorkspaceScopedRepository[Job]):
         now = utcnow()
         result = await self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_([JobStatus.failed, JobStatus.cancelled]))
+            .where(Job.id == job_id, Job.status.in_(sources(Event.retry)))
             .values(
-                status=JobStatus.queued,
+                status=target(Event.retry),
                 attempts=0,
                 progress=0.0,
                 stage="",
@@ -127,29 +149,53 @@ class JobStore:
         return result.scalar_one_or_none()
 
     async def claim(self, job_id: uuid.UUID, worker: str, stale_before: datetime) -> Job | None:
-        """Take the job if it is queued, or running under a dead worker (stale heartbeat)."""
+        """Take the job if it is queued (``claim``), or running under a dead worker whose
+        heartbeat is older than ``stale_before`` (``take_over``)."""
+        taken_over = and_(
+            Job.status.in_(sources(Event.take_over)),
+            Job.heartbeat_at < stale_before,
+            ~_FANNED_OUT,
+        )
+        return await self._take(
+            job_id, worker, or_(Job.status.in_(sources(Event.claim)), taken_over)
+        )
+
+    async def take_over(
+        self, job_id: uuid.UUID, worker: str, attempt: int, heartbeat_at: datetime | None
+    ) -> Job | None:
+        """Take the running single-stage job from its holder, judged lost at the heartbeat
+        ``heartbeat_at``: fenced on that attempt and that heartbeat (a beat since means it
+        lives). Counts a worker loss, not a failed attempt."""
+        heartbeat = (
+            Job.heartbeat_at.is_(None)
+            if heartbeat_at is None
+            else (Job.heartbeat_at <= heartbeat_at)
+        )
+        held = and_(
+            Job.status.in_(sources(Event.take_over)),
+            Job.attempts == attempt,
+            heartbeat,
+            ~_FANNED_OUT,
+        )
+        return await self._take(job_id, worker, held)
+
+    async def _take(self, job_id: uuid.UUID, worker: str, which: Any) -> Job | None:
         now = utcnow()
+        running = target(Event.claim)
         result = await self.session.execute(
             update(Job)
             .where(
                 Job.id == job_id,
                 Job.cancel_requested.is_(False),
                 Job.max_attempts > _FAILED_ATTEMPTS,
-                or_(
-                    Job.status == JobStatus.queued,
-                    and_(
-                        Job.status == JobStatus.running,
-                        Job.heartbeat_at < stale_before,
-                        ~_FANNED_OUT,
-                    ),
-                ),
+                which,
             )
             .values(
-                status=JobStatus.running,
+                status=running,
                 attempts=Job.attempts + 1,
-                # Taking a running job from a silent worker: that attempt was a loss.
+                # Taking a running job from a lost worker: that attempt was a loss.
                 worker_losses=case(
-                    (Job.status == JobStatus.running, Job.worker_losses + 1),
+                    (Job.status == running, Job.worker_losses + 1),
                     else_=Job.worker_losses,
                 ),
                 worker=worker,
@@ -179,7 +225,7 @@ class JobStore:
         """Heartbeat (and progress); returns whether cancel was requested, or None when this
         attempt no longer holds the job."""
         now = utcnow()
-        values: dict[str, Any] = {"heartbeat_at": _at_least(now)}
+        values: dict[str, object] = {"heartbeat_at": _at_least(now)}
         if progress is not None:
             values.update(progress=progress, updated_at=now)
         if stage is not None:
@@ -199,12 +245,12 @@ class JobStore:
         attempt: int,
         status: JobStatus,
         *,
-        result: dict[str, Any] | None = None,
+        result: JobResult = None,
         error_code: str | None = None,
         error_message: str | None = None,
     ) -> bool:
         now = utcnow()
-        values: dict[str, Any] = {
+        values: dict[str, object] = {
             "status": status,
             "finished_at": now,
             "updated_at": now,
@@ -213,10 +259,11 @@ class JobStore:
             "error_message": error_message[:4000] if error_message else None,
         }
         if status is JobStatus.succeeded:
-            values.update(progress=1.0, result=result)
+            values.update(progress=1.0, result=None if result is None else dict(result))
+        event = _FINISH[status]
         outcome = await self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
+            .where(Job.id == job_id, Job.attempts == attempt, Job.status.in_(sources(event)))
             .values(**values)
         )
         won = _rowcount(outcome) == 1
@@ -265,10 +312,10 @@ class JobStore:
             .where(
                 Job.id == job_id,
                 Job.attempts == attempt,
-                Job.status == JobStatus.running,
+                Job.status.in_(sources(Event.release)),
                 Job.max_attempts > _FAILED_ATTEMPTS,
             )
-            .values(status=JobStatus.queued, worker=None, queued_at=now, stage=reason[:200])
+            .values(status=target(Event.release), worker=None, queued_at=now, stage=reason[:200])
         )
         return _rowcount(outcome) == 1
 
@@ -314,7 +361,7 @@ class JobStore:
             if job.id in finished or not is_lost(part.worker, part.heartbeat_at, now, settings):
                 continue
             if job.cancel_requested or part.tries >= settings.jobs_max_worker_losses:
-                if await self._end_fanout(job, part.tries, settings, now):
+                if await self._end_fanout(job, part.tries, now):
                     finished.append(job.id)
                 continue
             reset = await self.session.execute(
@@ -364,64 +411,52 @@ class JobStore:
     ) -> str | None:
         """Requeue, cancel or fail one job whose worker is lost; fenced on its attempt and
         on the heartbeat we judged (a beat since means the worker lives)."""
-        fence = (
-            Job.id == job.id,
-            Job.attempts == job.attempts,
-            Job.status == JobStatus.running,
-            Job.heartbeat_at <= heartbeat_at,
-        )
         losses = job.worker_losses + 1
         if job.cancel_requested:
-            values: dict[str, Any] = {
-                "status": JobStatus.cancelled,
-                "finished_at": now,
-                "stage": "cancelled",
-            }
+            event, values = Event.cancel, {"finished_at": now, "stage": "cancelled"}
         elif losses > settings.jobs_max_worker_losses:
-            values = {
-                "status": JobStatus.failed,
-                "finished_at": now,
-                "stage": "failed",
-                "error_code": "worker_lost",
-                "error_message": (
-                    f"The worker running this job was lost {losses} times "
-                    "(killed, out of memory, or its machine went away)."
-                ),
-            }
+            event, values = (
+                Event.fail_lost,
+                _worker_lost(now, f"The worker running this job was lost {losses} times"),
+            )
         else:
+            event = Event.requeue_lost
             values = {
-                "status": JobStatus.queued,
                 "worker": None,
                 "queued_at": now,
                 "stage": "waiting for a worker",
                 "worker_losses": losses,
             }
         result = await self.session.execute(
-            update(Job).where(*fence).values(**values, updated_at=now)
+            update(Job)
+            .where(
+                Job.id == job.id,
+                Job.attempts == job.attempts,
+                Job.status.in_(sources(event)),
+                Job.heartbeat_at <= heartbeat_at,
+            )
+            .values(**values, status=target(event), updated_at=now)
         )
         if _rowcount(result) != 1:
             return None
-        return "requeued" if values["status"] is JobStatus.queued else "finished"
+        return "requeued" if event is Event.requeue_lost else "finished"
 
-    async def _end_fanout(self, job: Job, tries: int, settings: Settings, now: datetime) -> bool:
+    async def _end_fanout(self, job: Job, tries: int, now: datetime) -> bool:
         """A fan-out asked to stop whose part is lost ends cancelled; one whose part lost
         its worker too often ends failed."""
         if job.cancel_requested:
-            values: dict[str, Any] = {"status": JobStatus.cancelled, "stage": "cancelled"}
+            event, values = Event.cancel, {"finished_at": now, "stage": "cancelled"}
         else:
-            values = {
-                "status": JobStatus.failed,
-                "stage": "failed",
-                "error_code": "worker_lost",
-                "error_message": (
-                    f"A part of this job lost its worker {tries} times "
-                    "(killed, out of memory, or its machine went away)."
-                ),
-            }
+            event = Event.fail_lost
+            values = _worker_lost(now, f"A part of this job lost its worker {tries} times")
         result = await self.session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.attempts == job.attempts, Job.status == JobStatus.running)
-            .values(**values, finished_at=now, updated_at=now)
+            .where(
+                Job.id == job.id,
+                Job.attempts == job.attempts,
+                Job.status.in_(sources(event)),
+            )
+            .values(**values, status=target(event), updated_at=now)
         )
         if _rowcount(result) != 1:
             return False
@@ -440,20 +475,17 @@ class JobStore:
         running = Job.status == JobStatus.running
         cancelled = await self.session.execute(
             update(Job)
-            .where(running, Job.cancel_requested.is_(True))
-            .values(status=JobStatus.cancelled, finished_at=now, stage="cancelled", updated_at=now)
+            .where(Job.status.in_(sources(Event.cancel)), Job.cancel_requested.is_(True))
+            .values(status=target(Event.cancel), finished_at=now, stage="cancelled", updated_at=now)
             .returning(Job.id)
         )
         ended = [row[0] for row in cancelled]
         failed = await self.session.execute(
             update(Job)
-            .where(running, Job.worker_losses >= max_worker_losses)
+            .where(Job.status.in_(sources(Event.fail_lost)), Job.worker_losses >= max_worker_losses)
             .values(
-                status=JobStatus.failed,
-                finished_at=now,
-                stage="failed",
-                error_code="worker_lost",
-                error_message="The server stopped while running this job too many times.",
+                **_worker_lost(now, "The server stopped while running this job too often"),
+                status=target(Event.fail_lost),
                 updated_at=now,
             )
             .returning(Job.id)
@@ -474,9 +506,9 @@ class JobStore:
         )
         await self.session.execute(
             update(Job)
-            .where(running, ~_FANNED_OUT)
+            .where(Job.status.in_(sources(Event.requeue_lost)), ~_FANNED_OUT)
             .values(
-                status=JobStatus.queued,
+                status=target(Event.requeue_lost),
                 worker=None,
                 stage="resuming",
                 worker_losses=Job.worker_losses + 1,
@@ -687,8 +719,6 @@ async def run_finish_hooks(session: AsyncSession, job_ids: Sequence[uuid.UUID]) 
     """Let each finished job's domain react in this same transaction."""
     if not job_ids:
         return
-    from spatialviz.job.registry import UnknownJobKind, get_kind
-
     result = await session.execute(
         select(Job).where(Job.id.in_(list(job_ids))).execution_options(populate_existing=True)
     )

@@ -1,46 +1,56 @@
 """Celery tasks: thin adapters over :mod:`spatialviz.job.runtime`. Arguments are IDs and
-small JSON values; every task is idempotent."""
+small JSON values; every task is idempotent. Each reaches its process's runtime through
+its app (:class:`~spatialviz.job.celery_app.JobCelery`)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from celery import shared_task, signals
+from celery import shared_task
 from prometheus_client import REGISTRY
 
 from spatialviz.job import runtime
 from spatialviz.job.celery_app import RUN_TASK
 from spatialviz.job.metrics import JobMetrics
-from spatialviz.job.registry import load_kinds, queue_for
-from spatialviz.job.runtime import Step
+from spatialviz.job.registry import queue_for
+from spatialviz.job.steps import Step
+from spatialviz.job.worker import WorkerRuntime
 from spatialviz.models.job_part import REDUCE_POSITION
 
-_metrics: JobMetrics | None = None
 
-
-def _observe(step: Step) -> None:
+@cache
+def _metrics() -> JobMetrics:
     """Worker metrics go to the process's default registry (the ``spatialviz worker``
     command serves them, aggregated over pool processes in multiprocess mode)."""
-    global _metrics
-    if _metrics is None:
-        _metrics = JobMetrics(REGISTRY)
-    _metrics.observe(step)
+    return JobMetrics(REGISTRY)
 
 
-@signals.worker_process_init.connect
-def _process_init(**_: Any) -> None:
-    load_kinds()
+def _runtime(task: Any) -> WorkerRuntime:
+    rt: WorkerRuntime = task.app.job_runtime
+    return rt
 
 
-@signals.worker_process_shutdown.connect
-def _process_shutdown(**_: Any) -> None:
-    runtime.shutdown_runtime()
+def _redelivered(task: Any, taking_over: bool) -> bool:
+    """Whether an earlier delivery of this message was lost with its consumer (its
+    connection or pool process gone), so the work's holder may be dead."""
+    return taking_over or bool((task.request.delivery_info or {}).get("redelivered"))
 
 
 @shared_task(name=RUN_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
-def run_job(self: Any, job_id: str) -> str:
-    step = runtime.run_job(job_id)
-    _observe(step)
+def run_job(self: Any, job_id: str, taking_over: bool = False) -> str:
+    rt = _runtime(self)
+    step = runtime.run_job(rt, job_id, redelivered=_redelivered(self, taking_over))
+    if step.outcome == "later":
+        # The holder may yet be alive: look again a heartbeat later.
+        self.apply_async(
+            (job_id,),
+            {"taking_over": True},
+            queue=step.queue,
+            countdown=rt.settings.jobs_heartbeat_seconds,
+        )
+        return step.outcome
+    _metrics().observe(step)
     if step.outcome == "planned":
         _dispatch_parts(step)
     elif step.outcome == "retry":
@@ -76,19 +86,18 @@ def run_item(
     item: Any,
     taking_over: bool = False,
 ) -> str:
-    # Redelivered: an earlier delivery was lost with its consumer (connection or pool
-    # process gone), so the part's holder may be dead.
-    redelivered = taking_over or bool((self.request.delivery_info or {}).get("redelivered"))
-    step = runtime.run_item(job_id, attempt, index, total, item, redelivered=redelivered)
+    rt = _runtime(self)
+    redelivered = _redelivered(self, taking_over)
+    step = runtime.run_item(rt, job_id, attempt, index, total, item, redelivered=redelivered)
     if step.outcome == "later":
         self.apply_async(
             (job_id, attempt, index, total, item),
             {"taking_over": True},
             queue=step.queue,
-            countdown=runtime.runtime().settings.jobs_heartbeat_seconds,
+            countdown=rt.settings.jobs_heartbeat_seconds,
         )
         return step.outcome
-    _observe(step)
+    _metrics().observe(step)
     if step.last:
         # If this send fails, the reduce stays pending in the ledger and the reaper
         # sends the job again, which sends the reduce.
@@ -96,10 +105,10 @@ def run_item(
     return step.outcome
 
 
-@shared_task(name="spatialviz.jobs.reduce", acks_late=True, reject_on_worker_lost=True)
-def reduce_job(job_id: str, attempt: int) -> str:
-    step = runtime.run_reduce(job_id, attempt)
-    _observe(step)
+@shared_task(name="spatialviz.jobs.reduce", bind=True, acks_late=True, reject_on_worker_lost=True)
+def reduce_job(self: Any, job_id: str, attempt: int) -> str:
+    step = runtime.run_reduce(_runtime(self), job_id, attempt)
+    _metrics().observe(step)
     return step.outcome
 
 
@@ -107,7 +116,7 @@ def reduce_job(job_id: str, attempt: int) -> str:
 def reap_jobs(self: Any) -> int:
     from spatialviz.job.supervisor import reap
 
-    rt = runtime.runtime()
+    rt = _runtime(self)
     resend = rt.call(reap(rt.resources.sessions, rt.settings, rt.resources.pubsub))
     for job_id, kind in resend:
         self.app.send_task(RUN_TASK, args=[str(job_id)], queue=queue_for(kind))

@@ -271,7 +271,8 @@ def outage_response(outage: Outage, *, instance: str | None = None) -> JSONRespo
     )
 
 
-async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+# An exception handler's signature is Starlette's; the exception says nothing more here.
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     # The client hung up mid-body: nobody reads this answer, and it is not our fault.
     log.info("client_disconnected", path=request.url.path)
     return problem_response(

@@ -54,7 +54,8 @@ class _RoutingSession(Session):
         self.wrote = False
         self.used_replica = False
 
-    def get_bind(self, mapper: Any = None, clause: Any = None, **kwargs: Any) -> Engine:
+    # Session.get_bind's signature (SQLAlchemy); the route depends on the statement only.
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kwargs: Any) -> Engine:  # noqa: ARG002
         if self.wrote or self._flushing or isinstance(clause, Insert | Update | Delete):
             self.wrote = True
             return self.primary

@@ -1,5 +1,5 @@
-"""Example job kinds: the reference for domains writing their own, and what the runner's
-tests exercise. ``example.sleep`` writes one output blob in steps, reports progress and
+"""The runner tests' job kinds, registered by the tests (``jobs_kind_modules``), never in a
+production worker. ``example.sleep`` writes one output blob in steps, reports progress and
 honours cancel; ``example.fanout`` sums ranges over prepare → map → reduce."""
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from typing import Any
 from spatialviz.job.context import JobContext, JobError
 from spatialviz.job.registry import JobKind, JobResult, job_kind, register_job_kind
 
+SLEEP, FANOUT = "example.sleep", "example.fanout"
 
-@job_kind("example.sleep", queue="light")
+
+@job_kind(SLEEP, queue="light")
 def sleep_job(ctx: JobContext) -> JobResult:
     steps = int(ctx.params.get("steps", 5))
     step_seconds = float(ctx.params.get("step_seconds", 0.1))
@@ -55,6 +57,4 @@ def _merge(ctx: JobContext, values: list[Any]) -> JobResult:
     return {"total": total, "parts": len(values), "key": key}
 
 
-register_job_kind(
-    JobKind("example.fanout", queue="heavy", prepare=_plan, map=_sum_range, reduce=_merge)
-)
+register_job_kind(JobKind(FANOUT, queue="heavy", prepare=_plan, map=_sum_range, reduce=_merge))
