@@ -22,12 +22,7 @@ from fastapi import FastAPI
 from spatialviz.auth.service import set_user_disabled
 from spatialviz.config import Settings
 from spatialviz.kit.db import transaction
-<<<<<<< HEAD
-from spatialviz.scene import signing
-=======
 from spatialviz.signing import signatures
-from tests.conftest import REDIS_TEST_URL, SERVICES
->>>>>>> engine
 from tests.factories import Headers, add_member, create_workspace, register_and_sign_in
 from tests.scene_api.helpers import (  # noqa: F401 (a fixture)
     fetch_export,
@@ -254,11 +249,7 @@ async def test_a_share_links_signatures_end_with_the_link(
     shared = await client.get(f"/api/v1/scenes/{scene['id']}", params={"share": token})
     url = shared.json()["tileset_url"]
     assert (await client.get(url)).status_code == 200
-<<<<<<< HEAD
-    signed = signing.authenticate(signature_of(url), scene["id"], settings.secret)
-=======
-    signed = signatures.authenticate(_sig(url), scene["id"], settings.secret)
->>>>>>> engine
+    signed = signatures.authenticate(signature_of(url), scene["id"], settings.secret)
     assert signed.share_id == uuid.UUID(made.json()["id"])
     assert signed.expires_at <= link_expires  # 1 h before the fix
     with pytest.raises(signatures.SignatureExpired):
