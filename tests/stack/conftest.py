@@ -6,6 +6,7 @@ test failed. Run by `make test-stack` (SPATIALVIZ_TEST_STACK=1, root); skipped o
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import pytest
 
 from spatialviz.demo.generate import write_lidar_las
 from spatialviz.stack import netns
+from spatialviz.stack.layout import REPO
 from tests.stack.client import Stack
 
 ENABLED = os.environ.get("SPATIALVIZ_TEST_STACK") == "1"
@@ -56,8 +58,14 @@ def stack_command(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="session")
-def stack_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("stack")
+def stack_state() -> Iterator[Path]:
+    """Not under pytest's shared /tmp/pytest-of-<user>: other pytest runs there prune and
+    re-permission old folders, which PostgreSQL (running as postgres) must keep reaching."""
+    state = REPO / "var" / "stack-test"
+    shutil.rmtree(state, ignore_errors=True)
+    yield state
+    if not netns.existing():
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ from spatialviz.stack.layout import (
     WORKER_METRICS_PORT,
     WORKERS,
 )
-from spatialviz.stack.netns import reachable
+from spatialviz.stack.netns import guarded, reachable
 from tests.stack.client import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
@@ -66,6 +66,8 @@ def test_nginx_speaks_tls_1_3_only(stack: Stack) -> None:
 
 
 def test_the_outside_reaches_nginx_443_and_nothing_else(stack: Stack) -> None:
+    # Without the stack's unreachable route these probes would leave the machine.
+    assert guarded()
     assert reachable(None, EDGE_ADDRESS, HTTPS_PORT)
     assert not reachable(None, EDGE_ADDRESS, 80)  # the redirect listens on the edge's loopback
     reached = [target for target in INSIDE if reachable(None, *target)]

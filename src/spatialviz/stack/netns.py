@@ -85,13 +85,18 @@ def pids(netns: str) -> list[int]:
     return [int(pid) for pid in result.stdout.split()]
 
 
+def guarded() -> bool:
+    """Whether the route that keeps packets for the stack's range on this machine is in
+    place (checked before probing the stack's inner addresses from outside)."""
+    return NETWORK in ip("route", "show", "type", "unreachable", check=False).stdout
+
+
 def leftovers() -> list[str]:
     """What of the stack's network is still there (empty when it is all gone)."""
     found = [f"netns {name}" for name in existing()]
     if ip("link", "show", OUTSIDE_LINK, check=False).returncode == 0:
         found.append(f"link {OUTSIDE_LINK}")
-    routes = ip("route", "show", "type", "unreachable", check=False).stdout
-    if NETWORK in routes:
+    if guarded():
         found.append(f"route unreachable {NETWORK}")
     return found
 

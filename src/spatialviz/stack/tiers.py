@@ -118,7 +118,7 @@ def start_replica(state: Path, secret: dict[str, str], logs: Path) -> Popen:
         # -R writes primary_conninfo (with the replication password) and standby.signal.
         procs.run(REPLICA.netns, [str(pg_bin() / "pg_basebackup"), "-h", PRIMARY.address("data"),
                                   "-p", str(POSTGRES_PORT), "-U", "replicator", "-D", str(data),
-                                  "-R", "-X", "stream"],
+                                  "-R", "-X", "stream", "--checkpoint=fast"],
                   env={"PGPASSWORD": secret["replication_password"], "PATH": "/usr/bin:/bin"},
                   user="postgres")  # fmt: skip
         ready.touch()
