@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -145,8 +146,8 @@ def _wrk(
             + "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
             + "  return wrk.format(nil, paths[i])\nend\n"
         )  # fmt: skip
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
-               script.name, url]  # fmt: skip
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
+               "--latency", "-s", script.name, url]  # fmt: skip
     if namespace is not None:
         command = ["ip", "netns", "exec", namespace, *command]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -201,6 +202,9 @@ def main() -> None:
             direct, api_paths, auth, args.duration, args.connections, namespace=EDGE.netns
         ),
         "tiles": len(tiles),
+        # The machine is shared: its load says how much of it these figures had.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 1),
+        "cpus": os.cpu_count(),
     }
     through = report["api_call_through_nginx"]["requests_per_second"]
     alone = report["api_call_direct_to_one_api_server"]["requests_per_second"]
