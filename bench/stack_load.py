@@ -5,7 +5,7 @@ sent straight to one API server from nginx's namespace (no TLS, no proxy), so th
 shows what the edge costs or adds.
 
     make stack            # then, as root:
-    .venv/bin/python -m bench.stack_load --points 1000000 --duration 15
+    .venv/bin/python bench/stack_load.py --points 1000000 --duration 15
 
 wrk (Debian's package) drives the load; the stack must be up. Prints JSON.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bench.inputs import add_generator_argument, describe_input, ensure_cloud
+from inputs import add_generator_argument, describe_input, ensure_cloud
 from spatialviz.stack import netns
 from spatialviz.stack.layout import (
     API,

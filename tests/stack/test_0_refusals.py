@@ -65,16 +65,13 @@ def test_tls_files_that_are_absent_are_refused(
 
 
 @pytest.mark.stack
-def test_make_stack_refuses_in_one_line_and_creates_nothing(tmp_path: Path) -> None:
+def test_make_stack_refuses_in_one_line_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert netns.existing() == [], "a stack is already up"
-    import os
-
-    os.environ["SPATIALVIZ_STACK_TLS_CERT"] = str(tmp_path / "absent.crt")
-    os.environ["SPATIALVIZ_STACK_TLS_KEY"] = str(tmp_path / "absent.key")
-    try:
-        result = stack_command(tmp_path / "state", "up", "--demo-points", "0")
-    finally:
-        del os.environ["SPATIALVIZ_STACK_TLS_CERT"], os.environ["SPATIALVIZ_STACK_TLS_KEY"]
+    monkeypatch.setenv("SPATIALVIZ_STACK_TLS_CERT", str(tmp_path / "absent.crt"))
+    monkeypatch.setenv("SPATIALVIZ_STACK_TLS_KEY", str(tmp_path / "absent.key"))
+    result = stack_command(tmp_path / "state", "up", "--demo-points", "0")
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "SPATIALVIZ_STACK_TLS_CERT" in result.stderr
