@@ -3,19 +3,20 @@ leaves no process, listener, namespace, veth or route behind."""
 
 from __future__ import annotations
 
-import subprocess
+import ssl
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from spatialviz.stack import netns, procs, tiers
 from spatialviz.stack.layout import (
     API,
     API_PORT,
     EDGE_ADDRESS,
-    HOSTS,
     HTTPS_PORT,
     MONITOR,
     PROMETHEUS_PORT,
@@ -25,7 +26,6 @@ from spatialviz.stack.layout import (
     public_url,
 )
 from spatialviz.stack.settings import (
-    Refused,
     app_environment,
     check_app_settings,
     check_machine,
@@ -124,6 +124,7 @@ def _start(
         procs.wait_for_port(f"worker {host.name}", host.netns, host.address("metrics"),
                             WORKER_METRICS_PORT, logs / f"{host.name}.log", process)  # fmt: skip
     procs.wait_for_port("nginx", None, EDGE_ADDRESS, HTTPS_PORT, logs / "nginx.log", nginx)
+    _wait_until_ready(ca_file, logs)
     procs.wait_for_port("Prometheus", MONITOR.netns, MONITOR.address("metrics"),
                         PROMETHEUS_PORT, logs / "prometheus.log")  # fmt: skip
     demo = None
@@ -133,6 +134,27 @@ def _start(
     seconds = time.monotonic() - began
     step("up")
     return Started(seconds, public_url(), ca_file, demo)
+
+
+def _wait_until_ready(ca_file: Path | None, logs: Path, within: float = 120) -> None:
+    """The whole path, as a client sees it: /readyz through nginx over TLS answers "ok"
+    (database, replica, Redis and storage all reached) four times in a row, so both API
+    servers behind it (round robin) have answered."""
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=str(ca_file)) if ca_file else False
+    )
+    deadline = time.monotonic() + within
+    answers: list[str] = []
+    with httpx.Client(base_url=public_url(), verify=verify, timeout=10) as client:
+        while len(answers) < 4 or answers[-4:] != ["ok"] * 4:
+            if time.monotonic() > deadline:
+                raise procs.StackError(f"/readyz through nginx: {answers[-4:]}; see {logs}")
+            try:
+                response = client.get("/readyz")
+                answers.append(response.json().get("status", str(response.status_code)))
+            except (httpx.HTTPError, ValueError) as error:
+                answers.append(type(error).__name__)
+                time.sleep(0.5)
 
 
 def _demo(env: dict[str, str], points: int, logs: Path) -> str:
@@ -161,10 +183,3 @@ def down(quiet: bool = False, say: Callable[[str], None] = print) -> int:
     if not quiet:
         say(f"stack down: {ended} processes ended; no namespace, link or route left")
     return ended
-
-
-def hosts_text() -> str:
-    return ", ".join(host.netns for host in HOSTS)
-
-
-__all__ = ["Refused", "Started", "down", "is_up", "subprocess", "up"]
