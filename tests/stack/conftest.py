@@ -62,7 +62,8 @@ def stack_state() -> Iterator[Path]:
     """Not under pytest's shared /tmp/pytest-of-<user>: other pytest runs there prune and
     re-permission old folders, which PostgreSQL (running as postgres) must keep reaching."""
     state = REPO / "var" / "stack-test"
-    shutil.rmtree(state, ignore_errors=True)
+    if not netns.existing():  # never under a stack that runs (the stack fixture refuses it)
+        shutil.rmtree(state, ignore_errors=True)
     yield state
     if not netns.existing():
         shutil.rmtree(state, ignore_errors=True)
