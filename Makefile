@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest test-services clean web web-test validators lock sbom cesium
+.PHONY: install run test lint typecheck pytest test-services clean web web-test validators lock sbom cesium \
+	stack stack-down test-stack
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -78,6 +79,21 @@ test: lint typecheck web-test pytest
 # The same suite against real PostgreSQL and Redis (what CI runs second).
 test-services:
 	SPATIALVIZ_TEST_SERVICES=1 $(MAKE) test
+
+# The production topology really started on this machine (root; Debian's nginx, PostgreSQL,
+# Redis, RabbitMQ, Prometheus, Alertmanager), each tier in its own network namespace
+# (src/spatialviz/stack/, docs/operations.md). stack-down removes all of it.
+stack: install web
+	$(BIN)/python -m spatialviz.stack up
+
+stack-down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m spatialviz.stack down; \
+	else echo "no .venv: nothing of the stack can be up"; fi
+
+# tests/stack: starts its own stack (the one from `make stack` must be down), tests it
+# through nginx, removes it. Not part of `make test` (it needs root and takes minutes).
+test-stack: install web
+	SPATIALVIZ_TEST_STACK=1 $(BIN)/pytest -q -p no:cacheprovider tests/stack
 
 # requirements.lock: everything, for development and tests. requirements.runtime.lock: what
 # the container image installs (no test tools).
