@@ -22,7 +22,9 @@ def test_production_refuses_default_or_short_secret(tmp_path: Path, value: str) 
 
 def test_production_accepts_strong_secret(tmp_path: Path) -> None:
     strong = "k" * 48
-    settings = Settings(env="production", var_dir=tmp_path, secret_key=strong)
+    settings = Settings(
+        env="production", var_dir=tmp_path, secret_key=strong, jobs_backend="embedded"
+    )
     settings.validate_for_startup()
     assert settings.secret == strong
 
@@ -100,3 +102,13 @@ def test_jwt_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     keys, active = Settings(var_dir=tmp_path).jwt_key_set
     assert [k.kid for k in keys] == ["new", "old"]
     assert active == "new"
+
+
+def test_production_without_a_broker_is_refused(tmp_path: Path) -> None:
+    settings = Settings(env="production", var_dir=tmp_path, secret_key="k" * 48)
+    with pytest.raises(ConfigError, match=r"^SPATIALVIZ_CELERY_BROKER_URL is missing"):
+        settings.validate_for_startup()
+    single_host = settings.model_copy(update={"jobs_backend": "embedded"})
+    single_host.validate_for_startup()
+    with_broker = settings.model_copy(update={"celery_broker_url": "amqp://mq:5672//"})
+    with_broker.validate_for_startup()

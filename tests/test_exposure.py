@@ -48,6 +48,7 @@ async def production(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     prod = settings.model_copy(
         update={
             "env": "production",
+            "jobs_backend": "embedded",
             "argon2_cost": "standard",
             "metrics_token": SecretStr("m" * 40),
             "metrics_allowed_ips": [],
@@ -78,6 +79,7 @@ async def test_metrics_from_an_allowed_address_in_production(settings: Settings)
     prod = settings.model_copy(
         update={
             "env": "production",
+            "jobs_backend": "embedded",
             "argon2_cost": "standard",
             "metrics_allowed_ips": ["127.0.0.0/8"],
             "docs_enabled": True,

@@ -299,6 +299,17 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "SPATIALVIZ_ARGON2_COST=fast-insecure is only allowed with SPATIALVIZ_ENV=test"
             )
+        self._check_jobs_in_production()
+
+    def _check_jobs_in_production(self) -> None:
+        # Production runs jobs on Celery workers; falling back to a pool inside every API
+        # process without being asked is how a forgotten broker setting would show up.
+        if self.is_production and self.jobs_backend == "auto" and not self.celery_broker_url:
+            raise ConfigError(
+                "SPATIALVIZ_CELERY_BROKER_URL is missing: production runs jobs on Celery "
+                "workers (set it to RabbitMQ), or say SPATIALVIZ_JOBS_BACKEND=embedded for "
+                "a single host"
+            )
 
     def _check_replica(self) -> None:
         replica = self.database_replica_url

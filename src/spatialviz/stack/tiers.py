@@ -49,7 +49,7 @@ def _pg_folder(state: Path) -> Path:
     return folder
 
 
-def _postgres(state: Path, host: Host, data: Path, logs: Path) -> Popen:
+def _postgres(host: Host, data: Path, logs: Path) -> Popen:
     sockets = data.parent / f"run-{host.name}"
     sockets.mkdir(exist_ok=True)
     shutil.chown(sockets, "postgres", "postgres")
@@ -90,7 +90,7 @@ def start_primary(state: Path, secret: dict[str, str], logs: Path) -> Popen:
                 f"host spatialviz spatialviz {PRIMARY.address('data')[:-3]}.0/24 scram-sha-256\n"
                 f"host replication replicator {REPLICA.address('data')}/32 scram-sha-256\n"
             )
-    process = _postgres(state, PRIMARY, data, logs)
+    process = _postgres(PRIMARY, data, logs)
     procs.wait_for_port("PostgreSQL primary", PRIMARY.netns, PRIMARY.address("data"),
                         POSTGRES_PORT, logs / f"postgres-{PRIMARY.name}.log", process)  # fmt: skip
     if fresh:
@@ -122,7 +122,7 @@ def start_replica(state: Path, secret: dict[str, str], logs: Path) -> Popen:
                   env={"PGPASSWORD": secret["replication_password"], "PATH": "/usr/bin:/bin"},
                   user="postgres")  # fmt: skip
         ready.touch()
-    process = _postgres(state, REPLICA, data, logs)
+    process = _postgres(REPLICA, data, logs)
     procs.wait_for_port("PostgreSQL replica", REPLICA.netns, REPLICA.address("data"),
                         POSTGRES_PORT, logs / f"postgres-{REPLICA.name}.log", process)  # fmt: skip
     return process
@@ -183,7 +183,7 @@ def configure_rabbitmq(state: Path, secret: dict[str, str]) -> None:
 # --- The application: migrations, two API servers, two workers ------------------------------
 
 
-def migrate(env: dict[str, str], logs: Path) -> None:
+def migrate(env: dict[str, str]) -> None:
     procs.run(API[0].netns, [sys.executable, "-m", "spatialviz", "migrate"], env=env, timeout=300)
 
 

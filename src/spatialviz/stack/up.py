@@ -106,7 +106,7 @@ def _start(
     step("PostgreSQL streaming replica")
     tiers.start_replica(state, secret, logs)
     step("migrations")
-    tiers.migrate(env, logs)
+    tiers.migrate(env)
     step("API servers (Gunicorn, 2 workers each) and nginx")
     apis = [tiers.start_api(host, env, logs) for host in API]
     nginx = tiers.start_nginx(prefix, logs)
