@@ -75,6 +75,9 @@ class Settings(BaseSettings):
 
     # Identity and access (docs/security.md).
     jwt_keys: list[JwtKey] = Field(default_factory=list)
+    #: The rotated keys (JWT and tile signing) written by ``spatialviz keys rotate``
+    #: (kit/keyring.py, docs/operations.md "Key rotation"); default var/keys.json when it exists.
+    keys_file: Path | None = None
     jwt_active_kid: str | None = None
     jwt_issuer: str = "spatialviz"
     jwt_audience: str = "spatialviz-api"

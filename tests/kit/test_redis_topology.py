@@ -37,7 +37,8 @@ def test_limits_gets_the_same_nodes() -> None:
         {"ssl": True},
     )
     assert limits_storage_uri("redis://a:1/2") == ("async+redis://a:1/2", {})
-    assert is_cluster_url("REDIS+CLUSTER://a") and not is_cluster_url("redis://a")
+    assert is_cluster_url("REDIS+CLUSTER://a")
+    assert not is_cluster_url("redis://a")
 
 
 def test_celery_refuses_a_cluster_as_broker_in_one_line() -> None:

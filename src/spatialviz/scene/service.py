@@ -23,6 +23,7 @@ from spatialviz.config import Settings
 from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
 from spatialviz.job.service import JobService
+from spatialviz.kit import keyring
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.db import after_commit, as_utc, utcnow
 from spatialviz.kit.storage import BlobStorage
@@ -198,14 +199,15 @@ def tileset_url(
     the signature lifetime, never beyond its grant's own end (a share link's expiry)."""
     if scene.status != SceneStatus.ready or scene.tileset_prefix is None:
         return None
-    expires = int((now if now is not None else time.time()) + settings.scene_signature_ttl_seconds)
+    moment = now if now is not None else time.time()
+    expires = int(moment + settings.scene_signature_ttl_seconds)
     if grant_until is not None:
         expires = min(expires, grant_until)
     token = signing.sign(
         scene.id,
         "read",
         expires,
-        settings.secret,
+        keyring.tile_signing_secret(settings, moment),
         grant=grant,
         generation=scene.signature_generation,
     )
@@ -378,7 +380,10 @@ def share_url(settings: Settings, link: ShareLink, request_origin: str) -> str:
     """The link's web-client URL: under the configured public URL, else under the origin
     the creating request came to (so it works on whatever address the server runs)."""
     token = signing.issue_share_token(
-        link.id, link.scene_id, as_utc(link.expires_at), settings.secret
+        link.id,
+        link.scene_id,
+        as_utc(link.expires_at),
+        keyring.tile_signing_secret(settings, time.time()),
     )
     base = (settings.public_base_url or request_origin).rstrip("/")
     return f"{base}/scenes/{link.scene_id}?share={token}"
@@ -555,10 +560,15 @@ def authenticate_signature(
 ) -> signing.TileGrant:
     """The signature's fields once its MAC is proven; 403 otherwise, before anything is
     looked up, so a forged signature answers alike for existing and missing scenes."""
-    try:
-        return signing.authenticate(token, scene_id, settings.secret)
-    except signing.SignatureError as exc:
-        raise SignatureRejected(str(exc), code=exc.code) from None
+    # After a rotation the old secret verifies until its signatures have expired
+    # (kit/keyring.py); a token matches at most one secret, the signer's tried first.
+    failure: signing.SignatureError = signing.SignatureInvalid("no signing secret")
+    for secret in keyring.tile_secrets(settings, time.time()):
+        try:
+            return signing.authenticate(token, scene_id, secret)
+        except signing.SignatureInvalid as exc:
+            failure = exc
+    raise SignatureRejected(str(failure), code=failure.code)
 
 
 def check_signature(
@@ -580,13 +590,24 @@ def authenticate_share_token(
 ) -> signing.ShareToken:
     """A share token proven authentic, unexpired and for this scene; 403 otherwise, before
     anything is looked up (so the answer is the same for a missing scene)."""
-    try:
-        share = signing.verify_share_token(token, time.time(), settings.secret)
-    except signing.SignatureError as exc:
-        raise SignatureRejected(str(exc), code=exc.code) from None
+    share = _verified_share_token(token, settings)
     if share.scene_id != scene_id:
         raise SignatureRejected("The share link is for another scene.")
     return share
+
+
+def _verified_share_token(token: str, settings: Settings) -> signing.ShareToken:
+    now = time.time()
+    failure: signing.SignatureError = signing.SignatureInvalid("no signing secret")
+    for secret in keyring.tile_secrets(settings, now, shares=True):
+        try:
+            return signing.verify_share_token(token, now, secret)
+        except signing.SignatureInvalid as exc:
+            failure = exc  # another secret may have made it
+        except signing.SignatureError as exc:
+            failure = exc  # authentic but expired: no other secret will do better
+            break
+    raise SignatureRejected(str(failure), code=failure.code)
 
 
 def check_share_grant(grant: grants.GrantState) -> None:
