@@ -26,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -72,7 +73,13 @@ async def rotate_password(app_url: str, admin_url: str, url_file: Path) -> Rotat
         raise CredentialError(
             "SPATIALVIZ_DATABASE_URL must be a PostgreSQL URL with a user to rotate its password"
         )
-    conn = await asyncpg.connect(_admin_dsn(admin_url, current.database), timeout=10)
+    # The file first: a role whose password was written nowhere would be lost.
+    out = _create_private(url_file)
+    try:
+        conn = await asyncpg.connect(_admin_dsn(admin_url, current.database), timeout=10)
+    except BaseException:
+        _discard(out, url_file)
+        raise
     try:
         owner = await _owner_of_schema(conn, current.username)
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -87,10 +94,14 @@ async def rotate_password(app_url: str, admin_url: str, url_file: Path) -> Rotat
                 f"IN ROLE {_ident(owner)}"
             )
             await conn.execute(f"ALTER ROLE {_ident(new_role)} SET role = {_ident(owner)}")
+        new_url = current.set(username=new_role, password=password)
+        with out:
+            out.write(new_url.render_as_string(hide_password=False) + "\n")
+    except BaseException:
+        _discard(out, url_file)
+        raise
     finally:
         await conn.close()
-    new_url = current.set(username=new_role, password=password)
-    _write_private(url_file, new_url.render_as_string(hide_password=False) + "\n")
     return Rotated(owner, current.username, new_role, url_file)
 
 
@@ -134,11 +145,15 @@ async def retire_role(app_url: str, admin_url: str, role: str, *, terminate: boo
         await conn.close()
 
 
-def _write_private(path: Path, text: str) -> None:
+def _discard(out: TextIO, path: Path) -> None:
+    out.close()
+    path.unlink(missing_ok=True)
+
+
+def _create_private(path: Path) -> TextIO:
     """Created readable by the owner only, or refused when it exists (never overwritten)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise CredentialError(f"{path} exists; give a new file for the new URL") from None
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    return os.fdopen(fd, "w")
