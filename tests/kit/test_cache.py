@@ -62,11 +62,10 @@ async def test_pubsub_delivers_only_subscribed_channels(adapters: tuple[Cache, P
     assert (channel, data) == ("job:1", b"mine")
 
 
+@pytest.mark.skipif(not SERVICES, reason="services mode only")
 async def test_cluster_keys_spread_over_every_master(redis_cluster_url: str) -> None:
     """The cluster fixture is a real cluster: cache keys land on all three masters, and
     every one reads back through the cluster client (MOVED redirections followed)."""
-    if not SERVICES:
-        pytest.skip("services mode only")
     flush_cluster(redis_cluster_url)
     client = create_redis(redis_cluster_url, 2.0)
     cache = RedisCache(client)
@@ -83,10 +82,9 @@ async def test_cluster_keys_spread_over_every_master(redis_cluster_url: str) -> 
     assert sum(per_node) == 60
 
 
+@pytest.mark.skipif(not SERVICES, reason="services mode only")
 async def test_cluster_pubsub_crosses_nodes(redis_cluster_url: str) -> None:
     """A subscriber held on one node hears a message published through every node."""
-    if not SERVICES:
-        pytest.skip("services mode only")
     client = create_redis(redis_cluster_url, 2.0)
     assert isinstance(client, RedisCluster)
     pubsub = RedisPubSub(client)
