@@ -33,6 +33,9 @@ from spatialviz.config import Settings
 from spatialviz.kit.migrate import upgrade
 from spatialviz.kit.proxies import uvicorn_proxy_options
 
+# A real Redis Cluster for the modules that run their Redis behaviours on one (services mode).
+pytest_plugins = ["tests.redis_cluster"]
+
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("SPATIALVIZ_TEST_REDIS", "redis://127.0.0.1:6379/15")

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pytest
 from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
+from spatialviz.kit.redis_topology import is_cluster_url
 from tests.conftest import SERVICES, TEST_SECRET
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -34,8 +35,15 @@ from tests.factories import (
     sign_in,
     unique_email,
 )
+from tests.redis_cluster import REDIS_KINDS, each_redis
 
 LIMIT = 5
+
+
+@pytest.fixture(params=REDIS_KINDS)
+def redis_url(request: pytest.FixtureRequest, redis_url: str | None) -> Iterator[str | None]:
+    """Every test here runs on a single Redis node and on a Redis Cluster (services mode)."""
+    yield from each_redis(request, redis_url)
 
 
 def _with(settings: Settings, **updates: Any) -> Settings:
@@ -106,7 +114,8 @@ async def test_redis_down_api_fails_open_sign_in_fails_closed(
 ) -> None:
     user, owner = await register_and_sign_in(client)
     key = await create_api_key(client, owner, user["personal_workspace_id"])
-    dead = _with(settings, redis_url="redis://127.0.0.1:1/0")
+    nowhere = "redis+cluster://127.0.0.1:1" if is_cluster_url(settings.redis_url) else None
+    dead = _with(settings, redis_url=nowhere or "redis://127.0.0.1:1/0")
     async with _serving(dead) as c:
         started = time.monotonic()
         # API limit: fail open, an API key (checked in the database) still works.
@@ -133,7 +142,9 @@ def _free_port() -> int:
 
 
 def _wait_until_live(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    # A bound, not a timing claim: on the shared 2-core machine under load, importing the
+    # app alone took 21-36 s, so 30 s failed both processes before they could start.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server on port {port} exited with {process.returncode}")

@@ -117,6 +117,82 @@ def _set_disabled(email: str, *, disabled: bool) -> None:
     typer.echo(f"{'disabled' if disabled else 'enabled'} {user_id}")
 
 
+keys = typer.Typer(
+    help="Rotate and retire secrets (docs/operations.md, Key rotation).", no_args_is_help=True
+)
+app.add_typer(keys, name="keys")
+KEY_KINDS = ("jwt", "tile-signing", "database")
+
+
+@keys.command("rotate")
+def rotate_keys(
+    kind: str = typer.Argument(..., help="jwt | tile-signing | database"),
+    activate_in: int = typer.Option(
+        0,
+        help="jwt/tile-signing: seconds before the new key signs; with several processes, "
+        "longer than the key file takes to reach them all",
+    ),
+    admin_url: str = typer.Option(
+        "", envvar="SPATIALVIZ_DATABASE_ADMIN_URL", help="database: a role with CREATEROLE"
+    ),
+    url_file: Path = typer.Option(
+        None, help="database: a new file to write the new SPATIALVIZ_DATABASE_URL to (0600)"
+    ),
+) -> None:
+    """A new key signs; the old one verifies until what it signed has expired."""
+    import asyncio
+
+    from spatialviz.ops.db_credentials import CredentialError, rotate_password
+    from spatialviz.ops.keys import rotate
+
+    settings = _settings()
+    if kind == "database":
+        if not admin_url or url_file is None:
+            raise typer.BadParameter("database needs --admin-url and --url-file")
+        with _one_line_on(CredentialError, "spatialviz keys rotate"):
+            done = asyncio.run(rotate_password(settings.database_url, admin_url, url_file))
+        typer.echo(
+            f"database: new login role {done.new_role} (member of {done.owner}); its URL is in "
+            f"{done.url_file}. Roll it out, then: spatialviz keys retire database "
+            f"--role {done.old_role}"
+        )
+        return
+    if kind not in KEY_KINDS:
+        raise typer.BadParameter(f"one of {', '.join(KEY_KINDS)}")
+    report = rotate(settings, "jwt" if kind == "jwt" else "tile", activate_in_seconds=activate_in)
+    for line in report.lines():
+        typer.echo(line)
+
+
+@keys.command("retire")
+def retire_keys(
+    kind: str = typer.Argument("expired", help="expired (JWT and tile keys) | database"),
+    role: str = typer.Option("", help="database: the old login role"),
+    admin_url: str = typer.Option("", envvar="SPATIALVIZ_DATABASE_ADMIN_URL"),
+    terminate: bool = typer.Option(False, help="database: end the old role's sessions"),
+) -> None:
+    """Drop keys whose signatures have all expired, or end an old database login role."""
+    import asyncio
+
+    from spatialviz.ops.db_credentials import CredentialError, retire_role
+    from spatialviz.ops.keys import retire_expired
+
+    settings = _settings()
+    if kind == "database":
+        if not admin_url or not role:
+            raise typer.BadParameter("database needs --admin-url and --role")
+        with _one_line_on(CredentialError, "spatialviz keys retire"):
+            typer.echo(
+                asyncio.run(
+                    retire_role(settings.database_url, admin_url, role, terminate=terminate)
+                )
+            )
+        return
+    report = retire_expired(settings)
+    for line in report.lines() or ["nothing to retire"]:
+        typer.echo(line)
+
+
 @app.command()
 def upload(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),

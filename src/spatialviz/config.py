@@ -75,6 +75,9 @@ class Settings(BaseSettings):
 
     # Identity and access (docs/security.md).
     jwt_keys: list[JwtKey] = Field(default_factory=list)
+    #: The rotated keys (JWT and tile signing) written by ``spatialviz keys rotate``
+    #: (kit/keyring.py, docs/operations.md "Key rotation"); default var/keys.json when it exists.
+    keys_file: Path | None = None
     jwt_active_kid: str | None = None
     jwt_issuer: str = "spatialviz"
     jwt_audience: str = "spatialviz-api"
@@ -209,6 +212,15 @@ class Settings(BaseSettings):
                 "SPATIALVIZ_JOBS_FANOUT_LEASE_SECONDS must be at least "
                 "SPATIALVIZ_JOBS_STALE_AFTER_SECONDS"
             )
+        if _is_cluster_url(self.celery_broker_url) or (
+            self.jobs_backend == "celery"
+            and self.celery_broker_url is None
+            and _is_cluster_url(self.redis_url)
+        ):
+            raise ConfigError(
+                "SPATIALVIZ_CELERY_BROKER_URL: Celery cannot use a Redis Cluster as its broker; "
+                "name RabbitMQ (amqp://) or a single Redis node"
+            )
         if self.jobs_backend == "celery" and self.broker_url is None:
             raise ConfigError(
                 "SPATIALVIZ_JOBS_BACKEND=celery needs SPATIALVIZ_CELERY_BROKER_URL or "
@@ -218,7 +230,9 @@ class Settings(BaseSettings):
 
     @property
     def broker_url(self) -> str | None:
-        return self.celery_broker_url or self.redis_url
+        if self.celery_broker_url:
+            return self.celery_broker_url
+        return None if _is_cluster_url(self.redis_url) else self.redis_url
 
     @property
     def uses_celery(self) -> bool:
@@ -323,6 +337,11 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "SPATIALVIZ_DATABASE_REPLICA_URL needs PostgreSQL for both primary and replica"
             )
+
+
+def _is_cluster_url(url: str | None) -> bool:
+    """``redis+cluster://`` (kit/redis_topology.py; not imported here: config imports no kit)."""
+    return url is not None and url.split("://", 1)[0].lower() in ("redis+cluster", "rediss+cluster")
 
 
 def _development_secret(var_dir: Path) -> str:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import RedisCluster
 
 from spatialviz.kit.cache import (
     Cache,
@@ -16,9 +17,11 @@ from spatialviz.kit.cache import (
     RedisPubSub,
     create_redis,
 )
+from spatialviz.kit.redis_topology import node_client
 from tests.conftest import REDIS_TEST_URL, SERVICES
+from tests.redis_cluster import flush_cluster
 
-KINDS = ["memory", "redis"] if SERVICES else ["memory"]
+KINDS = ["memory", "redis", "cluster"] if SERVICES else ["memory"]
 
 
 @pytest.fixture(params=KINDS)
@@ -29,6 +32,9 @@ async def adapters(
         memory: tuple[Cache, PubSub] = (MemoryCache(), MemoryPubSub())
         yield memory
         return
+    if request.param == "cluster":
+        redis_url = request.getfixturevalue("redis_cluster_url")
+        flush_cluster(str(redis_url))
     client = create_redis(redis_url or REDIS_TEST_URL, 2.0)
     real: tuple[Cache, PubSub] = (RedisCache(client), RedisPubSub(client))
     yield real
@@ -54,3 +60,43 @@ async def test_pubsub_delivers_only_subscribed_channels(adapters: tuple[Cache, P
         await pubsub.publish("job:1", b"mine")
         channel, data = await asyncio.wait_for(anext(aiter(messages)), 5)
     assert (channel, data) == ("job:1", b"mine")
+
+
+@pytest.mark.skipif(not SERVICES, reason="services mode only")
+async def test_cluster_keys_spread_over_every_master(redis_cluster_url: str) -> None:
+    """The cluster fixture is a real cluster: cache keys land on all three masters, and
+    every one reads back through the cluster client (MOVED redirections followed)."""
+    flush_cluster(redis_cluster_url)
+    client = create_redis(redis_cluster_url, 2.0)
+    cache = RedisCache(client)
+    try:
+        for i in range(60):
+            await cache.set(f"k{i}", str(i).encode())
+        assert [await cache.get(f"k{i}") for i in range(60)] == [str(i).encode() for i in range(60)]
+        assert isinstance(client, RedisCluster)
+        per_node = [await node_client(client, node).dbsize() for node in client.get_primaries()]
+    finally:
+        await client.aclose()
+    assert len(per_node) == 3
+    assert all(count > 0 for count in per_node), per_node
+    assert sum(per_node) == 60
+
+
+@pytest.mark.skipif(not SERVICES, reason="services mode only")
+async def test_cluster_pubsub_crosses_nodes(redis_cluster_url: str) -> None:
+    """A subscriber held on one node hears a message published through every node."""
+    client = create_redis(redis_cluster_url, 2.0)
+    assert isinstance(client, RedisCluster)
+    pubsub = RedisPubSub(client)
+    try:
+        async with pubsub.subscribe("job:x") as messages:
+            received = aiter(messages)
+            await client.initialize()
+            for node in client.get_primaries():
+                direct = node_client(client, node)
+                await direct.publish("sv:ps:job:x", node.name.encode())
+                await direct.aclose()
+                channel, data = await asyncio.wait_for(anext(received), 5)
+                assert (channel, data) == ("job:x", node.name.encode())
+    finally:
+        await client.aclose()

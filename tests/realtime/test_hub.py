@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -26,8 +26,15 @@ from spatialviz.models.job import Job, JobStatus
 from spatialviz.realtime.hub import SIGN_IN_CONCURRENCY
 from tests.factories import register_and_sign_in
 from tests.job.helpers import RecordingQueue
+from tests.redis_cluster import REDIS_KINDS, each_redis
 
 SUBSCRIBERS = 60
+
+
+@pytest.fixture(params=REDIS_KINDS)
+def redis_url(request: pytest.FixtureRequest, redis_url: str | None) -> Iterator[str | None]:
+    """Every test here runs on a single Redis node and on a Redis Cluster (services mode)."""
+    yield from each_redis(request, redis_url)
 
 
 @pytest.fixture

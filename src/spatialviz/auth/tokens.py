@@ -19,8 +19,10 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from pydantic import SecretStr
 
 from spatialviz.config import JwtKey, Settings
+from spatialviz.kit import keyring
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105
 REFRESH_TOKEN_PREFIX = "svr_"  # noqa: S105
@@ -105,16 +107,41 @@ def _build_key_set(entries: tuple[JwtKey, ...], signing_kid: str) -> KeySet:
     return KeySet(signing_kid, _algorithm(signing), signing, verifying)
 
 
-def key_set(settings: Settings) -> KeySet:
-    entries, signing_kid = settings.jwt_key_set
-    return _build_key_set(tuple(entries), signing_kid)
+def key_set(settings: Settings, *, now: float | None = None) -> KeySet:
+    """The keys that sign and verify now: from the key file when ``spatialviz keys rotate``
+    wrote one (re-read when it changes), else from the configuration."""
+    configured, signing_kid = settings.jwt_key_set
+    ring = keyring.current(settings)
+    if ring is None or not ring.jwt:
+        return _build_key_set(tuple(configured), signing_kid)
+    moment = time.time() if now is None else now
+    by_kid = {k.kid: k for k in configured}
+    entries: list[JwtKey] = []
+    for entry in ring.jwt:
+        if not entry.verifies_at(moment):
+            continue  # retired: its tokens have all expired
+        if entry.material is not None:
+            entries.append(JwtKey(kid=entry.kid, private_key=SecretStr(entry.material)))
+        elif entry.public_key is not None:
+            entries.append(JwtKey(kid=entry.kid, public_key=entry.public_key))
+        elif entry.kid in by_kid:
+            entries.append(by_kid[entry.kid])
+        else:
+            raise keyring.KeyFileError(
+                f"{keyring.keys_path(settings)}: JWT key {entry.kid!r} is in neither the key "
+                "file nor SPATIALVIZ_JWT_KEYS"
+            )
+    signer = ring.signer("jwt", moment)
+    if signer is None or not any(e.kid == signer.kid and e.private_key for e in entries):
+        raise keyring.KeyFileError(f"{keyring.keys_path(settings)}: no JWT key signs now")
+    return _build_key_set(tuple(entries), signer.kid)
 
 
 def issue_access_token(
     settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID, *, now: float | None = None
 ) -> IssuedAccessToken:
-    keys = key_set(settings)
     issued = int(now if now is not None else time.time())
+    keys = key_set(settings, now=issued)
     ttl = settings.access_token_ttl_seconds
     token_id = secrets.token_urlsafe(16)
     claims = {

@@ -21,6 +21,7 @@ from kombu import Queue
 
 from spatialviz.config import Settings
 from spatialviz.job.worker import ProcessRuntime, WorkerRuntime
+from spatialviz.kit.redis_topology import is_cluster_url
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +46,11 @@ class JobCelery(Celery):
 
 def create_celery(settings: Settings) -> JobCelery:
     broker = settings.broker_url
-    backend = settings.celery_result_backend or settings.redis_url
+    # Celery cannot speak to a Redis Cluster (config.py refuses it as the broker); results
+    # are ignored anyway, so a cluster's URL is simply not used as the result backend.
+    backend = settings.celery_result_backend or (
+        None if is_cluster_url(settings.redis_url) else settings.redis_url
+    )
     app = JobCelery(settings, broker=broker, backend=backend, include=["spatialviz.job.tasks"])
     transport: dict[str, object] = {
         # Late acks keep a message unacknowledged for the whole task: the broker must not

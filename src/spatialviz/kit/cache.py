@@ -1,8 +1,10 @@
-"""Cache and pub/sub behind small interfaces: in-process (embedded) or Redis (production)."""
+"""Cache and pub/sub behind small interfaces: in-process (embedded) or Redis (production:
+one node or a Redis Cluster, kit/redis_topology.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -10,6 +12,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from spatialviz.kit.redis_topology import AnyRedis, create_redis, node_client
+
+__all__ = ["create_redis"]  # re-exported: the one way to open a Redis client
 
 
 class Cache(Protocol):
@@ -90,26 +98,20 @@ class MemoryPubSub:
                     del self._subs[ch]
 
 
-def create_redis(url: str, timeout_seconds: float) -> aioredis.Redis:
-    """Short timeouts everywhere: a Redis that is down must never hang a request."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_seconds,
-        socket_timeout=timeout_seconds,
-        health_check_interval=30,
-        retry_on_timeout=False,
-    )
-
-
-async def ping_redis(client: aioredis.Redis) -> None:
+async def ping_redis(client: AnyRedis) -> None:
+    """One node answers PING; on a cluster every master must (one that is down leaves a
+    third of the keys unreachable, which is what a health check is for)."""
     # redis-py types ping() as "Awaitable[bool] | bool" for its sync/async twins.
-    result = client.ping()
+    if isinstance(client, aioredis.RedisCluster):
+        result = client.ping(target_nodes=aioredis.RedisCluster.PRIMARIES)
+    else:
+        result = client.ping()
     if not isinstance(result, bool):
         await result
 
 
 class RedisCache:
-    def __init__(self, client: aioredis.Redis, prefix: str = "sv:cache:") -> None:
+    def __init__(self, client: AnyRedis, prefix: str = "sv:cache:") -> None:
         self._r, self._p = client, prefix
 
     async def get(self, key: str) -> bytes | None:
@@ -128,15 +130,52 @@ class RedisCache:
 
 
 class RedisPubSub:
-    def __init__(self, client: aioredis.Redis, prefix: str = "sv:ps:") -> None:
+    """Classic PUBLISH/SUBSCRIBE. On a Redis Cluster a message published on any node is
+    broadcast to every node, so a subscription holds one plain connection to one node
+    (the asyncio cluster client has no SUBSCRIBE); when that node is unreachable the next
+    one is tried."""
+
+    def __init__(self, client: AnyRedis, prefix: str = "sv:ps:") -> None:
         self._r, self._p = client, prefix
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await self._r.publish(self._p + channel, message)
+        # execute_command: the asyncio cluster client has no publish() of its own.
+        await self._r.execute_command("PUBLISH", self._p + channel, message)
+
+    async def _subscriber(self) -> tuple[aioredis.Redis, bool]:
+        """A client to subscribe on, and whether it is ours to close."""
+        if not isinstance(self._r, aioredis.RedisCluster):
+            return self._r, False
+        await self._r.initialize()
+        nodes = self._r.get_nodes()
+        random.shuffle(nodes)  # spread the subscriptions of many processes over the nodes
+        failure: Exception | None = None
+        for node in nodes:
+            client = node_client(self._r, node)
+            try:
+                await ping_redis(client)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                failure = exc
+                await client.aclose()
+                continue
+            return client, True
+        raise failure or RedisConnectionError("no Redis Cluster node answers")
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[AsyncIterator[tuple[str, bytes]]]:
-        ps = self._r.pubsub(ignore_subscribe_messages=True)
+        client, owned = await self._subscriber()
+        try:
+            async with self._subscription(client, channels) as messages:
+                yield messages
+        finally:
+            if owned:
+                await client.aclose()
+
+    @asynccontextmanager
+    async def _subscription(
+        self, client: aioredis.Redis, channels: tuple[str, ...]
+    ) -> AsyncIterator[AsyncIterator[tuple[str, bytes]]]:
+        ps = client.pubsub(ignore_subscribe_messages=True)
         await ps.subscribe(*(self._p + c for c in channels))
         strip = len(self._p)
 

@@ -17,11 +17,12 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from spatialviz.config import Settings
 from spatialviz.kit.errors import ServiceUnavailable, TooManyRequests
+from spatialviz.kit.redis_topology import is_cluster_url, limits_storage_uri
 
 log = structlog.get_logger(__name__)
 
@@ -98,13 +99,17 @@ class RateLimiter:
 def create_rate_limiter(settings: Settings) -> RateLimiter:
     storage: Storage
     if settings.redis_url:
-        storage = RedisStorage(
-            "async+" + settings.redis_url,
+        # A cluster too: the sliding-window scripts touch "{key}" and "{key}/-1", one slot.
+        uri, options = limits_storage_uri(settings.redis_url)
+        kind = RedisClusterStorage if is_cluster_url(settings.redis_url) else RedisStorage
+        storage = kind(
+            uri,
             implementation="redispy",
             wrap_exceptions=True,
             key_prefix="sv:rl",
             socket_timeout=settings.redis_timeout_seconds,
             socket_connect_timeout=settings.redis_timeout_seconds,
+            **options,
         )
     else:
         storage = MemoryStorage()

@@ -49,6 +49,9 @@ SENSITIVE_KEYS = frozenset(
         "share_token",
         "x_share_token",
         "metrics_token",
+        "private_key",
+        "database_url",
+        "admin_url",
     }
 )
 
@@ -74,12 +77,22 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\bread\.[0-9a-z]+\.[0-9a-z]+\.[mks][0-9a-f]{{32}}\.[0-9a-z]+\.{_B64}+"), MASK),
     # Share token: <share id>.<scene id>.<exp>.<mac>
     (re.compile(rf"\b[0-9a-f]{{32}}\.[0-9a-f]{{32}}\.[0-9a-z]+\.{_B64}+"), MASK),
+    # A PEM private key (JWT keys, key rotation), to its end or the end of the text.
+    (
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+            re.S,
+        ),
+        MASK,
+    ),
+    # The password in a URL's credentials (database and Redis URLs): scheme://user:pass@
+    (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@"), rf"\1{MASK}@"),
 ]
 
 
 # Something one of the patterns above needs: most strings (paths, route templates, ids) have
 # none of it, and substring tests are far cheaper than eight substitutions per log value.
-_TRIGGERS = ("=", "password", "bearer", "eyj", "svk_", "svr_", "read.")
+_TRIGGERS = ("=", "password", "bearer", "eyj", "svk_", "svr_", "read.", "private key", "://")
 _SHARE_SHAPE = re.compile(r"[0-9a-f]{32}\.[0-9a-f]{32}")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,6 +21,7 @@ from spatialviz.kit.cache import (
 from spatialviz.kit.db import create_engine, create_session_factory
 from spatialviz.kit.jobs import JobQueue, UnstartedJobQueue
 from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
+from spatialviz.kit.redis_topology import AnyRedis
 from spatialviz.kit.replica import ReplicaRouter
 from spatialviz.kit.storage import BlobStorage, create_storage
 
@@ -35,7 +35,7 @@ class Resources:
     cache: Cache
     pubsub: PubSub
     rate_limiter: RateLimiter
-    redis: aioredis.Redis | None = None
+    redis: AnyRedis | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     jobs: JobQueue = field(default_factory=UnstartedJobQueue)
     replica: ReplicaRouter | None = None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.auth import grants
 from spatialviz.blobhttp import headers as http
 from spatialviz.config import Settings
+from spatialviz.kit import keyring
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.db import after_commit
 from spatialviz.models.scene import Scene, SceneStatus
@@ -181,10 +182,15 @@ def authenticate_signature(
 ) -> signatures.TileGrant:
     """The signature's fields once its MAC is proven; 403 otherwise, before anything is
     looked up, so a forged signature answers alike for existing and missing scenes."""
-    try:
-        return signatures.authenticate(token, scene_id, settings.secret)
-    except signatures.SignatureError as exc:
-        raise SignatureRejected(str(exc), code=exc.code) from None
+    # After a rotation the old secret verifies until its signatures have expired
+    # (kit/keyring.py); a token matches at most one secret, the signer's tried first.
+    failure: signatures.SignatureError = signatures.SignatureInvalid("no signing secret")
+    for secret in keyring.tile_secrets(settings, time.time()):
+        try:
+            return signatures.authenticate(token, scene_id, secret)
+        except signatures.SignatureError as exc:
+            failure = exc  # authenticate only proves the MAC: another secret may match
+    raise SignatureRejected(str(failure), code=failure.code)
 
 
 def check_signature(
@@ -219,14 +225,15 @@ def tileset_url(
     the signature lifetime, never beyond its grant's own end (a share link's expiry)."""
     if scene.status != SceneStatus.ready or scene.tileset_prefix is None:
         return None
-    expires = int((now if now is not None else time.time()) + settings.scene_signature_ttl_seconds)
+    moment = now if now is not None else time.time()
+    expires = int(moment + settings.scene_signature_ttl_seconds)
     if grant_until is not None:
         expires = min(expires, grant_until)
     token = signatures.sign(
         scene.id,
         "read",
         expires,
-        settings.secret,
+        keyring.tile_signing_secret(settings, moment),
         grant=grant,
         generation=scene.signature_generation,
     )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.audit.service import record_audit
 from spatialviz.auth import grants
 from spatialviz.config import Settings
+from spatialviz.kit import keyring
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.tenancy import Principal, require_role
@@ -27,7 +28,10 @@ def share_url(settings: Settings, link: ShareLink, request_origin: str) -> str:
     """The link's web-client URL: under the configured public URL, else under the origin
     the creating request came to (so it works on whatever address the server runs)."""
     token = signatures.issue_share_token(
-        link.id, link.scene_id, as_utc(link.expires_at), settings.secret
+        link.id,
+        link.scene_id,
+        as_utc(link.expires_at),
+        keyring.tile_signing_secret(settings, time.time()),
     )
     base = (settings.public_base_url or request_origin).rstrip("/")
     return f"{base}/scenes/{link.scene_id}?share={token}"
@@ -109,13 +113,24 @@ def authenticate_share_token(
 ) -> signatures.ShareToken:
     """A share token proven authentic, unexpired and for this scene; 403 otherwise, before
     anything is looked up (so the answer is the same for a missing scene)."""
-    try:
-        share = signatures.verify_share_token(token, time.time(), settings.secret)
-    except signatures.SignatureError as exc:
-        raise SignatureRejected(str(exc), code=exc.code) from None
+    share = _verified_share_token(token, settings)
     if share.scene_id != scene_id:
         raise SignatureRejected("The share link is for another scene.")
     return share
+
+
+def _verified_share_token(token: str, settings: Settings) -> signatures.ShareToken:
+    now = time.time()
+    failure: signatures.SignatureError = signatures.SignatureInvalid("no signing secret")
+    for secret in keyring.tile_secrets(settings, now, shares=True):
+        try:
+            return signatures.verify_share_token(token, now, secret)
+        except signatures.SignatureInvalid as exc:
+            failure = exc  # another secret may have made it
+        except signatures.SignatureError as exc:
+            failure = exc  # authentic but expired: no other secret will do better
+            break
+    raise SignatureRejected(str(failure), code=failure.code)
 
 
 def check_share_grant(grant: grants.GrantState) -> None:
