@@ -17,6 +17,7 @@ import pytest
 
 from spatialviz.app import create_app
 from spatialviz.config import Settings
+from spatialviz.job.leftovers import scratch_root, sweep_leftovers, tiling_work_base
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import JobStatus
 from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
@@ -203,3 +204,41 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
             assert (job.attempts, job.worker_losses) == (1, 0)
             assert (await load_job(resources, job_id)).result is not None
             await _assert_every_point_once(client, headers, scene_id)
+
+
+def _leftovers(settings: Settings) -> list[str]:
+    """Everything a worker keeps on local disk for a job (job/leftovers.py)."""
+    roots = [scratch_root(settings), tiling_work_base(settings)]
+    return sorted(str(p) for root in roots if root.is_dir() for p in root.iterdir())
+
+
+async def test_worker_killed_mid_tiling_leaves_nothing_after_the_sweep(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    settings: Settings,
+    workers: list[Worker],
+    tmp_path: Path,
+) -> None:
+    start(workers, settings, tmp_path)
+    headers, scene_id, job_id = await _scene_job(client)
+    victim = await freeze_worker_at_work(resources, job_id, workers)
+    victim.worker.kill()
+    left = _leftovers(settings)
+    # the killed attempt's scratch directory and the job's tiling work are on disk
+    assert any(Path(p).name.startswith(f"job-{job_id}-") for p in left), left
+    assert str(tiling_work_base(settings) / str(job_id)) in left
+
+    start(workers, settings, tmp_path)  # finishes the job (its lost part, then the reduce)
+    job = await wait_for(resources, job_id, final, within=120)
+    assert job.status == JobStatus.succeeded, job.error_message
+    await _assert_every_point_once(client, headers, scene_id)
+    for worker in workers[1:]:
+        worker.stop()  # no attempt of its own may be running while we look
+
+    at_once = settings.model_copy(update={"storage_tmp_max_age_seconds": 0.0})
+    swept = await sweep_leftovers(at_once, resources.sessions)
+    print(f"drill: after the kill {len(left)} leftovers; swept {swept}")
+    assert _leftovers(settings) == []
+    assert resources.storage.sweep_temporary(0.0).items >= 0
+    tmp = Path(settings.storage_url.removeprefix("file://")) / ".tmp"
+    assert not tmp.is_dir() or list(tmp.iterdir()) == []

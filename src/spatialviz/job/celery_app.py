@@ -74,7 +74,12 @@ def create_celery(settings: Settings) -> Celery:
                 "task": "spatialviz.jobs.reap",
                 "schedule": settings.jobs_reap_interval_seconds,
                 "options": {"queue": "light", "expires": settings.jobs_reap_interval_seconds},
-            }
+            },
+            "sweep-leftovers": {
+                "task": "spatialviz.jobs.sweep_leftovers",
+                "schedule": settings.storage_sweep_interval_seconds,
+                "options": {"queue": "light", "expires": settings.storage_sweep_interval_seconds},
+            },
         },
     )
     return app

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import structlog
 
 from spatialviz.config import Settings
 from spatialviz.job.context import JobCancelled, JobContext, JobError, JobLost, staging_root
+from spatialviz.job.leftovers import HeldScratch, scratch_root
 from spatialviz.job.liveness import Liveness, liveness, process_identity
 from spatialviz.job.registry import JobKind, UnknownJobKind, get_kind
 from spatialviz.job.repository import JobStore
@@ -175,7 +173,9 @@ class Attempt:
         self, rt: WorkerRuntime, job: Job, kind: JobKind, part: PartClaim | None = None
     ) -> None:
         self.runtime, self.job, self.kind, self.part = rt, job, kind, part
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-"))
+        # where the leftovers sweep finds it if this process is killed (job/leftovers.py)
+        self._scratch = HeldScratch(scratch_root(rt.settings), f"job-{job.id}-")
+        self.scratch = self._scratch.path
         self.cancelled = False
         self.lost = False
         self._stop = threading.Event()
@@ -188,7 +188,7 @@ class Attempt:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._heart.join(timeout=10)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self._scratch.release()
 
     def _beat(self) -> None:
         while not self._stop.wait(self.runtime.settings.jobs_heartbeat_seconds):

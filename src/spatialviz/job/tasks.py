@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from celery import shared_task, signals
 from prometheus_client import REGISTRY
 
@@ -15,6 +16,7 @@ from spatialviz.job.registry import load_kinds, queue_for
 from spatialviz.job.runtime import Step
 from spatialviz.models.job_part import REDUCE_POSITION
 
+log = structlog.get_logger(__name__)
 _metrics: JobMetrics | None = None
 
 
@@ -30,6 +32,20 @@ def _observe(step: Step) -> None:
 @signals.worker_process_init.connect
 def _process_init(**_: Any) -> None:
     load_kinds()
+    sweep_leftovers_here()  # what a killed predecessor on this host left
+
+
+@shared_task(name="spatialviz.jobs.sweep_leftovers")
+def sweep_leftovers_here() -> str:
+    """Never fatal (at start-up the database may be away: the next sweep takes it)."""
+    from spatialviz.job.leftovers import sweep_leftovers
+
+    try:
+        rt = runtime.runtime()
+        return repr(rt.call(sweep_leftovers(rt.settings, rt.resources.sessions)))
+    except Exception as exc:
+        log.warning("leftovers_sweep_failed", error=repr(exc))
+        return "failed"
 
 
 @signals.worker_process_shutdown.connect
