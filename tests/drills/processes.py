@@ -165,8 +165,11 @@ def _accepts(port: int) -> bool:
 class ApiServer:
     """``uvicorn spatialviz.app:create_app`` in its own session, configured by environment."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log_path: Path, *, serve: bool = False) -> None:
+        """``serve``: run ``spatialviz serve`` (the production entry point, with its own
+        uvicorn protocol options) instead of plain uvicorn."""
         self.port = free_port()
+        self.serve = serve
         self.env = {**os.environ, **env}
         # Measuring the figures "before": DRILL_API_SRC=<an older checkout's src> runs that
         # code as the server (docs/operations.md).
@@ -181,18 +184,12 @@ class ApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "spatialviz.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-        ]
+        command = [sys.executable, "-m"]
+        if self.serve:
+            command += ["spatialviz", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command += ["uvicorn", "--factory", "spatialviz.app:create_app", "--host"]
+            command += ["127.0.0.1", "--port", str(self.port), "--no-access-log"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=log, start_new_session=True
