@@ -26,7 +26,7 @@ from tests.dataset.helpers import las_bytes
 from tests.drills.worker_drills import Clock, freeze_worker_at_work, tileset_row_ids
 from tests.factories import register_and_sign_in
 from tests.job.helpers import final, load_job, wait_for, wait_for_parts
-from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker
+from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker, Workers
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
 if not SERVICES:
@@ -72,22 +72,16 @@ def resources(app: object) -> Resources:
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[Worker]]:
-    started: list[Worker] = []
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(tmp_path)
     yield started
-    for worker in started:
-        worker.kill()
-        print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
-        print(worker.log_tail())
+    started.kill_all()
 
 
-def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
-    """One pool process each, so a killed worker takes exactly the parts it runs."""
-    worker = Worker(
-        settings, tmp_path / f"worker-{len(workers)}.log", beat=not workers, concurrency=1
-    )
-    workers.append(worker)
-    return worker
+def start(workers: Workers, settings: Settings) -> Worker:
+    """One pool process each, so a killed worker takes exactly the parts it runs; the first
+    runs the beat."""
+    return workers.start(settings, beat=not workers, concurrency=1)
 
 
 async def _scene_job(client: httpx.AsyncClient) -> tuple[dict[str, str], str, uuid.UUID]:
@@ -113,11 +107,11 @@ async def test_worker_killed_mid_part_reruns_that_part_only(
     client: httpx.AsyncClient,
     resources: Resources,
     settings: Settings,
-    workers: list[Worker],
+    workers: Workers,
     tmp_path: Path,
 ) -> None:
-    start(workers, settings, tmp_path)
-    start(workers, settings, tmp_path)
+    start(workers, settings)
+    start(workers, settings)
     headers, scene_id, job_id = await _scene_job(client)
 
     victim = await freeze_worker_at_work(resources, job_id, workers)
@@ -155,7 +149,7 @@ async def workers_redis() -> AsyncIterator[ThrowawayRedis]:
 
 
 async def test_redis_stopped_mid_fanout_loses_no_part(
-    settings: Settings, workers_redis: ThrowawayRedis, workers: list[Worker], tmp_path: Path
+    settings: Settings, workers_redis: ThrowawayRedis, workers: Workers, tmp_path: Path
 ) -> None:
     """The workers' and the API's Redis (cache, pub/sub, Celery result backend) is a
     private one this test stops while parts run and starts again once parts have
@@ -166,8 +160,8 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
             "celery_result_backend": f"{workers_redis.url}/1",
         }
     )
-    start(workers, isolated, tmp_path)
-    start(workers, isolated, tmp_path)
+    start(workers, isolated)
+    start(workers, isolated)
     app = create_app(isolated)
     async with app.router.lifespan_context(app):
         resources: Resources = app.state.resources
@@ -216,10 +210,10 @@ async def test_worker_killed_mid_tiling_leaves_nothing_after_the_sweep(
     client: httpx.AsyncClient,
     resources: Resources,
     settings: Settings,
-    workers: list[Worker],
+    workers: Workers,
     tmp_path: Path,
 ) -> None:
-    start(workers, settings, tmp_path)
+    start(workers, settings)
     headers, scene_id, job_id = await _scene_job(client)
     victim = await freeze_worker_at_work(resources, job_id, workers)
     victim.worker.kill()
@@ -228,7 +222,7 @@ async def test_worker_killed_mid_tiling_leaves_nothing_after_the_sweep(
     assert any(Path(p).name.startswith(f"job-{job_id}-") for p in left), left
     assert str(tiling_work_base(settings) / str(job_id)) in left
 
-    start(workers, settings, tmp_path)  # finishes the job (its lost part, then the reduce)
+    start(workers, settings)  # finishes the job (its lost part, then the reduce)
     job = await wait_for(resources, job_id, final, within=120)
     assert job.status == JobStatus.succeeded, job.error_message
     await _assert_every_point_once(client, headers, scene_id)
