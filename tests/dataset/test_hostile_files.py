@@ -15,7 +15,7 @@ from spatialviz.config import Settings
 from tests.dataset.helpers import las_bytes, upload, wait_for_dataset
 from tests.dataset.test_endpoints import stored_files
 from tests.factories import register_and_sign_in
-from tests.formats.bombs import arrow_zstd_bomb, parquet_page_bomb
+from tests.formats.bombs import arrow_zstd_bomb, geojson_nesting_bomb, parquet_page_bomb
 
 #: x, y, z float64: 96 MiB decoded, above the budget's 64 MiB floor, in a few kilobytes
 BOMB_ROWS = 4 * 1024 * 1024
@@ -27,13 +27,6 @@ def _vlr_bomb() -> bytes:
     data = bytearray(las_bytes(10))
     struct.pack_into("<I", data, 100, 1_073_741_824)  # VLRs declared: 1.07 billion
     return bytes(data)
-
-
-def _nesting_bomb() -> bytes:
-    props = '{"a": ' + "[" * DEEP + "]" * DEEP + "}"
-    feature = '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, '
-    feature += '"properties": ' + props + "}"
-    return ('{"type": "FeatureCollection", "features": [' + feature + "]}").encode()
 
 
 def _arrow_bomb(tmp: Path) -> bytes:
@@ -48,7 +41,7 @@ def _parquet_bomb(tmp: Path) -> bytes:
     ("name", "make", "code"),
     [
         ("bomb.las", lambda _: _vlr_bomb(), "count_exceeds_file"),
-        ("deep.geojson", lambda _: _nesting_bomb(), "nesting_too_deep"),
+        ("deep.geojson", lambda _: geojson_nesting_bomb(DEEP), "nesting_too_deep"),
         ("bomb.arrow", _arrow_bomb, "decompression_bomb"),
         ("bomb.parquet", _parquet_bomb, "decompression_bomb"),
     ],

@@ -51,3 +51,11 @@ def parquet_text_bomb(path: Path, rows: int, text_bytes: int) -> Path:
     xy = pa.array(np.arange(rows, dtype=np.float64) % 100)
     pq.write_table(pa.table({"x": xy, "y": xy, "label": text}), path, compression="zstd")
     return path
+
+
+def geojson_nesting_bomb(depth: int = 200_000) -> bytes:
+    """A FeatureCollection whose one feature's properties nest ``depth`` arrays deep."""
+    props = '{"a": ' + "[" * depth + "]" * depth + "}"
+    feature = '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, '
+    feature += '"properties": ' + props + "}"
+    return ('{"type": "FeatureCollection", "features": [' + feature + "]}").encode()
