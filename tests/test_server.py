@@ -43,7 +43,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 def test_gunicorn_runs_uvicorn_workers_and_recycles_them() -> None:
     config = gunicorn_config(ServeOptions(host="127.0.0.1", port=8000, workers=3))
-    assert config["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert config["worker_class"] == "spatialviz.kit.slow_clients.HeaderDeadlineWorker"
     assert config["workers"] == 3
     assert config["max_requests"] > 0
     assert config["max_requests_jitter"] > 0

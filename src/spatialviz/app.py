@@ -4,6 +4,7 @@ owns every resource."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,7 @@ from spatialviz.dataset.upload_endpoints import router as upload_router
 from spatialviz.dataset.uploads import sweep_uploads_forever
 from spatialviz.job.dispatch import start_jobs
 from spatialviz.job.endpoints import router as job_router
+from spatialviz.job.leftovers import sweep_leftovers
 from spatialviz.kit.bodylimit import BodyLimitMiddleware, BodyLimits
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 resources.storage,
                 settings.storage_tmp_max_age_seconds,
                 settings.storage_sweep_interval_seconds,
+                also=functools.partial(sweep_leftovers, settings, resources.sessions),
             ),
             name="storage-tmp-sweeper",
         )

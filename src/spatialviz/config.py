@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     either profile verify under the other."""
     max_json_body_bytes: int = Field(default=1 << 20, ge=1024)
     """Bound on every request body except uploads', whatever its content type."""
+    request_header_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request's headers must be complete this long after its first byte (or after the
+    connection opened), else 408 and the connection is closed (kit/slow_clients.py)."""
     request_body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
     """A request body that stops arriving for this long is refused (408)."""
     request_body_min_rate_bytes: float = Field(default=1024.0, ge=0)

@@ -56,9 +56,12 @@ def serve(settings: Settings, options: ServeOptions) -> None:
 def _serve_uvicorn(settings: Settings, options: ServeOptions) -> None:
     import uvicorn
 
+    from spatialviz.kit.slow_clients import header_deadline_protocol
+
     uvicorn.run(
         "spatialviz.app:create_app",
         factory=True,
+        http=header_deadline_protocol(settings.request_header_timeout_seconds),
         host=options.host,
         port=options.port,
         reload=options.reload,
@@ -73,7 +76,8 @@ def gunicorn_config(options: ServeOptions) -> dict[str, Any]:
     return {
         "bind": [f"{options.host}:{options.port}"],
         "workers": options.workers,
-        "worker_class": "uvicorn_worker.UvicornWorker",
+        # uvicorn's worker with a deadline for request headers (kit/slow_clients.py)
+        "worker_class": "spatialviz.kit.slow_clients.HeaderDeadlineWorker",
         "max_requests": options.max_requests,
         "max_requests_jitter": options.max_requests_jitter,
         "graceful_timeout": options.graceful_timeout,

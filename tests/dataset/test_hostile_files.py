@@ -6,6 +6,7 @@ was reaped and run again."""
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,10 @@ from spatialviz.config import Settings
 from tests.dataset.helpers import las_bytes, upload, wait_for_dataset
 from tests.dataset.test_endpoints import stored_files
 from tests.factories import register_and_sign_in
+from tests.formats.bombs import arrow_zstd_bomb, geojson_nesting_bomb, parquet_page_bomb
+
+#: x, y, z float64: 96 MiB decoded, above the budget's 64 MiB floor, in a few kilobytes
+BOMB_ROWS = 4 * 1024 * 1024
 
 DEEP = 200_000
 
@@ -24,26 +29,35 @@ def _vlr_bomb() -> bytes:
     return bytes(data)
 
 
-def _nesting_bomb() -> bytes:
-    props = '{"a": ' + "[" * DEEP + "]" * DEEP + "}"
-    feature = '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, '
-    feature += '"properties": ' + props + "}"
-    return ('{"type": "FeatureCollection", "features": [' + feature + "]}").encode()
+def _arrow_bomb(tmp: Path) -> bytes:
+    return arrow_zstd_bomb(tmp / "bomb.arrow", BOMB_ROWS).read_bytes()
+
+
+def _parquet_bomb(tmp: Path) -> bytes:
+    return parquet_page_bomb(tmp / "bomb.parquet", BOMB_ROWS).read_bytes()
 
 
 @pytest.mark.parametrize(
     ("name", "make", "code"),
     [
-        ("bomb.las", _vlr_bomb, "count_exceeds_file"),
-        ("deep.geojson", _nesting_bomb, "nesting_too_deep"),
+        ("bomb.las", lambda _: _vlr_bomb(), "count_exceeds_file"),
+        ("deep.geojson", lambda _: geojson_nesting_bomb(DEEP), "nesting_too_deep"),
+        ("bomb.arrow", _arrow_bomb, "decompression_bomb"),
+        ("bomb.parquet", _parquet_bomb, "decompression_bomb"),
     ],
 )
 async def test_a_hostile_file_fails_its_job_at_once(
-    client: httpx.AsyncClient, settings: Settings, name: str, make: object, code: str
+    client: httpx.AsyncClient,
+    settings: Settings,
+    tmp_path: Path,
+    name: str,
+    make: object,
+    code: str,
 ) -> None:
     user, headers = await register_and_sign_in(client)
     assert callable(make)
-    response = await upload(client, headers, user["personal_workspace_id"], make(), name)
+    content = make(tmp_path)
+    response = await upload(client, headers, user["personal_workspace_id"], content, name)
     assert response.status_code == 202, response.text
     body = response.json()
     dataset = await wait_for_dataset(client, headers, body["dataset"]["id"])

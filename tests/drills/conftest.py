@@ -5,6 +5,8 @@ only: they need PostgreSQL and Redis tools, and CI's services run is where they 
 from __future__ import annotations
 
 import json
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,8 @@ import pytest
 
 from spatialviz.kit.migrate import upgrade
 from tests.conftest import SERVICES, TEST_KIND_MODULE, TEST_SECRET
-from tests.drills.processes import PrivatePostgres, PrivateRedis
+from tests.drills.processes import PrivateRedis, wait_until
+from tests.kit.pg_cluster import PrivateCluster
 
 _services_only = pytest.mark.skipif(
     not SERVICES,
@@ -31,10 +34,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    pg = PrivatePostgres()
+def private_postgres() -> Iterator[PrivateCluster]:
+    pg = PrivateCluster(Path(tempfile.mkdtemp(prefix="sv-drill-pg-")), "data")
+    pg.init_primary()
     pg.start()
-    upgrade(pg.url)
+    upgrade(pg.url())
     yield pg
     pg.destroy()
 
@@ -82,3 +86,19 @@ def sign_up(client: httpx.Client) -> tuple[dict[str, str], str]:
 def figure(name: str, value: object) -> None:
     """A measured figure, printed for docs/operations.md (run with -s to see them)."""
     print(f"\nDRILL {name} = {value}")
+
+
+def serving_again_after(
+    client: httpx.Client, headers: dict[str, str], dependency: str, name: str
+) -> float:
+    """Seconds from now (the dependency just returned) until the API answers an
+    authenticated list with 200 again; printed as the figure ``name``."""
+    back = time.monotonic()
+    wait_until(
+        lambda: client.get("/api/v1/datasets", headers=headers).status_code == 200 or None,
+        60,
+        f"the API serving again after {dependency}'s return",
+    )
+    recovery = round(time.monotonic() - back, 2)
+    figure(name, recovery)
+    return recovery

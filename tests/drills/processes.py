@@ -1,5 +1,6 @@
-"""Real processes a drill starts, stops and kills: a private PostgreSQL cluster and Redis on
-their own ports (never the machine's shared servers), and the API under uvicorn.
+"""Real processes a drill starts, stops and kills: a private Redis on its own port (never the
+machine's shared server; private PostgreSQL clusters are tests/kit/pg_cluster.py's), and the
+API under uvicorn.
 
 Every process is started in its own session, so "everything it left behind" is exactly the
 processes still in that session, and killing one never touches anything else.
@@ -8,14 +9,11 @@ processes still in that session, and killing one never touches anything else.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,7 +22,6 @@ from typing import TypeVar
 import httpx
 
 T = TypeVar("T")
-PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1:] or [""]
 
 
 def free_port() -> int:
@@ -80,46 +77,6 @@ def kill_session(sid: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-class PrivatePostgres:
-    """A throw-away cluster (initdb) the drill may stop and start at will."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="sv-drill-pg-"))
-        self.data = self.dir / "data"
-        self._as_postgres = os.geteuid() == 0  # initdb and postgres refuse to run as root
-        if self._as_postgres:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, tool: str, *args: str) -> None:
-        command = [str(Path(PG_BIN[0]) / tool), *args]
-        if self._as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-            "-c max_connections=200"
-        )
-        log = str(self.dir / "server.log")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
-
-    def stop(self) -> None:
-        """A crash, as an operator's kill would be: no clean shutdown."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    def destroy(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 class PrivateRedis:
     def __init__(self) -> None:
         self.port = free_port()
@@ -165,8 +122,11 @@ def _accepts(port: int) -> bool:
 class ApiServer:
     """``uvicorn spatialviz.app:create_app`` in its own session, configured by environment."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, env: Mapping[str, str], log_path: Path, *, serve: bool = False) -> None:
+        """``serve``: run ``spatialviz serve`` (the production entry point, with its own
+        uvicorn protocol options) instead of plain uvicorn."""
         self.port = free_port()
+        self.serve = serve
         self.env = {**os.environ, **env}
         # Measuring the figures "before": DRILL_API_SRC=<an older checkout's src> runs that
         # code as the server (docs/operations.md).
@@ -181,18 +141,12 @@ class ApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "spatialviz.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-        ]
+        command = [sys.executable, "-m"]
+        if self.serve:
+            command += ["spatialviz", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command += ["uvicorn", "--factory", "spatialviz.app:create_app", "--host"]
+            command += ["127.0.0.1", "--port", str(self.port), "--no-access-log"]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=log, start_new_session=True

@@ -4,14 +4,14 @@ within seconds of PostgreSQL's return, without a restart."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 
-from tests.drills.conftest import api_env, figure, sign_up
-from tests.drills.processes import ApiServer, PrivatePostgres, wait_until
+from tests.drills.conftest import api_env, figure, serving_again_after, sign_up
+from tests.drills.processes import ApiServer
+from tests.kit.pg_cluster import PrivateCluster
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -46,9 +46,9 @@ def _requests_during_outage(
 
 
 def test_postgres_down_is_503_with_retry_after_and_recovers(
-    private_postgres: PrivatePostgres, tmp_path: Path
+    private_postgres: PrivateCluster, tmp_path: Path
 ) -> None:
-    api = ApiServer(api_env(tmp_path, private_postgres.url), tmp_path / "api.log")
+    api = ApiServer(api_env(tmp_path, private_postgres.url()), tmp_path / "api.log")
     api.start()
     try:
         with httpx.Client(base_url=api.url, timeout=30) as client:
@@ -71,14 +71,9 @@ def test_postgres_down_is_503_with_retry_after_and_recovers(
                     assert response.json()["dependency"] == "database", where
 
             private_postgres.start()
-            back = time.monotonic()
-            wait_until(
-                lambda: client.get("/api/v1/datasets", headers=headers).status_code == 200 or None,
-                60,
-                "the API serving again after PostgreSQL's return",
+            recovery = serving_again_after(
+                client, headers, "PostgreSQL", "postgres_recovery_seconds"
             )
-            recovery = time.monotonic() - back
-            figure("postgres_recovery_seconds", round(recovery, 2))
             assert recovery < 5
             assert client.get("/readyz").status_code == 200
     finally:

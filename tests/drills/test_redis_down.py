@@ -6,15 +6,14 @@ Redis's return."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect
 
-from tests.drills.conftest import api_env, figure, sign_up
-from tests.drills.processes import ApiServer, PrivateRedis, wait_until
+from tests.drills.conftest import api_env, figure, serving_again_after, sign_up
+from tests.drills.processes import ApiServer, PrivateRedis
 
 
 def _api_key(client: httpx.Client, headers: dict[str, str], workspace: str) -> str:
@@ -73,14 +72,7 @@ def test_redis_down_is_503_or_degraded_and_recovers(
             )
 
             private_redis.start()
-            back = time.monotonic()
-            wait_until(
-                lambda: client.get("/api/v1/datasets", headers=headers).status_code == 200 or None,
-                60,
-                "the API serving tokens again after Redis's return",
-            )
-            recovery = time.monotonic() - back
-            figure("redis_recovery_seconds", round(recovery, 2))
+            recovery = serving_again_after(client, headers, "Redis", "redis_recovery_seconds")
             assert recovery < 5
             assert _ws_answer(api.url, key["Authorization"][7:], channel)["code"] == "not_found"
     finally:

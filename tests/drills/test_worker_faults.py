@@ -7,9 +7,12 @@ reports."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -17,15 +20,17 @@ import pytest
 
 from spatialviz.app import create_app
 from spatialviz.config import Settings
+from spatialviz.job.leftovers import scratch_root, sweep_leftovers, tiling_work_base
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job import JobStatus
 from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
 from tests.conftest import SERVICES
-from tests.dataset.helpers import las_bytes
+from tests.dataset.helpers import las_bytes, upload, wait_for_dataset
 from tests.drills.worker_drills import Clock, freeze_worker_at_work, tileset_row_ids
 from tests.factories import register_and_sign_in
+from tests.formats.bombs import arrow_zstd_bomb, geojson_nesting_bomb
 from tests.job.helpers import final, load_job, load_parts, wait_for, wait_for_parts
-from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker
+from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker, Workers
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
 if not SERVICES:
@@ -71,22 +76,16 @@ def resources(app: object) -> Resources:
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[Worker]]:
-    started: list[Worker] = []
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(tmp_path)
     yield started
-    for worker in started:
-        worker.kill()
-        print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
-        print(worker.log_tail())
+    started.kill_all()
 
 
-def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
-    """One pool process each, so a killed worker takes exactly the parts it runs."""
-    worker = Worker(
-        settings, tmp_path / f"worker-{len(workers)}.log", beat=not workers, concurrency=1
-    )
-    workers.append(worker)
-    return worker
+def start(workers: Workers, settings: Settings) -> Worker:
+    """One pool process each, so a killed worker takes exactly the parts it runs; the first
+    runs the beat."""
+    return workers.start(settings, beat=not workers, concurrency=1)
 
 
 async def _scene_job(client: httpx.AsyncClient) -> tuple[dict[str, str], str, uuid.UUID]:
@@ -112,11 +111,11 @@ async def test_worker_killed_mid_part_reruns_that_part_only(
     client: httpx.AsyncClient,
     resources: Resources,
     settings: Settings,
-    workers: list[Worker],
+    workers: Workers,
     tmp_path: Path,
 ) -> None:
-    start(workers, settings, tmp_path)
-    start(workers, settings, tmp_path)
+    start(workers, settings)
+    start(workers, settings)
     headers, scene_id, job_id = await _scene_job(client)
 
     victim = await freeze_worker_at_work(resources, job_id, workers)
@@ -154,7 +153,7 @@ async def workers_redis() -> AsyncIterator[ThrowawayRedis]:
 
 
 async def test_redis_stopped_mid_fanout_loses_no_part(
-    settings: Settings, workers_redis: ThrowawayRedis, workers: list[Worker], tmp_path: Path
+    settings: Settings, workers_redis: ThrowawayRedis, workers: Workers, tmp_path: Path
 ) -> None:
     """The workers' and the API's Redis (cache, pub/sub, Celery result backend) is a
     private one this test stops while parts run and starts again once parts have
@@ -165,8 +164,8 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
             "celery_result_backend": f"{workers_redis.url}/1",
         }
     )
-    start(workers, isolated, tmp_path)
-    start(workers, isolated, tmp_path)
+    start(workers, isolated)
+    start(workers, isolated)
     app = create_app(isolated)
     async with app.router.lifespan_context(app):
         resources: Resources = app.state.resources
@@ -203,3 +202,134 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
             assert (job.attempts, job.worker_losses) == (1, 0)
             assert (await load_job(resources, job_id)).result is not None
             await _assert_every_point_once(client, headers, scene_id)
+
+
+def _leftovers(settings: Settings) -> list[str]:
+    """Everything a worker keeps on local disk for a job (job/leftovers.py)."""
+    roots = [scratch_root(settings), tiling_work_base(settings)]
+    return sorted(str(p) for root in roots if root.is_dir() for p in root.iterdir())
+
+
+async def test_worker_killed_mid_tiling_leaves_nothing_after_the_sweep(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    settings: Settings,
+    workers: Workers,
+    tmp_path: Path,
+) -> None:
+    start(workers, settings)
+    headers, scene_id, job_id = await _scene_job(client)
+    victim = await freeze_worker_at_work(resources, job_id, workers)
+    victim.worker.kill()
+    left = _leftovers(settings)
+    # the killed attempt's scratch directory and the job's tiling work are on disk
+    assert any(Path(p).name.startswith(f"job-{job_id}-") for p in left), left
+    assert str(tiling_work_base(settings) / str(job_id)) in left
+
+    start(workers, settings)  # finishes the job (its lost part, then the reduce)
+    job = await wait_for(resources, job_id, final, within=120)
+    assert job.status == JobStatus.succeeded, job.error_message
+    await _assert_every_point_once(client, headers, scene_id)
+    for worker in workers[1:]:
+        worker.stop()  # no attempt of its own may be running while we look
+
+    at_once = settings.model_copy(update={"storage_tmp_max_age_seconds": 0.0})
+    swept = await sweep_leftovers(at_once, resources.sessions)
+    print(f"drill: after the kill {len(left)} leftovers; swept {swept}")
+    assert _leftovers(settings) == []
+    assert resources.storage.sweep_temporary(0.0).items >= 0
+    tmp = Path(settings.storage_url.removeprefix("file://")) / ".tmp"
+    assert not tmp.is_dir() or list(tmp.iterdir()) == []
+
+
+async def _ingested_by(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    resources: Resources,
+    upload_args: tuple[str, bytes, str],
+) -> tuple[dict[str, Any], int]:
+    """Upload and wait for the ingest; the dataset and the pid of the process that ran it."""
+    workspace, data, name = upload_args
+    response = await upload(client, headers, workspace, data, name)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    dataset = await wait_for_dataset(client, headers, body["dataset"]["id"], within=240)
+    job = await load_job(resources, uuid.UUID(body["job"]["id"]))
+    assert job.worker is not None
+    assert job.attempts == 1  # a refusal is final, never retried
+    return dataset, int(job.worker.rsplit(":", 2)[1])
+
+
+def _peak_mib(pid: int) -> float:
+    """The process's peak resident memory (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+_WARM_GEOJSON = (
+    b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+    b'{"type": "Point", "coordinates": [1, 2, 3]}, "properties": {"a": 1}}]}'
+)
+
+
+async def test_hostile_files_keep_the_ingest_worker_under_300_mb(
+    client: httpx.AsyncClient,
+    resources: Resources,
+    settings: Settings,
+    workers: Workers,
+    tmp_path: Path,
+) -> None:
+    """A GeoJSON nesting bomb (400 KB, 200,000 levels) and a 13 KB Arrow file of 400 MB of
+    Zstandard-compressed zeros, ingested by a real Celery worker: both jobs fail at once
+    with their code, and the pool process's peak memory grows by less than 300 MB over a
+    warm-up that read each format for real."""
+    start(workers, settings)
+    user, headers = await register_and_sign_in(client)
+    workspace = user["personal_workspace_id"]
+    warm_arrow = arrow_zstd_bomb(tmp_path / "warm.arrow", 10_000).read_bytes()
+    await _ingested_by(client, headers, resources, (workspace, _WARM_GEOJSON, "warm.geojson"))
+    _, pool = await _ingested_by(client, headers, resources, (workspace, warm_arrow, "w.arrow"))
+    before = _peak_mib(pool)
+
+    bomb = arrow_zstd_bomb(tmp_path / "bomb.arrow", 400 * 1024 * 1024 // 24).read_bytes()
+    hostile = [
+        ("deep.geojson", geojson_nesting_bomb(), "nesting_too_deep"),
+        ("bomb.arrow", bomb, "decompression_bomb"),
+    ]
+    for name, data, code in hostile:
+        dataset, ran_in = await _ingested_by(client, headers, resources, (workspace, data, name))
+        assert (dataset["status"], dataset["error_code"]) == ("failed", code), dataset
+        assert ran_in == pool  # the same process: its peak says it all
+
+    extra = round(_peak_mib(pool) - before, 1)
+    print(
+        f"drill: hostile files: worker peak +{extra} MiB (sizes {[len(d) for _, d, _ in hostile]})"
+    )
+    assert extra < 300
+
+
+async def test_a_starved_worker_keeps_its_part(
+    client: httpx.AsyncClient, resources: Resources, settings: Settings, workers: Workers
+) -> None:
+    """A worker that gets no CPU at all (frozen with SIGSTOP, the extreme of a busy
+    machine) for five times the lost-worker window keeps its running part: the reaper sees
+    its process alive on this host. Once it runs again the job finishes in its first
+    attempt with every point once."""
+    start(workers, settings)
+    start(workers, settings)
+    headers, scene_id, job_id = await _scene_job(client)
+    victim = await freeze_worker_at_work(resources, job_id, workers)
+    held = {p.position: p.tries for p in victim.parts}
+    starved_for = 5 * settings.jobs_lost_after_seconds
+    await asyncio.sleep(starved_for)  # the fault itself: this long without CPU
+    parts = {p.position: p for p in await load_parts(resources, job_id)}
+    kept = {pos: (parts[pos].tries, parts[pos].status) for pos in held}
+    os.killpg(victim.worker.process.pid, signal.SIGCONT)
+    print(f"drill: starved {starved_for} s; parts held {held} -> {kept}")
+    assert kept == {pos: (tries, PartStatus.running) for pos, tries in held.items()}
+    job = await wait_for(resources, job_id, final, within=120)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert (job.attempts, job.worker_losses) == (1, 0)
+    await _assert_every_point_once(client, headers, scene_id)

@@ -33,7 +33,7 @@ from tests.job.helpers import (
     running_with_progress,
     wait_for,
 )
-from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker
+from tests.job.workers import RabbitVhost, ThrowawayRedis, Workers
 from tests.scene_api.helpers import ready_scene
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
@@ -71,19 +71,10 @@ def broker(settings: Settings) -> Iterator[None]:
 
 
 @pytest.fixture
-def workers(settings: Settings, tmp_path: Path, broker: None) -> Iterator[list[Worker]]:
-    started: list[Worker] = []
+def workers(settings: Settings, tmp_path: Path, broker: None) -> Iterator[Workers]:
+    started = Workers(tmp_path)
     yield started
-    for worker in started:
-        worker.kill()
-        print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
-        print(worker.log_tail())
-
-
-def start(workers: list[Worker], settings: Settings, tmp_path: Path) -> Worker:
-    worker = Worker(settings, tmp_path / f"worker-{len(workers)}.log")
-    workers.append(worker)
-    return worker
+    started.kill_all()
 
 
 def _owner(workspace_id: uuid.UUID) -> Principal:
@@ -91,15 +82,15 @@ def _owner(workspace_id: uuid.UUID) -> Principal:
 
 
 async def test_worker_killed_mid_job_is_redelivered_once(
-    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+    resources: Resources, settings: Settings, workers: Workers, tmp_path: Path
 ) -> None:
-    first = start(workers, settings, tmp_path)
+    first = workers.start(settings)
     workspace = await make_workspace(resources)
     job_id = await create_job(resources, workspace, params={"steps": 20, "step_seconds": 0.1})
     await wait_for(resources, job_id, running_with_progress(0.2))
     first.kill()
 
-    start(workers, settings, tmp_path)
+    workers.start(settings)
     job = await wait_for(resources, job_id, final)
     assert job.status == JobStatus.succeeded, job.error_message
     assert job.attempts == 2
@@ -111,7 +102,7 @@ async def test_worker_killed_mid_job_is_redelivered_once(
 
 
 async def test_same_job_enqueued_three_times_has_one_effect(
-    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+    resources: Resources, settings: Settings, workers: Workers, tmp_path: Path
 ) -> None:
     workspace = await make_workspace(resources)
     params = {"steps": 5, "step_seconds": 0.1}
@@ -125,7 +116,7 @@ async def test_same_job_enqueued_three_times_has_one_effect(
     for _ in range(3):  # the same message delivered again, on top
         celery.send_task(RUN_TASK, args=[str(job_id)], queue="light")
     celery.close()
-    start(workers, settings, tmp_path)
+    workers.start(settings)
     job = await wait_for(resources, job_id, final)
     assert job.status == JobStatus.succeeded
     assert job.attempts == 1
@@ -134,9 +125,9 @@ async def test_same_job_enqueued_three_times_has_one_effect(
 
 
 async def test_cancel_during_a_long_job(
-    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+    resources: Resources, settings: Settings, workers: Workers, tmp_path: Path
 ) -> None:
-    start(workers, settings, tmp_path)
+    workers.start(settings)
     workspace = await make_workspace(resources)
     job_id = await create_job(resources, workspace, params={"steps": 1200, "step_seconds": 0.05})
     await wait_for(resources, job_id, running_with_progress(0.02))
@@ -150,9 +141,9 @@ async def test_cancel_during_a_long_job(
 
 
 async def test_fanout_runs_as_a_chord(
-    resources: Resources, settings: Settings, workers: list[Worker], tmp_path: Path
+    resources: Resources, settings: Settings, workers: Workers, tmp_path: Path
 ) -> None:
-    start(workers, settings, tmp_path)
+    workers.start(settings)
     workspace = await make_workspace(resources)
     job_id = await create_job(resources, workspace, "example.fanout", {"n": 1000, "chunks": 5})
     job = await wait_for(resources, job_id, final)
@@ -179,12 +170,12 @@ async def test_redis_restarted_while_a_job_runs(
             "jobs_requeue_after_seconds": 5.0,
         }
     )
-    workers: list[Worker] = []
+    workers = Workers(tmp_path)
     app: FastAPI = create_app(isolated)
     try:
         async with app.router.lifespan_context(app):
             resources: Resources = app.state.resources
-            start(workers, isolated, tmp_path)
+            workers.start(isolated)
             workspace = await make_workspace(resources)
             params = {"steps": 20, "step_seconds": 0.1}
             job_id = await create_job(resources, workspace, params=params)
@@ -202,24 +193,23 @@ async def test_redis_restarted_while_a_job_runs(
             # the process supervisor (compose restart policy, Kubernetes) starts it again,
             # as this test does.
             if await asyncio.to_thread(workers[0].exited_within, 20.0):
-                start(workers, isolated, tmp_path)
+                workers.start(isolated)
             # Nothing hangs: the API reconnects, and new jobs still run.
             after = await create_job(resources, workspace, params={"steps": 2})
             job = await wait_for(resources, after, final)
             assert job.status == JobStatus.succeeded, job.error_message
     finally:
-        for worker in workers:
-            worker.kill()
+        workers.kill_all()
 
 
 async def test_scene_tiling_spreads_chunks_over_celery_workers(
-    client: httpx.AsyncClient, settings: Settings, workers: list[Worker], tmp_path: Path
+    client: httpx.AsyncClient, settings: Settings, workers: Workers, tmp_path: Path
 ) -> None:
     """A scene's tiling fans out: chunks indexed by whichever worker takes them, merged
     into one tileset."""
     settings.scene_tiling_max_chunk_points = 1000
-    start(workers, settings, tmp_path)
-    start(workers, settings, tmp_path)
+    workers.start(settings)
+    workers.start(settings)
     user, headers = await register_and_sign_in(client)
     scene = await ready_scene(client, headers, user["personal_workspace_id"], data=csv_bytes(5000))
     job = (await client.get(f"/api/v1/jobs/{scene['job_id']}", headers=headers)).json()

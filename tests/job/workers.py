@@ -136,6 +136,27 @@ def can_pose_as_host() -> bool:
     return done.returncode == 0
 
 
+class Workers(list[Worker]):
+    """The workers one test started, logs numbered in one folder; :meth:`kill_all` at its
+    end kills them and prints each log's tail (pytest shows it with a failure)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def start(self, settings: Settings, *, beat: bool = True, concurrency: int = 2) -> Worker:
+        log_path = self.folder / f"worker-{len(self)}.log"
+        worker = Worker(settings, log_path, beat=beat, concurrency=concurrency)
+        self.append(worker)
+        return worker
+
+    def kill_all(self) -> None:
+        for worker in self:
+            worker.kill()
+            print(f"--- {worker.log_path.name} (exit {worker.process.returncode})")
+            print(worker.log_tail())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,9 +1,11 @@
 """Private PostgreSQL clusters for tests that must stop a server or need a real streaming
-replica: made with initdb/pg_basebackup from the machine's PostgreSQL binaries in a temporary
-folder, on their own ports, and removed afterwards. The shared server is never touched."""
+replica (tests/kit/test_replica.py, the drills in tests/drills/): made with
+initdb/pg_basebackup from the machine's PostgreSQL binaries in a temporary folder, on their
+own ports, and removed afterwards. The shared server is never touched."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -81,7 +83,14 @@ class PrivateCluster:
             time.sleep(0.1)
 
     def stop(self) -> None:
+        """A crash, as an operator's kill would be: no clean shutdown."""
         self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def destroy(self) -> None:
+        """Stopped if running, and its folder removed."""
+        with contextlib.suppress(ClusterError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _own_folder(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,12 @@ class ReaderLimits:
     max_points: int = 2_000_000_000
     batch_rows: int = 1_000_000
     max_decompression_ratio: float = 200.0
+    #: Compressed containers (Parquet, Arrow) decoding to less than this are never refused
+    #: by the ratio above, so that small files of constants pass (formats/decode_budget.py).
+    decompression_floor_bytes: int = 64 * 1024 * 1024
+    #: The most one unit pyarrow decompresses at once (a Parquet column chunk, an Arrow
+    #: record batch) may hold.
+    max_decompressed_unit_bytes: int = 1024 * 1024 * 1024
     #: Rows whose coordinates are missing, NaN, infinite or text are dropped and counted; a
     #: file where more than this fraction of the rows is unusable is refused.
     max_bad_row_fraction: float = 0.5

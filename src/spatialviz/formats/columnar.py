@@ -3,6 +3,7 @@ Feather v1: already columnar, so only the coordinate mapping of tables applies."
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,20 @@ import pyarrow.feather as feather
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from spatialviz.formats.arrow_messages import scan_messages
 from spatialviz.formats.base import PositionOverride, ReaderLimits, SourceInfo
 from spatialviz.formats.common import BadRowGuard, TableMapper
+from spatialviz.formats.decode_budget import (
+    DecodeBudget,
+    charge_ipc,
+    charge_parquet,
+    decode_text_columns,
+    text_columns,
+)
 from spatialviz.formats.errors import CorruptFileError, TooManyPointsError
+
+#: An Arrow IPC file is "ARROW1", two bytes of padding, then the stream format.
+_IPC_FILE_STREAM_START = 8
 
 
 class ColumnarReader:
@@ -31,9 +43,11 @@ class ColumnarReader:
         self.fmt = fmt
         self.info = SourceInfo(format=fmt)
         self._source: Any = None
+        self.budget = DecodeBudget(path.stat().st_size, limits, fmt)
+        self._text_columns: frozenset[str] = frozenset()
         try:
             schema = self._open()
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowInvalid, OSError, ValueError, struct.error) as exc:
             raise CorruptFileError(f"The {fmt} file could not be opened ({exc}).") from exc
         rows = self.info.declared_rows
         if rows is not None and rows > limits.max_points:
@@ -44,37 +58,46 @@ class ColumnarReader:
 
     def _open(self) -> pa.Schema:
         if self.fmt == "parquet":
-            pf = pq.ParquetFile(self.path)
+            schema = pq.read_schema(self.path)
+            texts = text_columns(schema)
+            # text comes back dictionary-encoded, so its decoded size is charged before use
+            pf = pq.ParquetFile(self.path, read_dictionary=texts)
             self._source = pf
+            self._text_columns = frozenset(texts)
+            charge_parquet(pf.metadata, schema, self.budget)
             self.info.declared_rows = pf.metadata.num_rows
-            return pf.schema_arrow
-        if self.fmt == "arrow":
-            source = pa.memory_map(str(self.path))
-            reader = ipc.open_file(source)
-            self._source = reader
-            self.info.declared_rows = sum(
-                reader.get_batch(i).num_rows for i in range(reader.num_record_batches)
-            )
-            return reader.schema
-        if self.fmt == "arrow_stream":
-            self._source = None
+            return schema
+        if self.fmt in ("arrow", "arrow_stream"):
+            # Every batch's decompressed size is read from its metadata before any batch is
+            # decoded (pyarrow decompresses a whole batch at once); the batches are then
+            # read from the same stream of messages, in order.
             with pa.memory_map(str(self.path)) as source:
-                return ipc.open_stream(source).schema
+                if self.fmt == "arrow":
+                    schema = ipc.open_file(source).schema
+                source.seek(self._stream_start())
+                rows = charge_ipc(scan_messages(source), self.budget)
+                if self.fmt == "arrow_stream":
+                    source.seek(0)
+                    schema = ipc.open_stream(source).schema
+            self.info.declared_rows = rows
+            return schema
         # Feather v1 has no streaming API; it is memory-mapped, not copied
         table = feather.read_table(str(self.path), memory_map=True)
         self._source = table
         self.info.declared_rows = table.num_rows
         return table.schema
 
+    def _stream_start(self) -> int:
+        return _IPC_FILE_STREAM_START if self.fmt == "arrow" else 0
+
     def _raw_batches(self) -> Iterator[pa.RecordBatch]:
         step = self.limits.batch_rows
         if self.fmt == "parquet":
-            yield from self._source.iter_batches(batch_size=step)
-        elif self.fmt == "arrow":
-            for i in range(self._source.num_record_batches):
-                yield from _slices(self._source.get_batch(i), step)
-        elif self.fmt == "arrow_stream":
+            for batch in self._source.iter_batches(batch_size=step):
+                yield decode_text_columns(batch, self._text_columns, self.budget)
+        elif self.fmt in ("arrow", "arrow_stream"):
             with pa.memory_map(str(self.path)) as source:
+                source.seek(self._stream_start())
                 for batch in ipc.open_stream(source):
                     yield from _slices(batch, step)
         else:

@@ -20,6 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from kombu import Queue
 
 from spatialviz.config import Settings
+from spatialviz.job.leftovers import sweep_leftovers_with
 from spatialviz.job.worker import ProcessRuntime, WorkerRuntime
 from spatialviz.kit.redis_topology import is_cluster_url
 
@@ -96,7 +97,12 @@ def create_celery(settings: Settings) -> JobCelery:
                 "task": "spatialviz.jobs.reap",
                 "schedule": settings.jobs_reap_interval_seconds,
                 "options": {"queue": "light", "expires": settings.jobs_reap_interval_seconds},
-            }
+            },
+            "sweep-leftovers": {
+                "task": "spatialviz.jobs.sweep_leftovers",
+                "schedule": settings.storage_sweep_interval_seconds,
+                "options": {"queue": "light", "expires": settings.storage_sweep_interval_seconds},
+            },
         },
     )
     return app
@@ -113,6 +119,10 @@ def start_worker(settings: Settings, argv: list[str]) -> None:
     def close_runtime(**_: object) -> None:
         app.process_runtime.close()
 
+    def sweep_on_start(**_: object) -> None:
+        sweep_leftovers_with(app.process_runtime.get())  # what a killed predecessor left
+
+    signals.worker_process_init.connect(sweep_on_start, weak=False)
     signals.worker_process_shutdown.connect(close_runtime, weak=False)
     app.worker_main(argv)
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from spatialviz.config import Settings
 from spatialviz.job.liveness import is_lost
@@ -565,14 +566,22 @@ class JobStore:
         )
         return True
 
+    @staticmethod
+    def _this_part(
+        job_id: uuid.UUID, attempt: int, position: int, tries: int | None = None
+    ) -> list[ColumnElement[bool]]:
+        """The part at ``position`` of the job's run ``attempt``, and of fence ``tries``
+        when given (a part taken over since has a higher one)."""
+        where = [JobPart.job_id == job_id, JobPart.attempt == attempt]
+        where.append(JobPart.position == position)
+        if tries is not None:
+            where.append(JobPart.tries == tries)
+        return where
+
     async def part(self, job_id: uuid.UUID, attempt: int, position: int) -> JobPart | None:
         result = await self.session.execute(
             select(JobPart)
-            .where(
-                JobPart.job_id == job_id,
-                JobPart.attempt == attempt,
-                JobPart.position == position,
-            )
+            .where(*self._this_part(job_id, attempt, position))
             .execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
@@ -606,9 +615,7 @@ class JobStore:
         result = await self.session.execute(
             update(JobPart)
             .where(
-                JobPart.job_id == job_id,
-                JobPart.attempt == attempt,
-                JobPart.position == position,
+                *self._this_part(job_id, attempt, position),
                 taken,
                 exists().where(
                     Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running
@@ -631,10 +638,7 @@ class JobStore:
         result = await self.session.execute(
             update(JobPart)
             .where(
-                JobPart.job_id == job_id,
-                JobPart.attempt == attempt,
-                JobPart.position == position,
-                JobPart.tries == tries,
+                *self._this_part(job_id, attempt, position, tries),
                 JobPart.status == PartStatus.running,
             )
             .values(heartbeat_at=utcnow())
@@ -650,19 +654,12 @@ class JobStore:
         The first statement locks the attempt's reduce row, so concurrent completions are
         serialised and exactly one of them sees no part left (no lost last part)."""
         now = utcnow()
-        reduce_row = (
-            JobPart.job_id == job_id,
-            JobPart.attempt == attempt,
-            JobPart.position == REDUCE_POSITION,
-        )
+        reduce_row = self._this_part(job_id, attempt, REDUCE_POSITION)
         await self.session.execute(update(JobPart).where(*reduce_row).values(updated_at=now))
         done = await self.session.execute(
             update(JobPart)
             .where(
-                JobPart.job_id == job_id,
-                JobPart.attempt == attempt,
-                JobPart.position == position,
-                JobPart.tries == tries,
+                *self._this_part(job_id, attempt, position, tries),
                 JobPart.status == PartStatus.running,
             )
             .values(status=PartStatus.done, value=value, heartbeat_at=now, updated_at=now)

@@ -10,11 +10,8 @@ Each returns a :class:`Step` the adapter acts on (dispatch items, re-enqueue, me
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -23,6 +20,7 @@ from spatialviz.config import Settings
 from spatialviz.job import operations as op
 from spatialviz.job.context import JobContext, staging_root
 from spatialviz.job.errors import JobCancelled, JobError, JobLost
+from spatialviz.job.leftovers import HeldScratch, scratch_root
 from spatialviz.job.registry import JobKind, JobResult, UnknownJobKind, get_kind, queue_for
 from spatialviz.job.steps import Outcome, PartClaim, Step
 from spatialviz.job.worker import WorkerRuntime
@@ -47,7 +45,9 @@ class Attempt:
         self, rt: WorkerRuntime, job: Job, kind: JobKind, part: PartClaim | None = None
     ) -> None:
         self.runtime, self.job, self.kind, self.part = rt, job, kind, part
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-"))
+        # where the leftovers sweep finds it if this process is killed (job/leftovers.py)
+        self._scratch = HeldScratch(scratch_root(rt.settings), f"job-{job.id}-")
+        self.scratch = self._scratch.path
         self.cancelled = False
         self.lost = False
         self._stop = asyncio.Event()
@@ -71,7 +71,7 @@ class Attempt:
         except Exception as error:  # a beat stuck on the database: it dies with us
             log.warning("job_heartbeat_stop_failed", job_id=str(self.job.id), error=repr(error))
             self._heart.cancel()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self._scratch.release()
 
     async def _beat(self) -> None:
         interval = self.settings.jobs_heartbeat_seconds

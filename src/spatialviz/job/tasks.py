@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 
 from spatialviz.job import runtime
 from spatialviz.job.celery_app import RUN_TASK
+from spatialviz.job.leftovers import sweep_leftovers_with
 from spatialviz.job.metrics import JobMetrics
 from spatialviz.job.registry import queue_for
 from spatialviz.job.steps import Step
@@ -29,6 +30,11 @@ def _metrics() -> JobMetrics:
 def _runtime(task: Any) -> WorkerRuntime:
     rt: WorkerRuntime = task.app.job_runtime
     return rt
+
+
+@shared_task(name="spatialviz.jobs.sweep_leftovers", bind=True)
+def sweep_leftovers_here(self: Any) -> str:
+    return sweep_leftovers_with(_runtime(self))
 
 
 def _redelivered(task: Any, taking_over: bool) -> bool:

@@ -4,6 +4,7 @@ short by a crash (kill -9 mid-upload, OOM, power loss) costs no disk for long.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import anyio
 import structlog
@@ -14,9 +15,13 @@ log = structlog.get_logger(__name__)
 
 
 async def sweep_temporary_forever(
-    storage: BlobStorage, max_age_seconds: float, interval_seconds: float
+    storage: BlobStorage,
+    max_age_seconds: float,
+    interval_seconds: float,
+    also: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """Never fatal: a failed sweep is logged and tried again at the next interval."""
+    """Never fatal: a failed sweep is logged and tried again at the next interval. ``also``
+    sweeps more at the same pace (the workers' local leftovers, job/leftovers.py)."""
     while True:
         try:
             swept = await anyio.to_thread.run_sync(storage.sweep_temporary, max_age_seconds)
@@ -24,4 +29,11 @@ async def sweep_temporary_forever(
                 log.info("storage_tmp_swept", items=swept.items, bytes=swept.bytes)
         except Exception as exc:
             log.warning("storage_tmp_sweep_failed", error=repr(exc))
+        if also is not None:
+            try:
+                more = await also()
+                if more:
+                    log.info("leftovers_swept", swept=repr(more))
+            except Exception as exc:
+                log.warning("leftovers_sweep_failed", error=repr(exc))
         await asyncio.sleep(interval_seconds)
