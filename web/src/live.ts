@@ -98,7 +98,7 @@ export function watchJob(jobId: string, onUpdate: (job: Job) => void, pollMs = 3
       } catch {
         // A transient error; the next poll or a socket frame will catch up.
       }
-      if (!done) timer = setTimeout(poll, state === 'open' ? pollMs * 3 : pollMs);
+      if (!done) timer = setTimeout(() => void poll(), state === 'open' ? pollMs * 3 : pollMs);
     };
     void poll();
   });

@@ -41,8 +41,7 @@ export function sceneView(id: string): HTMLElement {
         main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
         // Follow the tiling job (socket, with a slow HTTP poll behind it); when it ends the
         // scene is ready or failed, and the page opens it or says why.
-        // (job_id is in the API's scene; the hand-written Scene type lacks it.)
-        const tiling = scene as Scene & { job_id?: string | null };
+        const tiling = scene;
         let left = false;
         const reopen = () => {
           if (!left && main.isConnected) main.replaceWith(sceneView(id));
@@ -265,13 +264,13 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   );
   recolor();
 
-  debug.actions.pickAt = ((x: number, y: number) => viewer.pickNdc(x, y)) as never;
-  debug.actions.boxQuery = ((min: number[], max: number[]) => runBox(min, max)) as never;
-  debug.actions.setColorBy = ((name: string | null) => {
+  debug.actions.pickAt = (x: number, y: number) => viewer.pickNdc(x, y);
+  debug.actions.boxQuery = (min: number[], max: number[]) => runBox(min, max);
+  debug.actions.setColorBy = (name: string | null) => {
     colorSelect.value = name ?? '';
     recolor();
-  }) as never;
-  debug.actions.enterVR = (() => enterVR()) as never;
+  };
+  debug.actions.enterVR = () => enterVR();
   teardown = () => {
     clearInterval(recount);
     viewer.dispose();
