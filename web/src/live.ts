@@ -63,7 +63,7 @@ export function subscribe(channel: string, handler: Handler): () => void {
   if (!set) {
     set = new Set();
     handlers.set(channel, set);
-    if (socket?.readyState === WebSocket.OPEN) socket.send(subscribeMessage(channel));
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(subscribeMessage(channel));
   }
   set.add(handler);
   connect();
