@@ -20,6 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 HISTOGRAM_BINS = 64
+MAX_CATEGORIES = 256
+"""Distinct values a text column keeps as categories (names and counts); later new values
+are counted together as "other", so a column of free text costs bounded memory."""
+MAX_CATEGORY_CHARS = 200
+"""Longer values are not category names (free text): they count as "other"."""
 FINE_BINS = 1024
 
 
@@ -95,6 +100,9 @@ class ColumnStats:
         self.finite = 0
         self.numeric = True
         self.histogram = Histogram()
+        self.category_counts: dict[str, int] = {}
+        self.other_count = 0
+        self.text = False
 
     def add(self, arr: pa.Array) -> None:
         self.count += len(arr)
@@ -102,6 +110,9 @@ class ColumnStats:
         t = arr.type
         if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
             self.numeric = False
+            if _is_text(t):
+                self.text = True
+                self._count_categories(arr)
             return
         if arr.null_count:
             arr = arr.drop_null()
@@ -124,8 +135,29 @@ class ColumnStats:
         self.finite += values.size
         self.histogram.add(values, vmin, vmax)
 
+    def _count_categories(self, arr: pa.Array) -> None:
+        counts = pc.value_counts(arr.drop_null() if arr.null_count else arr)
+        for value, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            name = str(value)
+            if name in self.category_counts:
+                self.category_counts[name] += n
+            elif len(self.category_counts) < MAX_CATEGORIES and len(name) <= MAX_CATEGORY_CHARS:
+                self.category_counts[name] = n
+            else:
+                self.other_count += n
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"count": self.count, "null_count": self.null_count}
+        if self.text:
+            # Most frequent first (ties by name): the order the palette and the legend use.
+            ranked = sorted(self.category_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            out.update(
+                categories=[name for name, _ in ranked],
+                category_counts=[n for _, n in ranked],
+                other_count=self.other_count,
+            )
         if not self.numeric:
             return out
         out.update(
@@ -137,3 +169,9 @@ class ColumnStats:
             histogram=self.histogram.to_json(),
         )
         return out
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return _is_text(t.value_type)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
