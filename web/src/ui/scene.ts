@@ -5,6 +5,7 @@ import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
+import { type BakedColor, bakedLegend } from '../lib/bakedlegend';
 import { readinessChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { watchJob } from '../live';
@@ -125,6 +126,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     const attribute = current();
     const counts = attribute?.kind === 'categorical' ? viewer.categoryCounts() : undefined;
     counted = counts ? [...counts.values()].reduce((a, b) => a + b, 0) : -1;
+    const baked = attribute ? null : bakedLegend(scene.resolved_encoding.color as BakedColor | undefined, scene.attributes ?? []);
+    if (baked) {
+      legendSlot.replaceChildren(legendElement(baked)); // the tiles' colours: nothing to toggle
+      return;
+    }
     const model = legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined, counts ? { counts, hidden } : {});
     legendSlot.replaceChildren(legendElement(model, (code, shown) => {
       if (shown) hidden.delete(code);
