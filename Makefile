@@ -53,7 +53,7 @@ tools/cesium/node_modules/.package-lock.json: tools/cesium/package-lock.json
 cesium: tools/cesium/node_modules/.package-lock.json
 
 web-test:
-	cd web && npm ci --no-audit --no-fund && npm test
+	cd web && npm ci --no-audit --no-fund && npm run lint && npm test
 
 # `spatialviz demo` is idempotent: the first run makes the demo account and its two scenes
 # (about 10 s), later runs only print the sign-in. A failed demo says why in one line and

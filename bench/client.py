@@ -5,7 +5,11 @@ opens the scene page in Debian's headless Chromium (1440x900) and waits until th
 nothing left to load and the drawn point count has settled. Every response is counted from
 the Chrome DevTools Protocol (``Network.loadingFinished.encodedDataLength``: bytes on the
 wire, headers included). Prints JSON: bytes and requests in total and for tiles, points
-drawn, bytes per drawn point.
+drawn, bytes per drawn point, and the JavaScript the page had loaded when it drew its first
+frame with points (issue 17's "JS shipped before the first frame"): each script the
+Resource Timing API lists as finished by then, gzip-compressed here (level 9, the size an
+nginx/CDN serving the assets compressed sends) so the figure does not depend on how this
+server compresses; WebAssembly is counted apart.
 
     PYTHONPATH=src python -m bench.client --base http://127.0.0.1:8000 \\
         --email demo@spatialviz.local --password '...' --scene-name 'Demo: LiDAR town'
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import time
 from typing import Any
@@ -30,6 +35,27 @@ CHROMIUM_ARGS = [
     "--ignore-gpu-blocklist",
     "--disable-background-networking",
 ]
+
+
+# Stamps the page time of the first animation frame with points drawn (the viewer's debug
+# surface, window.__spatialviz, counts them), so scripts fetched later (lazy chunks) are not
+# counted as shipped before it.
+FIRST_FRAME_PROBE = """
+(() => {
+  const tick = () => {
+    const d = window.__spatialviz;
+    if (d && d.pointsDrawn > 0) { window.__firstFrameAt = performance.now(); return; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"""
+
+LOADED_BY_FIRST_FRAME = """
+() => performance.getEntriesByType('resource')
+  .filter((e) => e.responseEnd <= window.__firstFrameAt)
+  .map((e) => e.name)
+"""
 
 
 def _tokens(base: str, email: str, password: str) -> dict[str, Any]:
@@ -56,6 +82,7 @@ async def measure(
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1440, "height": 900})
+        await context.add_init_script(FIRST_FRAME_PROBE)
         page = await context.new_page()
         await page.goto(f"{base}/")
         await page.evaluate("t => localStorage.setItem('spatialviz.tokens', t)", json.dumps(tokens))
@@ -94,7 +121,11 @@ async def measure(
                 stable_since = None
             last = now
             await asyncio.sleep(0.25)
+        loaded_first: list[str] = []
+        if first_points is not None:
+            loaded_first = await page.evaluate(LOADED_BY_FIRST_FRAME)
         await browser.close()
+    first_frame_code = _first_frame_code(base, loaded_first)
     tile_ids = [r for r in sizes if "/tiles/" in urls.get(r, "")]
     total = sum(sizes.values())
     tile_bytes = sum(sizes[r] for r in tile_ids)
@@ -109,6 +140,27 @@ async def measure(
         "tiles_loaded": tiles,
         "bytes_tiles_per_point": round(tile_bytes / drawn, 2) if drawn else None,
         "seconds_to_first_points": round(first_points, 2) if first_points else None,
+        **first_frame_code,
+    }
+
+
+def _first_frame_code(base: str, urls: list[str]) -> dict[str, Any]:
+    """Gzip bytes of the JavaScript (and raw/gzip bytes of the WebAssembly) in ``urls``."""
+    scripts: dict[str, int] = {}
+    wasm = 0
+    for url in sorted(set(urls)):
+        path = url.split("?")[0]
+        if not url.startswith(base) or not path.endswith((".js", ".mjs", ".wasm")):
+            continue
+        body = httpx.get(url, timeout=30).content
+        if path.endswith(".wasm"):
+            wasm += len(gzip.compress(body, compresslevel=9))
+        else:
+            scripts[path.rsplit("/", 1)[-1]] = len(gzip.compress(body, compresslevel=9))
+    return {
+        "js_before_first_frame_gzip": sum(scripts.values()),
+        "js_before_first_frame_files": scripts,
+        "wasm_before_first_frame_gzip": wasm,
     }
 
 

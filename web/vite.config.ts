@@ -12,7 +12,7 @@ function cleanOutDir(): Plugin {
     name: 'spatialviz-clean-outdir',
     apply: 'build',
     buildStart() {
-      let names: string[] = [];
+      let names: string[];
       try {
         names = readdirSync(outDir);
       } catch {

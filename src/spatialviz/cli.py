@@ -1,4 +1,5 @@
-"""The `spatialviz` command line: serve, migrate, worker, upload, tile, demo, users, version.
+"""The `spatialviz` command line: serve, migrate, worker, login, upload, logout, tile, demo,
+users, version.
 
 Commands import what they need when they run. Not only for a quick ``--help``: ``spatialviz
 tile`` runs its workers as spawned processes, and each of them imports this module again
@@ -198,8 +199,10 @@ def upload(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     workspace: str | None = typer.Option(None, help="Workspace id (default: your personal one)"),
     url: str = typer.Option("http://127.0.0.1:8000", envvar="SPATIALVIZ_URL", help="Server"),
-    token: str = typer.Option(
-        ..., envvar="SPATIALVIZ_TOKEN", help="Access token or API key (SPATIALVIZ_TOKEN)"
+    token: str | None = typer.Option(
+        None,
+        envvar="SPATIALVIZ_TOKEN",
+        help="Access token or API key (SPATIALVIZ_TOKEN); default: the `spatialviz login` one",
     ),
     resume_file: Path = typer.Option(DEFAULT_RESUME_FILE, help="Where resume state is kept"),
     wait: bool = typer.Option(True, help="Follow the ingest job until it ends"),
@@ -208,6 +211,30 @@ def upload(
     from spatialviz.client.upload_command import upload as send
 
     send(file, workspace=workspace, url=url, token=token, resume_file=resume_file, wait=wait)
+
+
+@app.command()
+def login(
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="SPATIALVIZ_URL", help="Server"),
+    email: str = typer.Option(..., prompt=True, help="Your account's email"),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, envvar="SPATIALVIZ_PASSWORD", help="Prompted if absent"
+    ),
+) -> None:
+    """Sign in and keep the session (user config dir, mode 0600) for upload and the rest."""
+    from spatialviz.client.login_command import login as sign_in
+
+    sign_in(url, email, password)
+
+
+@app.command()
+def logout(
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="SPATIALVIZ_URL", help="Server"),
+) -> None:
+    """End the session `spatialviz login` kept for the server and forget it."""
+    from spatialviz.client.login_command import logout as sign_out
+
+    sign_out(url)
 
 
 @app.command()

@@ -52,6 +52,10 @@ async def test_csv_scene_is_tiled_and_served_by_signed_url(client: httpx.AsyncCl
     names = {a["name"]: a for a in scene["attributes"]}
     assert names["temperature"]["kind"] == "continuous"
     assert names["label"]["kind"] == "categorical"
+    # Text columns carry their categories from ingest: names, rows per name, the rest.
+    assert names["label"]["categories"] == ["a", "b"]
+    assert names["label"]["category_counts"] == [150, 150]
+    assert names["label"]["other_count"] == 0
     assert scene["frame"] == "dataset"
 
     # No bearer: the signature alone opens the tileset and its tiles.

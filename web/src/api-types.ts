@@ -638,6 +638,16 @@ export interface components {
             max?: number | null;
             /** Categories */
             categories?: unknown[] | null;
+            /**
+             * Category Counts
+             * @description Rows per category, in the order of `categories` (text columns)
+             */
+            category_counts?: number[] | null;
+            /**
+             * Other Count
+             * @description Rows whose value is none of `categories` (past the bound)
+             */
+            other_count?: number | null;
             /** Unit */
             unit?: string | null;
         };

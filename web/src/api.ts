@@ -111,7 +111,7 @@ export function refresh(): Promise<boolean> {
   if (!tokens) return Promise.resolve(false);
   refreshing ??= (async () => {
     try {
-      const pair = await request<TokenPair>('POST', `${API}/auth/refresh`, { json: { refresh_token: tokens!.refresh_token }, auth: false }, true);
+      const pair = await request<TokenPair>('POST', `${API}/auth/refresh`, { json: { refresh_token: tokens.refresh_token }, auth: false }, true);
       store(pair);
       return true;
     } catch {

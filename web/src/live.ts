@@ -63,7 +63,7 @@ export function subscribe(channel: string, handler: Handler): () => void {
   if (!set) {
     set = new Set();
     handlers.set(channel, set);
-    if (socket?.readyState === WebSocket.OPEN) socket.send(subscribeMessage(channel));
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(subscribeMessage(channel));
   }
   set.add(handler);
   connect();
@@ -98,7 +98,7 @@ export function watchJob(jobId: string, onUpdate: (job: Job) => void, pollMs = 3
       } catch {
         // A transient error; the next poll or a socket frame will catch up.
       }
-      if (!done) timer = setTimeout(poll, state === 'open' ? pollMs * 3 : pollMs);
+      if (!done) timer = setTimeout(() => void poll(), state === 'open' ? pollMs * 3 : pollMs);
     };
     void poll();
   });

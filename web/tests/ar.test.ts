@@ -10,7 +10,7 @@ describe('exportAnswer', () => {
     expect(exportAnswer(200, null)).toEqual({ kind: 'file' });
   });
   it('says what went wrong in words, not a raw 401 page', () => {
-    expect(exportAnswer(401, { title: 'Unauthorized' })).toEqual({ kind: 'error', message: expect.stringContaining('Sign in') });
+    expect(exportAnswer(401, { title: 'Unauthorized' })).toEqual({ kind: 'error', message: expect.stringContaining('Sign in') as unknown });
     expect(exportAnswer(404, { detail: 'No such scene.' })).toEqual({ kind: 'error', message: 'Could not export for AR: No such scene.' });
     expect(exportAnswer(500, 'boom').kind).toBe('error');
   });

@@ -19,7 +19,7 @@ describe('encoding form', () => {
     });
     const columns = [col('a'), col('b'), col('c'), col('kind', 'string'), col('t'), col('w')];
     const numeric = encodingRequest('d', { x: 'a', y: 'b', z: 'c', color: 't', colormap: 'grey', size: 'w' }, columns);
-    expect(JSON.parse(JSON.stringify(numeric)).encoding).toEqual({
+    expect((JSON.parse(JSON.stringify(numeric)) as { encoding: unknown }).encoding).toEqual({
       position: { x: 'a', y: 'b', z: 'c' },
       color: { mode: 'continuous', column: 't', colormap: 'grey' },
       size: { mode: 'column', column: 'w' },

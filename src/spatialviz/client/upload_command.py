@@ -18,14 +18,21 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from spatialviz.client.credentials import CredentialStore, NotSignedIn, StoredLogin
 from spatialviz.client.tus_upload import ResumeStore, UploadFailed, upload_file
 
 POLL_SECONDS = 0.5
 FINAL = {"succeeded", "failed", "cancelled"}
 
 
-def _client(url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
+def _client(url: str, token: str | None) -> httpx.Client:
+    """With ``token``: that bearer token (or API key). Without: what ``spatialviz login`` kept
+    for ``url``, refreshed when it expires."""
+    if token:
+        return httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0
+        )
+    return httpx.Client(base_url=url, auth=StoredLogin(CredentialStore(), url), timeout=60.0)
 
 
 def _default_workspace(client: httpx.Client) -> str:
@@ -65,13 +72,18 @@ def upload(
     *,
     workspace: str | None,
     url: str,
-    token: str,
+    token: str | None,
     resume_file: Path,
     wait: bool,
 ) -> None:
     """Upload FILE (resumable: run again after an interruption) and follow its ingest;
     the body of ``spatialviz upload`` (options in :mod:`spatialviz.cli`)."""
-    with _client(url, token) as client, _progress() as progress:
+    try:
+        client = _client(url, token)
+    except NotSignedIn as exc:
+        typer.echo(f"spatialviz: {exc} (or pass --token)", err=True)
+        raise typer.Exit(1) from None
+    with client, _progress() as progress:
         try:
             workspace_id = workspace or _default_workspace(client)
             bar = progress.add_task(f"upload {file.name}", total=file.stat().st_size)

@@ -20,6 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 HISTOGRAM_BINS = 64
+MAX_CATEGORIES = 256
+"""Distinct values a text column keeps as categories (names and counts); later new values
+are counted together as "other", so a column of free text costs bounded memory."""
+MAX_CATEGORY_CHARS = 200
+"""Longer values are not category names (free text): they count as "other"."""
 FINE_BINS = 1024
 
 
@@ -43,6 +48,10 @@ class ColumnStatsJson(TypedDict):
     nan_count: NotRequired[int]
     inf_count: NotRequired[int]
     histogram: NotRequired[HistogramJson | None]
+    # text columns: named categories, most frequent first, and the rows counted as "other"
+    categories: NotRequired[list[str]]
+    category_counts: NotRequired[list[int]]
+    other_count: NotRequired[int]
 
 
 class Histogram:
@@ -117,6 +126,9 @@ class ColumnStats:
         self.finite = 0
         self.numeric = True
         self.histogram = Histogram()
+        self.category_counts: dict[str, int] = {}
+        self.other_count = 0
+        self.text = False
 
     def add(self, arr: pa.Array) -> None:
         self.count += len(arr)
@@ -124,6 +136,9 @@ class ColumnStats:
         t = arr.type
         if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
             self.numeric = False
+            if _is_text(t):
+                self.text = True
+                self._count_categories(arr)
             return
         if arr.null_count:
             arr = arr.drop_null()
@@ -146,8 +161,27 @@ class ColumnStats:
         self.finite += values.size
         self.histogram.add(values, vmin, vmax)
 
+    def _count_categories(self, arr: pa.Array) -> None:
+        counts = pc.value_counts(arr.drop_null() if arr.null_count else arr)
+        for value, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            name = str(value)
+            if name in self.category_counts:
+                self.category_counts[name] += n
+            elif len(self.category_counts) < MAX_CATEGORIES and len(name) <= MAX_CATEGORY_CHARS:
+                self.category_counts[name] = n
+            else:
+                self.other_count += n
+
     def to_json(self) -> ColumnStatsJson:
         out: ColumnStatsJson = {"count": self.count, "null_count": self.null_count}
+        if self.text:
+            # Most frequent first (ties by name): the order the palette and the legend use.
+            ranked = sorted(self.category_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            out["categories"] = [name for name, _ in ranked]
+            out["category_counts"] = [n for _, n in ranked]
+            out["other_count"] = self.other_count
         if not self.numeric:
             return out
         out["min"], out["max"] = self.min, self.max
@@ -155,3 +189,9 @@ class ColumnStats:
         out["nan_count"], out["inf_count"] = self.nan_count, self.inf_count
         out["histogram"] = self.histogram.to_json()
         return out
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return _is_text(t.value_type)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))

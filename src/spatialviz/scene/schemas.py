@@ -37,6 +37,12 @@ class Attribute(BaseModel):
     min: float | None = None
     max: float | None = None
     categories: list[Any] | None = None
+    category_counts: list[int] | None = Field(
+        default=None, description="Rows per category, in the order of `categories` (text columns)"
+    )
+    other_count: int | None = Field(
+        default=None, description="Rows whose value is none of `categories` (past the bound)"
+    )
     unit: str | None = None
 
 

@@ -146,6 +146,9 @@ def attributes_of(dataset: Dataset, resolved: ResolvedEncoding | None) -> list[d
         }
         if categories:
             entry["categories"] = categories
+            if isinstance(st.get("category_counts"), list):
+                entry["category_counts"] = st["category_counts"]
+                entry["other_count"] = st.get("other_count")
         elif kind == "bool":
             entry["categories"] = [False, True]
         out.append(entry)

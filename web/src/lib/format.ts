@@ -12,5 +12,7 @@ export function formatValue(v: unknown): string {
   }
   if (typeof v === 'bigint') return v.toLocaleString('en-US');
   if (v === null || v === undefined) return '—';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? typeof v;
 }

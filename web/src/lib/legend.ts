@@ -1,5 +1,5 @@
 /** What the legend shows for the attribute a scene is coloured by. Pure. */
-import { type RGB, categoryColor, cssGradient, isColormap, toCss } from './colormap';
+import { categoryColor, cssGradient, isColormap, toCss } from './colormap';
 import type { SceneAttribute } from './types';
 import { categoryLabel } from './attributekinds';
 
@@ -47,7 +47,7 @@ export function legendFor(attribute: SceneAttribute | null, colormap = 'viridis'
     const items = entries.slice(0, MAX_LEGEND_ITEMS).map(({ label, code }): LegendItem => ({
       label,
       code,
-      color: toCss(categoryColor(code) as RGB),
+      color: toCss(categoryColor(code)),
       ...(categories.counts ? { count: categories.counts.get(code) ?? 0 } : {}),
       ...(categories.hidden ? { hidden: categories.hidden.has(code) } : {}),
     }));

@@ -9,17 +9,24 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
     if (key.startsWith('on') && typeof value === 'function') {
       el.addEventListener(key.slice(2), value as EventListener);
     } else if (key === 'class') {
-      el.className = String(value);
+      el.className = attributeText(value);
     } else if (key === 'style' && typeof value === 'object') {
       Object.assign(el.style, value);
     } else if (key in el && !key.includes('-') && key !== 'list') {
       (el as unknown as Record<string, unknown>)[key] = value;
     } else {
-      el.setAttribute(key, value === true ? '' : String(value));
+      el.setAttribute(key, value === true ? '' : attributeText(value));
     }
   }
   append(el, ...children);
   return el;
+}
+
+/** An attribute's text: strings and numbers as they are, anything else as JSON. */
+function attributeText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 export function append(parent: Node, ...children: Child[]): void {

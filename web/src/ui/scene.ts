@@ -5,6 +5,7 @@ import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
+import { type BakedColor, bakedLegend } from '../lib/bakedlegend';
 import { readinessChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { watchJob } from '../live';
@@ -41,8 +42,7 @@ export function sceneView(id: string): HTMLElement {
         main.replaceChildren(h('p', { 'data-testid': 'scene-status' }, `This scene is ${scene.status}. It opens when tiling finishes.`));
         // Follow the tiling job (socket, with a slow HTTP poll behind it); when it ends the
         // scene is ready or failed, and the page opens it or says why.
-        // (job_id is in the API's scene; the hand-written Scene type lacks it.)
-        const tiling = scene as Scene & { job_id?: string | null };
+        const tiling = scene;
         let left = false;
         const reopen = () => {
           if (!left && main.isConnected) main.replaceWith(sceneView(id));
@@ -126,6 +126,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     const attribute = current();
     const counts = attribute?.kind === 'categorical' ? viewer.categoryCounts() : undefined;
     counted = counts ? [...counts.values()].reduce((a, b) => a + b, 0) : -1;
+    const baked = attribute ? null : bakedLegend(scene.resolved_encoding.color as BakedColor | undefined, scene.attributes ?? []);
+    if (baked) {
+      legendSlot.replaceChildren(legendElement(baked)); // the tiles' colours: nothing to toggle
+      return;
+    }
     const model = legendFor(attribute, mapSelect.value, attribute?.unit ?? undefined, counts ? { counts, hidden } : {});
     legendSlot.replaceChildren(legendElement(model, (code, shown) => {
       if (shown) hidden.delete(code);
@@ -265,13 +270,13 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   );
   recolor();
 
-  debug.actions.pickAt = ((x: number, y: number) => viewer.pickNdc(x, y)) as never;
-  debug.actions.boxQuery = ((min: number[], max: number[]) => runBox(min, max)) as never;
-  debug.actions.setColorBy = ((name: string | null) => {
+  debug.actions.pickAt = (x: number, y: number) => viewer.pickNdc(x, y);
+  debug.actions.boxQuery = (min: number[], max: number[]) => runBox(min, max);
+  debug.actions.setColorBy = (name: string | null) => {
     colorSelect.value = name ?? '';
     recolor();
-  }) as never;
-  debug.actions.enterVR = (() => enterVR()) as never;
+  };
+  debug.actions.enterVR = () => enterVR();
   teardown = () => {
     clearInterval(recount);
     viewer.dispose();

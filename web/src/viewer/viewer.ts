@@ -144,7 +144,7 @@ export class Viewer {
     this.tiles.addEventListener('load-root-tileset', ({ tileset }) => {
       this.material.setTileColorSpace(tileColorSpace(tileset));
       const root = tileset as { extras?: { spatialviz?: TilesetExtras }; root?: { transform?: number[]; boundingVolume?: { box?: number[] } } };
-      const frame = (sceneInfo as Scene & { frame?: string }).frame; // in the API's scene; not in the hand-written type
+      const frame = sceneInfo.frame;
       this.queryOffset = datasetOffset(frame, root.extras?.spatialviz, !!root.root?.transform);
       this.positionFrame = frame === 'chart' ? null : {
         rootInverse: root.root?.transform ? new THREE.Matrix4().fromArray(root.root.transform).invert() : null,
@@ -229,7 +229,8 @@ export class Viewer {
    * "_<column>" vertex attribute of tilesets written before.
    */
   private valueAttribute(p: THREE.Points, column: string): THREE.BufferAttribute | null {
-    const cache = ((p.userData.valueAttributes as Map<string, THREE.BufferAttribute | null> | undefined) ??= new Map());
+    const userData = p.userData as { valueAttributes?: Map<string, THREE.BufferAttribute | null> };
+    const cache = (userData.valueAttributes ??= new Map<string, THREE.BufferAttribute | null>());
     if (cache.has(column)) return cache.get(column) ?? null;
     const legacy = p.geometry.getAttribute(threeAttributeName(column));
     let attr: THREE.BufferAttribute | null = legacy instanceof THREE.BufferAttribute ? legacy : null;
@@ -280,7 +281,7 @@ export class Viewer {
     const accessor = info?.propertyTable != null ? metadata?.tableAccessors?.[info.propertyTable] : undefined;
     if (!info || !accessor) return null;
     const ids = info.attribute != null ? p.geometry.getAttribute(`_feature_id_${info.attribute}`) : null;
-    return { accessor, rows: ids ? (ids.array as ArrayLike<number>) : null };
+    return { accessor, rows: ids ? ids.array : null };
   }
 
   /** Colours by a per-point attribute (null: the tiles' own colours). No re-tiling. */
@@ -324,7 +325,7 @@ export class Viewer {
     if (column) {
       this.pointsByTile.forEach((list) => list.forEach((p) => {
         const attr = this.valueAttribute(p, column);
-        if (attr) arrays.push(attr.array as ArrayLike<number>);
+        if (attr) arrays.push(attr.array);
       }));
     }
     return countCodes(arrays);
@@ -467,7 +468,7 @@ export class Viewer {
       });
       try {
         const rows = metadata.getPropertyTableData(tables, ids);
-        tileRow = Object.assign({}, ...rows.filter(Boolean));
+        tileRow = Object.assign({}, ...rows.filter(Boolean)) as Record<string, unknown>;
         // The table's row id is exact for any cloud size (UINT32/INT64, read as number or
         // bigint); a float vertex attribute is not past 2^24.
         rowId = exactRowId(tileRow?.[ROW_ID]);
