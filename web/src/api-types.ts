@@ -6036,8 +6036,8 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                scene_id: string;
                 annotation_id: string;
+                scene_id: string;
             };
             cookie?: never;
         };

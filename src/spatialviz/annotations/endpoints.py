@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from spatialviz.annotations import service
 from spatialviz.annotations.repository import AnnotationRepository
@@ -14,10 +15,22 @@ from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
 from spatialviz.kit.resources import Resources
+from spatialviz.models.scene import Scene
 from spatialviz.realtime.channels import Snapshot, register_channel
 from spatialviz.scene.auth import SceneReadable
 
 router = APIRouter(prefix="/api/v1/scenes", tags=["annotations"])
+
+
+async def get_writable_scene(
+    scene_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> Scene:
+    """A dependency, so the scene is checked before the body: another workspace's scene
+    is 404 whatever was sent."""
+    return await service.writable_scene(session, principal, scene_id)
+
+
+WritableScene = Annotated[Scene, Depends(get_writable_scene)]
 
 
 @router.get(
@@ -39,13 +52,13 @@ async def list_annotations(access: SceneReadable, session: SessionDep) -> list[A
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 async def create_annotation(
-    scene_id: uuid.UUID,
+    scene: WritableScene,
     body: AnnotationCreate,
     principal: CurrentPrincipal,
     session: SessionDep,
     resources: ResourcesDep,
 ) -> AnnotationOut:
-    return await service.create_annotation(session, resources.pubsub, principal, scene_id, body)
+    return await service.create_annotation(session, resources.pubsub, principal, scene, body)
 
 
 @router.delete(
@@ -55,13 +68,13 @@ async def create_annotation(
     responses=problem_responses(401, 403, 404, 429),
 )
 async def delete_annotation(
-    scene_id: uuid.UUID,
+    scene: WritableScene,
     annotation_id: uuid.UUID,
     principal: CurrentPrincipal,
     session: SessionDep,
     resources: ResourcesDep,
 ) -> Response:
-    await service.delete_annotation(session, resources.pubsub, principal, scene_id, annotation_id)
+    await service.delete_annotation(session, resources.pubsub, principal, scene, annotation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

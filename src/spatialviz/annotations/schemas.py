@@ -20,6 +20,9 @@ MAX_PER_SCENE = 200
 #: a client from storing values no renderer can place.
 MAX_COORDINATE = 1e12
 
+#: Row ids a JSON number carries exactly in every client (and in the schema's own bound).
+MAX_ROW_ID = 2**53
+
 Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
 
 
@@ -34,7 +37,10 @@ class AnnotationCreate(BaseModel):
         "is in them, else the tileset's (georeferenced: ECEF; charts: the chart box)",
     )
     row_id: int | None = Field(
-        default=None, ge=0, le=2**62, description="The picked point's row, if any"
+        default=None,
+        ge=0,
+        le=MAX_ROW_ID,
+        description="The picked point's row, if any",
     )
 
 

@@ -54,9 +54,9 @@ async def list_annotations(
     return [annotation_out(a, name if with_authors else None) for a, name in rows]
 
 
-async def _writable_scene(
-    session: AsyncSession, principal: Principal, scene_id: uuid.UUID
-) -> Scene:
+async def writable_scene(session: AsyncSession, principal: Principal, scene_id: uuid.UUID) -> Scene:
+    """The scene, locked until commit, if the caller is an editor of its workspace: 404
+    outside the caller's workspaces, 403 for a viewer."""
     scene = await AnnotationRepository(session).scene_for(principal, scene_id, lock=True)
     if scene is None:
         raise SceneNotFound("Scene not found.")
@@ -68,10 +68,10 @@ async def create_annotation(
     session: AsyncSession,
     pubsub: PubSub,
     principal: Principal,
-    scene_id: uuid.UUID,
+    scene: Scene,
     body: AnnotationCreate,
 ) -> AnnotationOut:
-    scene = await _writable_scene(session, principal, scene_id)
+    """Adds a note to ``scene`` (from :func:`writable_scene`)."""
     repository = AnnotationRepository(session)
     if await repository.count(scene.id) >= MAX_PER_SCENE:
         raise AnnotationLimitReached(
@@ -100,20 +100,18 @@ async def create_annotation(
         target_id=annotation.id,
         details={"scene_id": str(scene.id)},
     )
-    await _announce_after_commit(session, pubsub, scene.id)
-    created = [a for a in await list_annotations(session, scene.id) if a.id == annotation.id]
-    return created[0]
+    items = await _announce_after_commit(session, pubsub, scene.id)
+    return next(a for a in items if a.id == annotation.id)
 
 
 async def delete_annotation(
     session: AsyncSession,
     pubsub: PubSub,
     principal: Principal,
-    scene_id: uuid.UUID,
+    scene: Scene,
     annotation_id: uuid.UUID,
 ) -> None:
     """Its author (still an editor) or a workspace owner removes it."""
-    scene = await _writable_scene(session, principal, scene_id)
     repository = AnnotationRepository(session)
     annotation = await repository.get(scene.id, annotation_id)
     if annotation is None:
@@ -130,18 +128,22 @@ async def delete_annotation(
         action="annotation.deleted",
         target_type="annotation",
         target_id=annotation_id,
-        details={"scene_id": str(scene.id), "author_id": str(annotation.author_id)},
+        details={
+            "scene_id": str(scene.id),
+            "author_id": str(annotation.author_id) if annotation.author_id else None,
+        },
     )
     await _announce_after_commit(session, pubsub, scene.id)
 
 
 async def _announce_after_commit(
     session: AsyncSession, pubsub: PubSub, scene_id: uuid.UUID
-) -> None:
+) -> list[AnnotationOut]:
     """The list as this transaction leaves it, published once it has committed (a rollback
     announces nothing). Concurrent writers may publish out of order; the hub re-reads
     every few seconds (realtime/hub.py), so subscribers converge on the committed list."""
-    message = annotations_message(scene_id, await list_annotations(session, scene_id))
+    items = await list_annotations(session, scene_id)
+    message = annotations_message(scene_id, items)
     channel = channel_of(scene_id)
 
     async def publish() -> None:
@@ -151,3 +153,4 @@ async def _announce_after_commit(
             log.warning("annotations_publish_failed", scene_id=str(scene_id), error=repr(exc))
 
     after_commit(session, publish)
+    return items

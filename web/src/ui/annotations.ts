@@ -22,18 +22,20 @@ const addAnnotation = (sceneId: string, text: string, position: Vec3, rowId: num
   request<Annotation>('POST', `${API}/scenes/${sceneId}/annotations`, { json: { text, position, row_id: rowId } });
 const removeAnnotation = (sceneId: string, id: string) => request<null>('DELETE', `${API}/scenes/${sceneId}/annotations/${id}`);
 
-export function annotationsPanel(sceneId: string, viewer: Viewer, flight: CameraFlight, readOnly: boolean): { element: HTMLElement; dispose: () => void } {
+export function annotationsPanel(sceneId: string, workspaceId: string, viewer: Viewer, flight: CameraFlight, readOnly: boolean): { element: HTMLElement; dispose: () => void } {
   const labels = new AnnotationLabels(viewer.offset);
   let items: Annotation[] = [];
   let drawn: Annotation[] = [];
   let userId: string | null = null;
   let armed = false;
-  const canWrite = !readOnly && isSignedIn();
+  let canWrite = !readOnly && isSignedIn();
 
   const list = h('ul', { class: 'annotation-list', 'data-testid': 'annotation-list' });
   const message = h('div', { 'aria-live': 'polite', 'data-testid': 'annotation-message' });
   const input = h('input', { type: 'text', maxLength: MAX_TEXT, placeholder: 'Note text', 'aria-label': 'Note text', 'data-testid': 'annotation-text' });
   const place = h('button', { type: 'button', 'aria-pressed': 'false', 'data-testid': 'annotation-place' }, 'Place note');
+  const readOnlyNote = h('p', { class: 'muted', 'data-testid': 'annotation-read-only' }, 'Notes on this scene (read-only).');
+  const form = canWrite ? h('div', { class: 'annotation-form' }, input, place) : readOnlyNote;
 
   const offset = (): Vec3 | null | undefined => viewer.queryOffset;
   const setArmed = (on: boolean) => {
@@ -148,7 +150,14 @@ export function annotationsPanel(sceneId: string, viewer: Viewer, flight: Camera
         if (parsed && parsed.sceneId === sceneId) apply(parsed.annotations);
       });
       try {
-        userId = (await me()).id;
+        const who = await me();
+        userId = who.id;
+        // Viewers read; the form is for editors and owners (the server decides either way).
+        const role = (who.workspaces ?? []).find((w) => w.id === workspaceId)?.role;
+        if (role === 'viewer') {
+          canWrite = false;
+          form.replaceWith(readOnlyNote);
+        }
         render();
       } catch {
         // Without knowing who we are, no delete buttons: the server would decide anyway.
@@ -160,6 +169,7 @@ export function annotationsPanel(sceneId: string, viewer: Viewer, flight: Camera
     input.value = text;
     setArmed(true);
   }) as never;
+  debug.actions.cameraPose = (() => flight.pose()) as never;
   debug.actions.flyToAnnotation = ((id: string) => {
     const a = items.find((x) => x.id === id);
     return a ? flyTo(a) : Promise.resolve();
@@ -167,7 +177,7 @@ export function annotationsPanel(sceneId: string, viewer: Viewer, flight: Camera
 
   const element = h('section', { class: 'panel', 'data-testid': 'annotations-panel' },
     h('h2', {}, 'Notes'),
-    canWrite ? h('div', { class: 'annotation-form' }, input, place) : h('p', { class: 'muted' }, 'Notes on this scene (read-only).'),
+    form,
     message,
     list);
   render();
@@ -181,6 +191,7 @@ export function annotationsPanel(sceneId: string, viewer: Viewer, flight: Camera
       labels.dispose();
       delete debug.actions.placeAnnotation;
       delete debug.actions.flyToAnnotation;
+      delete debug.actions.cameraPose;
     },
   };
 }

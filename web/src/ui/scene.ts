@@ -81,7 +81,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   });
   // Notes, saved views, EDL and size modes, chart tooltips (issue 17).
   const flight = new tools.CameraFlight(viewer);
-  const notes = tools.annotationsPanel(scene.id, viewer, flight, readOnly);
+  const notes = tools.annotationsPanel(scene.id, scene.workspace_id, viewer, flight, readOnly);
   const rendering = tools.renderingControls(viewer);
   const stopHover = scene.frame === 'chart' ? tools.chartHover(stage, viewer, scene) : null;
 
