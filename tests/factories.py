@@ -259,6 +259,17 @@ async def _tile_path(tenant: Tenant) -> str:
     raise AssertionError("A's tileset has no tile content")
 
 
+async def _annotation_id(tenant: Tenant) -> str:
+    scene_id = await tenant.ensure("scene_id")
+    response = await tenant.client.post(
+        f"/api/v1/scenes/{scene_id}/annotations",
+        json={"text": "A's note", "position": [0, 0, 0]},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 async def _export_format(tenant: Tenant) -> str:
     return "usdz"
 
@@ -278,4 +289,5 @@ OBJECT_FACTORIES: dict[str, ObjectFactory] = {
     "link_id": _share_link_id,
     "path": _tile_path,
     "fmt": _export_format,
+    "annotation_id": _annotation_id,
 }

@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from spatialviz import __version__
+from spatialviz.annotations.endpoints import router as annotations_router
 from spatialviz.api_docs import install_api_docs
 from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(job_router)
     app.include_router(realtime_router)
     app.include_router(scene_router)
+    app.include_router(annotations_router)
     if settings.docs_on:
         install_api_docs(app, STATIC_DIR)
     # Last: the client's routes must never shadow an API route.

@@ -23,6 +23,11 @@ export interface DebugState {
   upload: { progress: number; datasetId: string | null; state: string };
   jobs: Record<string, { status: string; progress: number; stage: string | null }>;
   errors: string[];
+  /** the scene's notes, view tools and hover tooltip (ui/annotations.ts, ui/viewtools.ts, ui/charthover.ts) */
+  annotations?: { id: string; text: string }[];
+  lastFlight?: { kind: string; id: string };
+  viewTools?: { edl: boolean; sizeMode: string; pointSize: number };
+  hover?: { rowId: number | null; shown: boolean };
   /** test helpers installed by the scene view */
   actions: Record<string, (...args: never[]) => unknown>;
 }

@@ -49,6 +49,11 @@ function connect(): void {
 function channelOf(message: ServerMessage): string | null {
   if (message.type === 'job') return jobChannel(message.job.id);
   if (message.type === 'error') return message.channel;
+  // Other channels' messages name their channel (annotations:<scene_id>, …).
+  if (message.type === 'unknown' && typeof message.raw === 'object' && message.raw !== null) {
+    const channel = (message.raw as { channel?: unknown }).channel;
+    if (typeof channel === 'string') return channel;
+  }
   return null;
 }
 

@@ -1,6 +1,7 @@
 """Every SQLAlchemy model, imported here so Alembic and the app see one metadata."""
 
 from spatialviz.kit.db import Base
+from spatialviz.models.annotation import Annotation
 from spatialviz.models.api_key import ApiKey
 from spatialviz.models.audit_event import AuditEvent
 from spatialviz.models.dataset import Dataset, DatasetStatus
@@ -13,6 +14,7 @@ from spatialviz.models.user import User
 from spatialviz.models.workspace import Membership, Role, Workspace
 
 __all__ = [
+    "Annotation",
     "ApiKey",
     "AuditEvent",
     "Base",

@@ -17,6 +17,7 @@ import { shift } from '../lib/sceneframe';
 
 type ViewerModule = typeof import('../viewer/viewer');
 type XRModule = typeof import('../viewer/xr');
+type ToolsModule = typeof import('./scenetools');
 
 let teardown: (() => void) | null = null;
 
@@ -52,8 +53,8 @@ export function sceneView(id: string): HTMLElement {
         else if (readinessChannel(tiling)) setTimeout(reopen, 5000); // a share link cannot read jobs
         return;
       }
-      const [viewerModule, xrModule] = await Promise.all([import('../viewer/viewer'), import('../viewer/xr')]);
-      mount(main, scene, viewerModule, xrModule);
+      const [viewerModule, xrModule, toolsModule] = await Promise.all([import('../viewer/viewer'), import('../viewer/xr'), import('./scenetools')]);
+      mount(main, scene, viewerModule, xrModule, toolsModule);
     } catch (error) {
       const text = error instanceof ApiError ? error.message : `Could not open the scene: ${(error as Error).message}`;
       recordError(text);
@@ -63,7 +64,7 @@ export function sceneView(id: string): HTMLElement {
   return main;
 }
 
-function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRController, isVRSupported }: XRModule): void {
+function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRController, isVRSupported }: XRModule, tools: ToolsModule): void {
   const stage = h('div', { class: 'stage', 'data-testid': 'scene-view' });
   const legendSlot = h('div', { class: 'legend-slot' });
   const status = h('div', { class: 'hud', 'data-testid': 'scene-hud', 'aria-live': 'off' });
@@ -78,6 +79,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     },
     onPick: (hit) => void showPick(hit?.rowId ?? null, hit?.tileRow ?? null),
   });
+  // Notes, saved views, EDL and size modes, chart tooltips (issue 17).
+  const flight = new tools.CameraFlight(viewer);
+  const notes = tools.annotationsPanel(scene.id, scene.workspace_id, viewer, flight, readOnly);
+  const rendering = tools.renderingControls(viewer);
+  const stopHover = scene.frame === 'chart' ? tools.chartHover(stage, viewer, scene) : null;
 
   // Picks answer out of order when several are in flight: only the newest one is shown.
   let pickSequence = 0;
@@ -169,7 +175,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   }, 1000);
 
   const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: 2, 'data-testid': 'point-size' });
-  size.addEventListener('input', () => viewer.setPointSize(Number(size.value)));
+  size.addEventListener('input', () => rendering.setBaseSize(Number(size.value)));
   const budget = h('input', { id: 'point-budget', type: 'range', min: 250_000, max: 6_000_000, step: 250_000, value: 3_000_000, 'data-testid': 'point-budget' });
   const budgetLabel = h('output', { for: 'point-budget' }, formatCount(3_000_000));
   budget.addEventListener('input', () => {
@@ -261,10 +267,13 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
         h('label', { for: 'colormap' }, 'Colormap', mapSelect),
         rangeRow,
         h('label', { for: 'point-size' }, 'Point size', size),
+        rendering.element,
         h('label', { for: 'point-budget' }, 'Point budget ', budgetLabel, budget),
         nav),
       h('section', { class: 'panel' }, h('h2', {}, 'Share and devices'), actions),
       pickPanel,
+      notes.element,
+      tools.bookmarksPanel(scene.id, flight),
       h('section', { class: 'panel' }, h('h2', {}, 'Box query'), boxForm),
       boxPanel),
   );
@@ -279,6 +288,10 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   debug.actions.enterVR = () => enterVR();
   teardown = () => {
     clearInterval(recount);
+    stopHover?.();
+    notes.dispose();
+    rendering.dispose();
+    flight.dispose();
     viewer.dispose();
   };
 }

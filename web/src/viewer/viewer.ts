@@ -397,9 +397,13 @@ export class Viewer {
     if (document.visibilityState === 'visible') this.budget.update(frameMs);
     this.tiles.errorTarget = nextErrorTarget(this.tiles.errorTarget, this.visiblePoints, this.budget.budget);
     this.beforeRender?.(time, xrFrame);
+    this.frameHooks.forEach((hook) => hook(frameMs));
     this.camera.updateMatrixWorld();
     this.tiles.update();
-    this.renderer.render(this.scene, this.camera);
+    // A post-process (eye-dome lighting, viewer/edl.ts) draws the frame itself; not in XR,
+    // where the headset's layers need the plain path.
+    if (this.renderPass && !this.renderer.xr.isPresenting) this.renderPass(this.renderer, this.scene, this.camera);
+    else this.renderer.render(this.scene, this.camera);
     debug.pointsDrawn = this.visiblePoints;
     debug.pointBudget = this.budget.budget;
     debug.errorTarget = this.tiles.errorTarget;
@@ -409,6 +413,34 @@ export class Viewer {
 
   /** Hook for the XR controller (runs before tiles.update each frame). */
   beforeRender: ((time: number, frame?: XRFrame) => void) | null = null;
+  /** Per-frame work of tools (fly-to, adaptive point size), given the last frame's ms. */
+  readonly frameHooks = new Set<(frameMs: number) => void>();
+  /** Draws the frame instead of a plain render, when set (viewer/edl.ts). */
+  renderPass: ((renderer: THREE.WebGLRenderer, scene: THREE.Scene, camera: THREE.PerspectiveCamera) => void) | null = null;
+  /** Told of every pick (click or XR select), after options.onPick. */
+  readonly pickListeners = new Set<(hit: PickHit | null) => void>();
+
+  /** Where orbiting turns around (bookmarks save it with the camera). */
+  get viewTarget(): THREE.Vector3 {
+    return this.orbit.target;
+  }
+
+  /** Puts the camera at `position` looking at `target` (world frame), orbiting around it. */
+  setView(position: THREE.Vector3, target: THREE.Vector3): void {
+    this.camera.position.copy(position);
+    this.orbit.target.copy(target);
+    this.camera.lookAt(target);
+    if (this.navigation === 'orbit') this.orbit.update();
+  }
+
+  /** A pick without side effects (no marker, no listeners): hover tooltips. */
+  peekClient(clientX: number, clientY: number): PickHit | null {
+    const rect = this.renderer.domElement.getBoundingClientRect();
+    this.raycaster.setFromCamera(new THREE.Vector2(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1), this.camera);
+    this.raycaster.params.Points = { threshold: this.pickThreshold * this.root.scale.x };
+    const hit = this.raycaster.intersectObject(this.tiles.group, true).find((h) => (h.object as THREE.Points).isPoints);
+    return hit ? this.hitToPick(hit) : null;
+  }
 
   /** Raycasts from normalised device coordinates (desktop clicks). */
   pickNdc(x: number, y: number): PickHit | null {
@@ -438,6 +470,7 @@ export class Viewer {
       this.marker.visible = true;
     }
     this.options.onPick?.(result);
+    this.pickListeners.forEach((listener) => listener(result));
     return result;
   }
 
@@ -508,6 +541,9 @@ export class Viewer {
   dispose(): void {
     this.disposed = true;
     this.renderer.setAnimationLoop(null);
+    this.frameHooks.clear();
+    this.pickListeners.clear();
+    this.renderPass = null;
     this.resizeObserver.disconnect();
     this.orbit.dispose();
     this.fly.dispose();

@@ -1,0 +1,2 @@
+"""Annotations: notes pinned to points of a scene, shared live with everyone who reads it
+(docs/annotations.md)."""
