@@ -129,11 +129,13 @@ export interface Measurement {
   id: number;
   kind: MeasureKind;
   points: P3[];
+  /** the dataset row each point was snapped to, when known (null: a placed point or none) */
+  rows: (number | null)[];
 }
 
 export type MeasureEvent =
   | { type: 'start'; kind: MeasureKind }
-  | { type: 'point'; point: P3 }
+  | { type: 'point'; point: P3; row?: number | null }
   | { type: 'finish' }
   | { type: 'cancel' }
   | { type: 'undo' }
@@ -158,7 +160,7 @@ export const EMPTY_MEASURES: MeasureState = { active: null, done: [], nextId: 1 
 export function measureReducer(state: MeasureState, event: MeasureEvent): MeasureState {
   switch (event.type) {
     case 'start':
-      return { ...state, active: { id: state.nextId, kind: event.kind, points: [] }, nextId: state.nextId + 1 };
+      return { ...state, active: { id: state.nextId, kind: event.kind, points: [], rows: [] }, nextId: state.nextId + 1 };
     case 'point': {
       const active = state.active;
       if (!active) return state;
@@ -169,7 +171,7 @@ export function measureReducer(state: MeasureState, event: MeasureEvent): Measur
       }
       const points = [...active.points, event.point];
       const target = FIXED_POINTS[active.kind];
-      const next = { ...active, points };
+      const next = { ...active, points, rows: [...active.rows, event.row ?? null] };
       if (target !== null && points.length >= target) return { ...state, active: null, done: [...state.done, next] };
       return { ...state, active: next };
     }
@@ -182,7 +184,7 @@ export function measureReducer(state: MeasureState, event: MeasureEvent): Measur
     case 'cancel':
       return { ...state, active: null };
     case 'undo':
-      return state.active ? { ...state, active: { ...state.active, points: state.active.points.slice(0, -1) } } : state;
+      return state.active ? { ...state, active: { ...state.active, points: state.active.points.slice(0, -1), rows: state.active.rows.slice(0, -1) } } : state;
     case 'remove':
       return { ...state, done: state.done.filter((m) => m.id !== event.id) };
     case 'clear':
