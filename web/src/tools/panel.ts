@@ -29,6 +29,8 @@ export interface ToolsDebug {
   measure: { placing: MeasureKind | null; points: number; done: { id: number; kind: MeasureKind; value: number; unit: string; points: P3[]; rows: (number | null)[] }[] };
   clip: ClipDebug;
   profile: ProfileDebug;
+  /** what turns the measuring frame into the dataset's coordinates (null: no shift does) */
+  readonly datasetOffset: readonly number[] | null;
 }
 
 export interface Tools {
@@ -57,6 +59,9 @@ export function toolsPanel(viewer: Viewer, sceneId: string): Tools {
     measure: { placing: null, points: 0, done: [] },
     clip: undefined as unknown as ClipDebug,
     profile: undefined as unknown as ProfileDebug,
+    get datasetOffset() {
+      return viewer.queryOffset ?? null;
+    },
   };
   (debug as unknown as { tools: ToolsDebug }).tools = state;
 
