@@ -208,3 +208,76 @@ async def test_measure_clip_and_profile_the_demo_lidar(
         await page.screenshot(path=os.path.join(shots, "viewer-tools-profile.png"))
 
     assert problems == [], problems
+
+
+def _aim(origin: list[float], target: list[float]) -> list[float]:
+    """The quaternion (x, y, z, w) turning a controller's ray (-z) from origin to target."""
+    d = np.array(target) - np.array(origin)
+    d /= np.linalg.norm(d)
+    forward = np.array([0.0, 0.0, -1.0])
+    axis = np.cross(forward, d)
+    q = np.array([*axis, 1.0 + float(forward @ d)])
+    return [float(v) for v in q / np.linalg.norm(q)]
+
+
+async def test_a_height_measured_by_pointing_in_vr(
+    watched_page: tuple[Page, list[str]], live_server: str, settings: Settings
+) -> None:
+    """Under the IWER headset emulator: the height tool chosen, two trigger presses with the
+    right controller aimed at two points measure their height difference, which is the
+    difference of the rows' z the server returns."""
+    page, problems = watched_page
+    demo = await run_demo(settings, points=POINTS)
+    headers = await _sign_in(page, live_server, DEMO_EMAIL, demo.password)
+    scene_id = demo.scenes["lidar"]["id"]
+    await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    hits = await page.evaluate(_PROBE)
+    assert len(hits) >= 2, hits
+    low = min(hits, key=lambda h: h["point"]["z"])
+    high = max(hits, key=lambda h: h["point"]["z"])
+    assert high["point"]["z"] - low["point"]["z"] > 1.0
+
+    await page.get_by_test_id("measure-height").click()
+    await wait_until(page, "window.__spatialviz.xr.supported === true", 10)
+    await page.get_by_test_id("enter-vr").click()
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
+    await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
+
+    hand = [0.25, 1.3, -0.2]
+    for placed, target in enumerate([low, high], start=1):
+        world = await page.evaluate(
+            "p => window.__spatialviz.actions.toolsWorldOf(p)", target["point"]
+        )
+        await page.evaluate(
+            """([hand, q]) => {
+                const right = window.__spatialvizXRDevice.controllers.right;
+                right.position.set(...hand);
+                right.quaternion.set(...q);
+            }""",
+            [hand, _aim(hand, world)],
+        )
+        frames = await page.evaluate("window.__spatialviz.xr.frames")
+        await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
+        press = "v => window.__spatialvizXRDevice.controllers.right.updateButtonValue('trigger', v)"
+        await page.evaluate(press, 1)
+        await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 6}", 10)
+        await page.evaluate(press, 0)
+        if placed == 1:
+            await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    done = (await _tools(page))["measure"]["done"][0]
+    assert done["kind"] == "height"
+    assert done["rows"] == [low["rowId"], high["rowId"]]
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        z = []
+        for row in done["rows"]:
+            query = {"kind": "pick", "row": row}
+            answer = await client.post(
+                f"/api/v1/scenes/{scene_id}/query", headers=headers, json=query
+            )
+            assert answer.status_code == 200, answer.text
+            z.append(answer.json()["row"]["z"])
+    assert done["value"] == pytest.approx(z[1] - z[0], abs=1e-6)
+    assert problems == [], problems

@@ -5,7 +5,6 @@
  */
 import * as THREE from 'three';
 import { formatMeasure, measureValues, type Measurement, type P3 } from '../lib/measure';
-import { textSprite } from '../viewer/axes';
 
 const DONE = 0xffd166;
 const ACTIVE = 0x4cc9f0;
@@ -60,9 +59,8 @@ export class MeasureOverlay {
     }
     if (label && points.length) {
       const at = labelAt !== null ? points[labelAt]! : centroid(points);
-      const sprite = textSprite(label, new THREE.Vector3(at[0], at[1], at[2] + size * 2), size * 3, '#ffffff');
-      sprite.material.depthTest = false;
-      sprite.renderOrder = 22;
+      const sprite = labelSprite(label, size * 4);
+      sprite.position.set(at[0], at[1], at[2] + size * 3);
       this.group.add(sprite);
     }
   }
@@ -92,4 +90,36 @@ function centroid(points: readonly P3[]): P3 {
   const n = points.length;
   const s = points.reduce<[number, number, number]>((a, p) => [a[0] + p[0], a[1] + p[1], a[2] + p[2]], [0, 0, 0]);
   return [s[0] / n, s[1] / n, s[2] / n];
+}
+
+/** A value on a dark rounded plate, facing the camera, drawn over everything (reads in VR too). */
+function labelSprite(text: string, height: number): THREE.Sprite {
+  const canvas = document.createElement('canvas');
+  const ctx = canvas.getContext('2d');
+  const px = 40;
+  const font = `600 ${px}px system-ui, sans-serif`;
+  let width = 200;
+  if (ctx) {
+    ctx.font = font;
+    width = Math.ceil(ctx.measureText(text).width) + 24;
+  }
+  canvas.width = width;
+  canvas.height = px + 20;
+  if (ctx) {
+    ctx.fillStyle = 'rgba(0, 0, 0, 0.72)';
+    ctx.beginPath();
+    ctx.roundRect(0, 0, canvas.width, canvas.height, 12);
+    ctx.fill();
+    ctx.font = font;
+    ctx.fillStyle = '#ffffff';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(text, 12, canvas.height / 2);
+  }
+  const texture = new THREE.CanvasTexture(canvas);
+  texture.colorSpace = THREE.SRGBColorSpace;
+  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, transparent: true, depthTest: false, depthWrite: false }));
+  sprite.scale.set((height * canvas.width) / canvas.height, height, 1);
+  sprite.renderOrder = 22;
+  sprite.userData.label = text;
+  return sprite;
 }
