@@ -45,6 +45,7 @@ export class ClipControls {
   private readonly count = h('p', { class: 'muted', 'data-testid': 'clip-count', 'aria-live': 'polite' });
   private readonly addPlane: HTMLButtonElement;
   private readonly timer: ReturnType<typeof setInterval>;
+  private counted = '';
   private readonly previousBeforeRender: THREE.Scene['onBeforeRender'];
 
   constructor(private readonly viewer: Viewer) {
@@ -78,7 +79,8 @@ export class ClipControls {
     }
     this.addPlane = h('button', { type: 'button', 'data-testid': 'clip-add-plane', onclick: () => this.newPlane() }, 'Add clipping plane');
     this.element = h('div', { class: 'clip-tool', 'data-testid': 'clip-tool' }, modes, grid, this.planeList, this.addPlane, this.count);
-    this.timer = setInterval(() => this.refresh(), 1000);
+    // Tiles stream in and out: recount when what is drawn changed.
+    this.timer = setInterval(() => this.refresh(false), 1000);
   }
 
   private setMode(mode: ClipBoxMode): void {
@@ -155,13 +157,17 @@ export class ClipControls {
     this.refresh();
   }
 
-  /** Recounts the drawn and kept points (tiles stream in and out). */
-  refresh(): void {
+  /** Recounts the drawn and kept points (always, or only when the drawn clouds changed). */
+  refresh(always = true): void {
     const clip = this.state();
     if (!clip) return;
+    const clouds = drawnClouds(this.viewer);
+    const signature = clouds.map((c) => c.points.id).join(',');
+    if (!always && signature === this.counted) return;
+    this.counted = signature;
     let drawn = 0;
     let kept = 0;
-    for (const { points, toMeasure } of drawnClouds(this.viewer)) {
+    for (const { points, toMeasure } of clouds) {
       const position = points.geometry.getAttribute('position');
       if (!position) continue;
       drawn += position.count;
