@@ -11,6 +11,7 @@ import json
 import math
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,9 @@ from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from spatialviz.config import Settings
 from spatialviz.demo.command import DEMO_EMAIL, run_demo
-from tests.e2e.test_browser import wait_until
+from tests.e2e.cesium_support import las_in_utm
+from tests.e2e.test_browser import register_through_ui, wait_until
+from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
 POINTS = 3_000
 
@@ -205,7 +208,9 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     count = await page.get_by_test_id("profile-count").inner_text()
     assert int(count.replace(",", "")) == profile["samples"]
     if shots:
-        await page.screenshot(path=os.path.join(shots, "viewer-tools-profile.png"))
+        await page.get_by_test_id("tools-panel").screenshot(
+            path=os.path.join(shots, "viewer-tools-panel.png")
+        )
 
     assert problems == [], problems
 
@@ -280,4 +285,65 @@ async def test_a_height_measured_by_pointing_in_vr(
             assert answer.status_code == 200, answer.text
             z.append(answer.json()["row"]["z"])
     assert done["value"] == pytest.approx(z[1] - z[0], abs=1e-6)
+    assert problems == [], problems
+
+
+async def test_a_georeferenced_scene_measures_in_east_north_up_metres(
+    watched_page: tuple[Page, list[str]], live_server: str, tmp_path: Path
+) -> None:
+    """A LAS in UTM metres is tiled east-north-up under an ECEF root transform: a height
+    measured between two clicked points is the difference of the rows' z (up to the Earth's
+    curvature over the scene: under 1 cm for 250 m from the centre), and the clip box is
+    upright in that frame (it keeps some points and drops others)."""
+    page, problems = watched_page
+    await register_through_ui(page, live_server, "viewer.tools.georef@example.com")
+    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    source = tmp_path / "survey.las"
+    las_in_utm(source)
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+        workspace = me["workspaces"][0]["id"]
+        dataset = await ready_dataset(client, headers, workspace, source.read_bytes(), "u.las")
+        created = await create_scene(client, headers, dataset["id"])
+        scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
+    assert scene["status"] == "ready", scene
+    await page.goto(f"{live_server}/scenes/{scene['id']}")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    # No shift turns these tiles into UTM: measuring uses the drawn (ENU) points.
+    assert (await _tools(page))["datasetOffset"] is None
+    await page.get_by_test_id("point-size").fill("4")
+    hits = await page.evaluate(_PROBE)
+    assert len(hits) >= 2, hits
+    # In ENU the tileset frame's z is not up (ECEF): order by the rows' own z instead.
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        for hit in hits:
+            query = {"kind": "pick", "row": hit["rowId"]}
+            answer = await client.post(
+                f"/api/v1/scenes/{scene['id']}/query", headers=headers, json=query
+            )
+            assert answer.status_code == 200, answer.text
+            hit["row"] = answer.json()["row"]
+    low = min(hits, key=lambda h: h["row"]["z"])
+    high = max(hits, key=lambda h: h["row"]["z"])
+    assert high["row"]["z"] - low["row"]["z"] > 2.0
+
+    await page.get_by_test_id("measure-height").click()
+    await _click_ndc(page, low["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await _click_ndc(page, high["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    done = (await _tools(page))["measure"]["done"][0]
+    assert done["rows"] == [low["rowId"], high["rowId"]]
+    assert done["value"] == pytest.approx(high["row"]["z"] - low["row"]["z"], abs=0.01)
+    await expect(page.get_by_test_id("measure-item")).to_contain_text(" m")
+
+    await page.get_by_test_id("clip-mode-inside").check()
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'", 5)
+    inside = (await _tools(page))["clip"]
+    assert 0 < inside["kept"] < inside["drawn"], inside
+    # Upright: the box's z range is the middle half of the heights (about 5 m of 22), not a
+    # slab of ECEF.
+    assert inside["max"][2] - inside["min"][2] < 20
     assert problems == [], problems

@@ -35,8 +35,13 @@ export function* drawnPoints(viewer: Viewer): Generator<P3> {
   }
 }
 
-/** The scene's bounds in the measuring frame (the tileset box's corners taken there). */
+/**
+ * The scene's bounds in the measuring frame: the root bounding volume in its own frame (upright
+ * east-north-up for a georeferenced scene), else the tileset box's corners taken there.
+ */
 export function measureBounds(viewer: Viewer): { min: P3; max: P3 } | null {
+  const own = viewer.measureBox;
+  if (own) return own;
   const b = viewer.bounds;
   if (b.isEmpty()) return null;
   const box = new THREE.Box3().copy(b).applyMatrix4(viewer.tilesetToMeasure);

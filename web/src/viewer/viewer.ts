@@ -486,6 +486,14 @@ export class Viewer {
     return this.positionFrame?.rootInverse?.clone() ?? new THREE.Matrix4();
   }
 
+  /** The root bounding volume's extent in the measuring frame (its own frame, before the root transform), once known. */
+  get measureBox(): { min: Vec3; max: Vec3 } | null {
+    const box = this.positionFrame?.box;
+    if (!box || box.length !== 12) return null;
+    const [x, y, z] = ([0, 1, 2] as const).map((axis) => boxAxisRange(box, axis));
+    return { min: [x![0], y![0], z![0]], max: [x![1], y![1], z![1]] };
+  }
+
   /** World → tileset coordinates. */
   toTileset(world: THREE.Vector3): THREE.Vector3 {
     return this.tiles.group.worldToLocal(world.clone());
