@@ -207,9 +207,18 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     await expect(page.get_by_test_id("profile-chart")).to_be_visible()
     count = await page.get_by_test_id("profile-count").inner_text()
     assert int(count.replace(",", "")) == profile["samples"]
+    # Heights are the dataset's own elevations (the tiles are re-centred; the plot is not).
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        everything = {"kind": "box", "min": [-1e9] * 3, "max": [1e9] * 3}
+        answer = await client.post(
+            f"/api/v1/scenes/{scene_id}/query", headers=headers, json=everything
+        )
+    z = answer.json()["stats"]["z"]
+    low, high = profile["heights"]
+    assert z["min"] - 1e-3 <= low < high <= z["max"] + 1e-3, (profile, z)
     if shots:
-        await page.get_by_test_id("tools-panel").screenshot(
-            path=os.path.join(shots, "viewer-tools-panel.png")
+        await page.get_by_test_id("profile-result").screenshot(
+            path=os.path.join(shots, "viewer-tools-profile.png")
         )
 
     assert problems == [], problems

@@ -20,11 +20,13 @@ export interface ProfileDebug {
   width: number;
   length: number;
   samples: number;
+  /** the lowest and highest sample, in the dataset's z where known (as the plot labels them) */
+  heights: [number, number] | null;
 }
 
 export class ProfilePanel {
   readonly element: HTMLElement;
-  readonly debug: ProfileDebug = { placing: false, line: [], width: 0, length: 0, samples: 0 };
+  readonly debug: ProfileDebug = { placing: false, line: [], width: 0, length: 0, samples: 0, heights: null };
   private readonly width = h('input', { type: 'number', min: 0, step: 'any', 'aria-label': 'Corridor width in metres', 'data-testid': 'profile-width' });
   private readonly result = h('div', { class: 'profile-result', 'data-testid': 'profile-result', 'aria-live': 'polite' });
   private readonly draw: HTMLButtonElement;
@@ -104,7 +106,10 @@ export class ProfilePanel {
     const width = Math.max(Number(this.width.value) || 0, 0);
     const samples = line.segments.length ? collectProfile(line, width / 2, drawnPoints(this.viewer), MAX_SAMPLES) : [];
     Object.assign(this.debug, { width, length: line.length, samples: samples.length });
-    const canvas = h('canvas', { width: 600, height: 300, class: 'profile-chart', 'data-testid': 'profile-chart', role: 'img' });
+    // Drawn at the panel's own pixel size, so labels and points stay legible.
+    const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    const cssWidth = Math.max(this.element.clientWidth, 240);
+    const canvas = h('canvas', { width: Math.round(cssWidth * ratio), height: Math.round(cssWidth * 0.6 * ratio), class: 'profile-chart', 'data-testid': 'profile-chart', role: 'img' });
     let lo = Infinity;
     let hi = -Infinity;
     for (const s of samples) {
@@ -112,8 +117,12 @@ export class ProfilePanel {
       hi = Math.max(hi, s.height);
     }
     if (!samples.length) [lo, hi] = [0, 1];
-    canvas.setAttribute('aria-label', `Height profile: ${formatCount(samples.length)} points over ${formatMeasure(line.length, 'm')}, heights ${formatMeasure(lo, 'm')} to ${formatMeasure(hi, 'm')}`);
-    plot(canvas, thin(samples, MAX_PLOTTED), line.length, lo, hi);
+    
+    // Heights in the dataset's own z where a shift gives it (the measuring frame is re-centred).
+    const shown = this.viewer.queryOffset?.[2] ?? 0;
+    plot(canvas, thin(samples, MAX_PLOTTED), line.length, lo, hi, ratio, shown);
+    this.debug.heights = samples.length ? [lo + shown, hi + shown] : null;
+    canvas.setAttribute('aria-label', `Height profile: ${formatCount(samples.length)} points over ${formatMeasure(line.length, 'm')}, heights ${formatMeasure(lo + shown, 'm')} to ${formatMeasure(hi + shown, 'm')}`);
     this.result.replaceChildren(
       h('p', {}, h('strong', { 'data-testid': 'profile-count' }, formatCount(samples.length)), ` points within ${formatMeasure(width / 2, 'm')} of the line, ${formatMeasure(line.length, 'm')} long`),
       canvas);
@@ -122,10 +131,17 @@ export class ProfilePanel {
 }
 
 /** Distance along (x) against height (y), points coloured by height, with axis labels. */
-function plot(canvas: HTMLCanvasElement, samples: ProfileSample[], length: number, lo: number, hi: number): void {
+function formatHeight(z: number): string {
+  return `${z.toFixed(Math.abs(z) >= 1000 ? 1 : 2)} m`;
+}
+
+/** `shown` is added to heights for their labels: the dataset's own elevations where known. */
+function plot(canvas: HTMLCanvasElement, samples: ProfileSample[], length: number, lo: number, hi: number, ratio: number, shown: number): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
-  const pad = { left: 58, right: 10, top: 10, bottom: 34 };
+  const r = ratio;
+  const pad = { left: 62 * r, right: 8 * r, top: 8 * r, bottom: 30 * r };
+  const dot = 3 * r;
   const w = canvas.width - pad.left - pad.right;
   const hgt = canvas.height - pad.top - pad.bottom;
   const span = hi - lo || 1;
@@ -136,24 +152,21 @@ function plot(canvas: HTMLCanvasElement, samples: ProfileSample[], length: numbe
     const t = (s.height - lo) / span;
     const i = Math.min(255, Math.max(0, Math.round(t * 255))) * 4;
     ctx.fillStyle = `rgb(${lut[i]},${lut[i + 1]},${lut[i + 2]})`;
-    ctx.fillRect(pad.left + (s.along / (length || 1)) * w - 1, pad.top + (1 - t) * hgt - 1, 2, 2);
+    ctx.fillRect(pad.left + (s.along / (length || 1)) * w - dot / 2, pad.top + (1 - t) * hgt - dot / 2, dot, dot);
   }
   ctx.strokeStyle = '#9aa3b2';
   ctx.strokeRect(pad.left, pad.top, w, hgt);
   ctx.fillStyle = '#e9ebf0';
-  ctx.font = '14px system-ui, sans-serif';
+  ctx.font = `${12 * r}px system-ui, sans-serif`;
+  // Heights at the left edge, distances under the plot.
   ctx.textAlign = 'right';
-  ctx.fillText(hi.toFixed(2), pad.left - 4, pad.top + 12);
-  ctx.fillText(lo.toFixed(2), pad.left - 4, pad.top + hgt);
+  ctx.fillText(formatHeight(hi + shown), pad.left - 4 * r, pad.top + 10 * r);
+  ctx.fillText(formatHeight(lo + shown), pad.left - 4 * r, pad.top + hgt);
+  const below = pad.top + hgt + 14 * r;
   ctx.textAlign = 'left';
-  ctx.fillText('0', pad.left, canvas.height - 14);
+  ctx.fillText('0', pad.left, below);
   ctx.textAlign = 'right';
-  ctx.fillText(`${length.toFixed(2)} m`, pad.left + w, canvas.height - 14);
+  ctx.fillText(`${length.toFixed(2)} m`, pad.left + w, below);
   ctx.textAlign = 'center';
-  ctx.fillText('distance along the line (m)', pad.left + w / 2, canvas.height - 4);
-  ctx.save();
-  ctx.translate(14, pad.top + hgt / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.fillText('height (m)', 0, 0);
-  ctx.restore();
+  ctx.fillText('distance along the line', pad.left + w / 2, below + 13 * r);
 }
