@@ -77,7 +77,20 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       status.textContent = `${formatCount(s.points)} points · ${s.tiles} tiles · budget ${formatCount(s.budget)}${s.loading ? ' · loading' : ''}`;
       if (!debug.sceneReady && s.tiles > 0) debug.sceneReady = true;
     },
-    onPick: (hit) => void showPick(hit?.rowId ?? null, hit?.tileRow ?? null),
+    onPick: (hit) => {
+      void showPick(hit?.rowId ?? null, hit?.tileRow ?? null);
+      tools?.onPick(hit); // a click (or VR select) also places a point of the active tool
+    },
+  });
+
+  // Measure, clip, height profile (tools/): loaded with the viewer's chunk, not the entry.
+  let tools: import('../tools/panel').Tools | null = null;
+  let left = false;
+  const toolsSlot = h('div', { hidden: true });
+  void import('../tools/panel').then(({ toolsPanel }) => {
+    if (left) return;
+    tools = toolsPanel(viewer, scene.id);
+    toolsSlot.replaceWith(tools.element);
   });
   // Notes, saved views, EDL and size modes, chart tooltips (issue 17).
   const flight = new tools.CameraFlight(viewer);
@@ -271,6 +284,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
         h('label', { for: 'point-budget' }, 'Point budget ', budgetLabel, budget),
         nav),
       h('section', { class: 'panel' }, h('h2', {}, 'Share and devices'), actions),
+      toolsSlot,
       pickPanel,
       notes.element,
       tools.bookmarksPanel(scene.id, flight),
@@ -287,6 +301,8 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   };
   debug.actions.enterVR = () => enterVR();
   teardown = () => {
+    left = true;
+    tools?.dispose();
     clearInterval(recount);
     stopHover?.();
     notes.dispose();

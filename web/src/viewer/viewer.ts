@@ -26,6 +26,7 @@ import { boxAxisRange, datasetOffset, positionAxis, positionValues, type Tileset
 import { debug } from '../debug';
 import { PointMaterial, type PointStyle } from './material';
 import { buildAxes } from './axes';
+import { rayPick, type RayHit } from './raypick';
 
 export interface ViewerOptions {
   pointBudget?: number;
@@ -461,9 +462,7 @@ export class Viewer {
 
   private pickRay(): PickHit | null {
     // The threshold is in world units: follow how VR (or a squeeze) scaled the root.
-    this.raycaster.params.Points = { threshold: this.pickThreshold * this.root.scale.x };
-    const hits = this.raycaster.intersectObject(this.tiles.group, true).filter((h) => (h.object as THREE.Points).isPoints);
-    const hit = hits[0];
+    const hit = rayPick(this.raycaster, this.tiles.group, this.pickThreshold * this.root.scale.x);
     const result = hit ? this.hitToPick(hit) : null;
     if (result) {
       this.marker.position.copy(result.point); // offset shares the tileset frame with tiles.group
@@ -474,14 +473,10 @@ export class Viewer {
     return result;
   }
 
-  private hitToPick(hit: THREE.Intersection): PickHit {
-    const points = hit.object as THREE.Points;
-    const index = hit.index ?? 0;
+  private hitToPick({ object: points, index, world }: RayHit): PickHit {
     // The point itself (the hit's own point is the nearest spot on the ray, up to the pick
     // threshold away): the marker sits on it and callers can read its coordinates.
-    const position = points.geometry.getAttribute('position');
-    const vertex = new THREE.Vector3().fromBufferAttribute(position, index).applyMatrix4(points.matrixWorld);
-    const tilesetPoint = this.toTileset(vertex);
+    const tilesetPoint = this.toTileset(world);
     let rowId: number | null = null;
     let tileRow: Record<string, unknown> | null = null;
     const features = points.userData.meshFeatures as
@@ -515,6 +510,22 @@ export class Viewer {
       rowId = rowAttr ? Math.round(rowAttr.getX(index)) : null;
     }
     return { rowId, point: tilesetPoint, tileRow };
+  }
+
+  /**
+   * Tileset → measuring frame (metres, z up): the root's inverse transform for a georeferenced
+   * scene (ECEF → east-north-up), the identity otherwise. For the tools (tools/).
+   */
+  get tilesetToMeasure(): THREE.Matrix4 {
+    return this.positionFrame?.rootInverse?.clone() ?? new THREE.Matrix4();
+  }
+
+  /** The root bounding volume's extent in the measuring frame (its own frame, before the root transform), once known. */
+  get measureBox(): { min: Vec3; max: Vec3 } | null {
+    const box = this.positionFrame?.box;
+    if (!box || box.length !== 12) return null;
+    const [x, y, z] = ([0, 1, 2] as const).map((axis) => boxAxisRange(box, axis));
+    return { min: [x![0], y![0], z![0]], max: [x![1], y![1], z![1]] };
   }
 
   /** World → tileset coordinates. */

@@ -1,0 +1,358 @@
+"""The viewer's LiDAR tools on the demo scene, in headless Chromium against the real server
+(issue 17, "Tools a LiDAR user expects"): a distance measured between two clicked points
+equals the distance between the rows the server returns for them, a clip box changes what is
+drawn (the pixels and the kept-point count, which matches the server's own box count), and a
+height profile collects points. Any console error or uncaught exception fails the test."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
+
+from spatialviz.config import Settings
+from spatialviz.demo.command import DEMO_EMAIL, run_demo
+from tests.e2e.cesium_support import las_in_utm
+from tests.e2e.test_browser import register_through_ui, wait_until
+from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
+
+POINTS = 3_000
+
+# Every point the viewer can pick from a grid of screen positions (no tool active yet).
+_PROBE = """() => {
+    const found = [];
+    for (let y = -0.6; y <= 0.6; y += 0.1)
+      for (let x = -0.6; x <= 0.6; x += 0.1) {
+        const h = window.__spatialviz.actions.pickAt(x, y);
+        if (h && h.rowId !== null) found.push({ rowId: h.rowId, ndc: [x, y], point: h.point });
+      }
+    return found;
+}"""
+
+
+@pytest.fixture
+async def watched_page(browser: Browser) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A tab whose console errors and uncaught exceptions are collected."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    yield page, problems
+    await context.close()
+
+
+async def _sign_in(page: Page, base: str, email: str, password: str) -> dict[str, str]:
+    await page.goto(f"{base}/login")
+    await page.get_by_test_id("auth-email").fill(email)
+    await page.get_by_test_id("auth-password").fill(password)
+    await page.get_by_test_id("auth-submit").click()
+    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
+    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def _click_ndc(page: Page, ndc: list[float]) -> None:
+    box = await page.get_by_test_id("viewer-canvas").bounding_box()
+    assert box is not None
+    x = box["x"] + (ndc[0] + 1) / 2 * box["width"]
+    y = box["y"] + (1 - ndc[1]) / 2 * box["height"]
+    await page.mouse.click(x, y)
+
+
+def _drawn_pixels(png: bytes, tolerance: float = 30.0) -> int:
+    """Pixels clearly not the viewer's background (#111318)."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32).reshape(-1, 3)
+    background = np.array([0x11, 0x13, 0x18], dtype=np.float32)
+    return int((np.linalg.norm(pixels - background, axis=1) > tolerance).sum())
+
+
+async def _tools(page: Page) -> dict[str, Any]:
+    tools: dict[str, Any] = await page.evaluate("window.__spatialviz.tools")
+    return tools
+
+
+async def test_measure_clip_and_profile_the_demo_lidar(
+    watched_page: tuple[Page, list[str]], live_server: str, settings: Settings
+) -> None:
+    page, problems = watched_page
+    demo = await run_demo(settings, points=POINTS)
+    headers = await _sign_in(page, live_server, DEMO_EMAIL, demo.password)
+    scene_id = demo.scenes["lidar"]["id"]
+    await page.goto(f"{live_server}/scenes/{scene_id}")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    await page.get_by_test_id("point-size").fill("4")
+    await expect(page.get_by_test_id("tools-panel")).to_be_visible()
+
+    # Two points far apart on screen, found before any tool takes the clicks.
+    hits = await page.evaluate(_PROBE)
+    assert len(hits) >= 2, hits
+    first = hits[0]
+    second = max(hits, key=lambda h: math.dist(h["point"].values(), first["point"].values()))
+    assert second["rowId"] != first["rowId"]
+
+    # Distance: click the two points, Enter finishes.
+    await page.get_by_test_id("measure-distance").click()
+    await expect(page.get_by_test_id("measure-distance")).to_have_attribute("aria-pressed", "true")
+    await _click_ndc(page, first["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await _click_ndc(page, second["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 2", 15)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("measure-item")).to_have_count(1)
+    done = (await _tools(page))["measure"]["done"][0]
+    assert done["kind"] == "distance"
+    rows = done["rows"]
+    assert None not in rows, rows
+    assert len(set(rows)) == 2, rows
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        picked = []
+        for row in rows:
+            query = {"kind": "pick", "row": row}
+            answer = await client.post(
+                f"/api/v1/scenes/{scene_id}/query", headers=headers, json=query
+            )
+            assert answer.status_code == 200, answer.text
+            picked.append(answer.json()["row"])
+    expected = math.dist(*([r["x"], r["y"], r["z"]] for r in picked))
+    assert expected > 1.0
+    assert done["value"] == pytest.approx(expected, abs=1e-6)
+    shown = await page.get_by_test_id("measure-item").get_attribute("data-value")
+    assert float(shown or "nan") == pytest.approx(expected, abs=1e-6)
+    await expect(page.get_by_test_id("measure-item")).to_contain_text(f"{expected:,.3f} m")
+
+    # Esc cancels a measurement being placed; a finished one is removable.
+    await page.get_by_test_id("measure-height").click()
+    await _click_ndc(page, first["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await page.keyboard.press("Escape")
+    await wait_until(page, "window.__spatialviz.tools.measure.placing === null", 5)
+    await expect(page.get_by_test_id("measure-item")).to_have_count(1)
+    if shots := os.environ.get("SPATIALVIZ_E2E_SHOTS"):
+        await page.screenshot(path=os.path.join(shots, "viewer-tools-measure.png"))
+    await page.get_by_test_id("measure-remove").click()
+    await expect(page.get_by_test_id("measure-item")).to_have_count(0)
+
+    # Clip box: showing the inside draws fewer pixels and keeps fewer points; inside and
+    # outside split the loaded points; with every point loaded, the kept count is the
+    # server's count for the same box.
+    canvas = page.get_by_test_id("viewer-canvas")
+    await page.mouse.move(0, 0)  # no hover over the canvas in the screenshots
+    before = _drawn_pixels(await canvas.screenshot())
+    clip = (await _tools(page))["clip"]
+    assert clip["mode"] == "off"
+    assert clip["kept"] == clip["drawn"] > 0
+    await page.get_by_test_id("clip-mode-inside").check()
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'", 5)
+    inside = (await _tools(page))["clip"]
+    assert 0 < inside["kept"] < inside["drawn"], inside
+    await page.wait_for_timeout(300)  # a frame or two with the new uniforms
+    clipped = _drawn_pixels(await canvas.screenshot())
+    assert clipped < before * 0.9, (clipped, before)
+    if shots:
+        await page.screenshot(path=os.path.join(shots, "viewer-tools-clip.png"))
+    await page.get_by_test_id("clip-mode-outside").check()
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'outside'", 5)
+    outside = (await _tools(page))["clip"]
+    assert outside["kept"] + inside["kept"] == inside["drawn"]
+    if inside["drawn"] == POINTS:
+        offset = await page.evaluate("window.__spatialviz.tools.datasetOffset")
+        lo = [v + o for v, o in zip(inside["min"], offset, strict=True)]
+        hi = [v + o for v, o in zip(inside["max"], offset, strict=True)]
+        async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+            answer = await client.post(
+                f"/api/v1/scenes/{scene_id}/query",
+                headers=headers,
+                json={"kind": "box", "min": lo, "max": hi},
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["count"] == inside["kept"]
+    # A clipping plane on top of the box keeps no more than the box did.
+    await page.get_by_test_id("clip-add-plane").click()
+    await wait_until(page, "window.__spatialviz.tools.clip.planes === 1", 5)
+    assert (await _tools(page))["clip"]["kept"] <= outside["kept"]
+    await page.get_by_test_id("clip-mode-off").check()
+    await page.get_by_test_id("clip-plane-remove").click()
+    await wait_until(page, "window.__spatialviz.tools.clip.planes === 0", 5)
+    restored = (await _tools(page))["clip"]
+    assert restored["kept"] == restored["drawn"]
+
+    # Height profile along the line between the two points: it has points, plotted.
+    await page.get_by_test_id("profile-draw").click()
+    await _click_ndc(page, first["ndc"])
+    await _click_ndc(page, second["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.profile.placing === true", 5)
+    await page.get_by_test_id("viewer-canvas").focus()
+    await page.keyboard.press("Enter")
+    await wait_until(page, "window.__spatialviz.tools.profile.samples > 0", 15)
+    profile = (await _tools(page))["profile"]
+    assert profile["length"] > 1.0
+    assert profile["width"] > 0
+    await expect(page.get_by_test_id("profile-chart")).to_be_visible()
+    count = await page.get_by_test_id("profile-count").inner_text()
+    assert int(count.replace(",", "")) == profile["samples"]
+    # Heights are the dataset's own elevations (the tiles are re-centred; the plot is not).
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        everything = {"kind": "box", "min": [-1e9] * 3, "max": [1e9] * 3}
+        answer = await client.post(
+            f"/api/v1/scenes/{scene_id}/query", headers=headers, json=everything
+        )
+    z = answer.json()["stats"]["z"]
+    low, high = profile["heights"]
+    assert z["min"] - 1e-3 <= low < high <= z["max"] + 1e-3, (profile, z)
+    if shots:
+        await page.get_by_test_id("profile-result").screenshot(
+            path=os.path.join(shots, "viewer-tools-profile.png")
+        )
+
+    assert problems == [], problems
+
+
+def _aim(origin: list[float], target: list[float]) -> list[float]:
+    """The quaternion (x, y, z, w) turning a controller's ray (-z) from origin to target."""
+    d = np.array(target) - np.array(origin)
+    d /= np.linalg.norm(d)
+    forward = np.array([0.0, 0.0, -1.0])
+    axis = np.cross(forward, d)
+    q = np.array([*axis, 1.0 + float(forward @ d)])
+    return [float(v) for v in q / np.linalg.norm(q)]
+
+
+async def test_a_height_measured_by_pointing_in_vr(
+    watched_page: tuple[Page, list[str]], live_server: str, settings: Settings
+) -> None:
+    """Under the IWER headset emulator: the height tool chosen, two trigger presses with the
+    right controller aimed at two points measure their height difference, which is the
+    difference of the rows' z the server returns."""
+    page, problems = watched_page
+    demo = await run_demo(settings, points=POINTS)
+    headers = await _sign_in(page, live_server, DEMO_EMAIL, demo.password)
+    scene_id = demo.scenes["lidar"]["id"]
+    await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    hits = await page.evaluate(_PROBE)
+    assert len(hits) >= 2, hits
+    low = min(hits, key=lambda h: h["point"]["z"])
+    high = max(hits, key=lambda h: h["point"]["z"])
+    assert high["point"]["z"] - low["point"]["z"] > 1.0
+
+    await page.get_by_test_id("measure-height").click()
+    await wait_until(page, "window.__spatialviz.xr.supported === true", 10)
+    await page.get_by_test_id("enter-vr").click()
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
+    await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
+
+    hand = [0.25, 1.3, -0.2]
+    for placed, target in enumerate([low, high], start=1):
+        world = await page.evaluate(
+            "p => window.__spatialviz.actions.toolsWorldOf(p)", target["point"]
+        )
+        await page.evaluate(
+            """([hand, q]) => {
+                const right = window.__spatialvizXRDevice.controllers.right;
+                right.position.set(...hand);
+                right.quaternion.set(...q);
+            }""",
+            [hand, _aim(hand, world)],
+        )
+        frames = await page.evaluate("window.__spatialviz.xr.frames")
+        await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
+        press = "v => window.__spatialvizXRDevice.controllers.right.updateButtonValue('trigger', v)"
+        await page.evaluate(press, 1)
+        await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 6}", 10)
+        await page.evaluate(press, 0)
+        if placed == 1:
+            await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    done = (await _tools(page))["measure"]["done"][0]
+    assert done["kind"] == "height"
+    assert done["rows"] == [low["rowId"], high["rowId"]]
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        z = []
+        for row in done["rows"]:
+            query = {"kind": "pick", "row": row}
+            answer = await client.post(
+                f"/api/v1/scenes/{scene_id}/query", headers=headers, json=query
+            )
+            assert answer.status_code == 200, answer.text
+            z.append(answer.json()["row"]["z"])
+    assert done["value"] == pytest.approx(z[1] - z[0], abs=1e-6)
+    assert problems == [], problems
+
+
+async def test_a_georeferenced_scene_measures_in_east_north_up_metres(
+    watched_page: tuple[Page, list[str]], live_server: str, tmp_path: Path
+) -> None:
+    """A LAS in UTM metres is tiled east-north-up under an ECEF root transform: a height
+    measured between two clicked points is the difference of the rows' z (up to the Earth's
+    curvature over the scene: under 1 cm for 250 m from the centre), and the clip box is
+    upright in that frame (it keeps some points and drops others)."""
+    page, problems = watched_page
+    await register_through_ui(page, live_server, "viewer.tools.georef@example.com")
+    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    source = tmp_path / "survey.las"
+    las_in_utm(source)
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        me = (await client.get("/api/v1/me", headers=headers)).json()
+        workspace = me["workspaces"][0]["id"]
+        dataset = await ready_dataset(client, headers, workspace, source.read_bytes(), "u.las")
+        created = await create_scene(client, headers, dataset["id"])
+        scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
+    assert scene["status"] == "ready", scene
+    await page.goto(f"{live_server}/scenes/{scene['id']}")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    # No shift turns these tiles into UTM: measuring uses the drawn (ENU) points.
+    assert (await _tools(page))["datasetOffset"] is None
+    await page.get_by_test_id("point-size").fill("4")
+    hits = await page.evaluate(_PROBE)
+    assert len(hits) >= 2, hits
+    # In ENU the tileset frame's z is not up (ECEF): order by the rows' own z instead.
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        for hit in hits:
+            query = {"kind": "pick", "row": hit["rowId"]}
+            answer = await client.post(
+                f"/api/v1/scenes/{scene['id']}/query", headers=headers, json=query
+            )
+            assert answer.status_code == 200, answer.text
+            hit["row"] = answer.json()["row"]
+    low = min(hits, key=lambda h: h["row"]["z"])
+    high = max(hits, key=lambda h: h["row"]["z"])
+    assert high["row"]["z"] - low["row"]["z"] > 2.0
+
+    await page.get_by_test_id("measure-height").click()
+    await _click_ndc(page, low["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await _click_ndc(page, high["ndc"])
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    done = (await _tools(page))["measure"]["done"][0]
+    assert done["rows"] == [low["rowId"], high["rowId"]]
+    assert done["value"] == pytest.approx(high["row"]["z"] - low["row"]["z"], abs=0.01)
+    await expect(page.get_by_test_id("measure-item")).to_contain_text(" m")
+
+    await page.get_by_test_id("clip-mode-inside").check()
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'", 5)
+    inside = (await _tools(page))["clip"]
+    assert 0 < inside["kept"] < inside["drawn"], inside
+    # Upright: the box's z range is the middle half of the heights (about 5 m of 22), not a
+    # slab of ECEF.
+    assert inside["max"][2] - inside["min"][2] < 20
+    assert problems == [], problems
