@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spatialviz.kit.openapi import document
+from spatialviz.openapi_document import document
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 COMMITTED = WEB / "src" / "api-types.ts"

@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry
 from spatialviz import __version__
 from spatialviz.annotations.endpoints import router as annotations_router
 from spatialviz.api_docs import install_api_docs
-from spatialviz.audit.endpoints import router as audit_router
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.auth.passwords import configure_password_hashing
 from spatialviz.config import Settings
@@ -41,6 +40,7 @@ from spatialviz.scene.endpoints import router as scene_router
 from spatialviz.scene.fastpath import SignedDeliveryFastPath
 from spatialviz.styling.encoding import Encoding
 from spatialviz.web import STATIC_DIR, mount_web_client
+from spatialviz.workspace.audit_endpoints import router as audit_router
 from spatialviz.workspace.endpoints import router as workspace_router
 
 log = structlog.get_logger(__name__)

@@ -36,6 +36,12 @@ async def test_any_content_type_over_the_bound_is_413(
     response = await client.post("/api/v1/auth/register", content=b"x" * 5000, headers=headers)
     assert response.status_code == 413, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
+    # Shaped by kit.errors.problem_body, like every problem the app renders.
+    body = response.json()
+    assert body["type"].endswith("/payload_too_large")
+    assert body["code"] == "payload_too_large"
+    assert body["status"] == 413
+    assert body["instance"] == "/api/v1/auth/register"
 
 
 async def test_a_streamed_body_is_cut_at_the_bound(client: httpx.AsyncClient) -> None:

@@ -87,6 +87,10 @@ async def test_csv_scene_is_tiled_and_served_by_signed_url(client: httpx.AsyncCl
     assert beyond.status_code == 416
     assert beyond.headers["content-type"] == PROBLEM_JSON
     assert beyond.headers["content-range"] == f"bytes */{len(tile.content)}"
+    problem = beyond.json()
+    assert problem["code"] == "range_not_satisfiable"
+    assert problem["status"] == 416
+    assert problem["type"].endswith("/range_not_satisfiable")
 
     # A bearer token works too.
     plain = f"/api/v1/scenes/{scene['id']}/tileset.json"

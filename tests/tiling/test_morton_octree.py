@@ -19,6 +19,17 @@ def test_morton_round_trip_and_prefix_nesting() -> None:
     assert np.array_equal(parent[0], q[:, 0] >> (morton.MAX_LEVEL - 5))
 
 
+def test_the_16_bit_table_encoder_gives_the_same_codes() -> None:
+    """encode16 (tile-local sorting, the spatial index) is a lookup-table shortcut of
+    encode: one interleaving for the whole project, so the two cannot disagree."""
+    rng = np.random.default_rng(2)
+    q = rng.integers(0, 1 << 16, (10_000, 4)).astype(np.uint16)
+    q[:3, :3] = [[0, 0, 0], [65535, 65535, 65535], [1, 0, 65535]]
+    expected = morton.encode(q[:, 0], q[:, 1], q[:, 2])
+    assert np.array_equal(morton.encode16(q), expected)
+    assert int(morton.encode16(q[1:2])[0]) == (1 << 48) - 1
+
+
 def test_grid_sampling_keeps_each_point_once_and_one_per_cell() -> None:
     rng = np.random.default_rng(1)
     q = rng.integers(0, morton.GRID_SIZE, (50_000, 3)).astype(np.uint32)

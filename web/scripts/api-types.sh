@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-../.venv/bin/python}"
 document="$(mktemp)"
 trap 'rm -f "$document"' EXIT
-"$PYTHON" -m spatialviz.kit.openapi > "$document"
+"$PYTHON" -m spatialviz.openapi_document > "$document"
 npx --no-install openapi-typescript "$document" --output src/api-types.ts

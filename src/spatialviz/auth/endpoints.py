@@ -38,7 +38,6 @@ from spatialviz.kit.pagination import LimitQuery, Page
 from spatialviz.kit.ratelimit import client_ip, limit_by_ip
 from spatialviz.kit.tenancy import require_role
 from spatialviz.models import ApiKey, Role
-from spatialviz.workspace.service import list_workspaces
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -168,7 +167,7 @@ async def logout(
 @router.get("/me", response_model=MeOut, summary="Who am I", responses=problem_responses(401))
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     user = await service.current_user(session, principal)
-    reachable = await list_workspaces(session, principal, limit=1000)
+    reachable = await service.reachable_workspaces(session, principal)
     workspaces = sorted(
         (
             MeWorkspace(id=w.id, name=w.name, role=principal.roles[w.id], is_personal=w.is_personal)

@@ -41,6 +41,28 @@ class UserRepository:
         )
         return {workspace_id: role for workspace_id, role in result.all()}
 
+    async def add_personal_workspace(self, user: User, name: str) -> Workspace:
+        """The workspace every account comes with, owned by it and deleted with it. Made
+        here, with the account, so auth/ needs nothing of workspace/ (which builds on it)."""
+        workspace = Workspace(name=name, is_personal=True, created_by_id=user.id)
+        self.session.add(workspace)
+        await self.session.flush()
+        self.session.add(Membership(workspace_id=workspace.id, user_id=user.id, role=Role.owner))
+        await self.session.flush()
+        return workspace
+
+    async def reachable_workspaces(
+        self, principal: Principal, *, limit: int
+    ) -> Sequence[Workspace]:
+        """The workspaces the caller is a member of (an API key: its one workspace)."""
+        result = await self.session.execute(
+            select(Workspace)
+            .where(Workspace.id.in_(principal.workspace_ids(Role.viewer)))
+            .order_by(Workspace.created_at, Workspace.id)
+            .limit(limit)
+        )
+        return result.scalars().all()
+
     async def personal_workspace_id(self, user_id: uuid.UUID) -> uuid.UUID | None:
         result = await self.session.execute(
             select(Workspace.id)

@@ -30,7 +30,6 @@ from spatialviz.kit.errors import NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import ApiKey, RefreshToken, Role, User, Workspace
 from spatialviz.signing.signatures import GrantKind
-from spatialviz.workspace.service import create_workspace
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,7 @@ async def register(
     except IntegrityError:
         # A concurrent registration with the same email won the race.
         raise EmailAlreadyRegistered() from None
-    workspace = await create_workspace(
-        session, name=f"{name}'s workspace"[:120], owner_id=user.id, personal=True
-    )
+    workspace = await users.add_personal_workspace(user, f"{name}'s workspace"[:120])
     await record_audit(
         session,
         workspace_id=workspace.id,
@@ -88,6 +85,11 @@ async def register(
         ip=ip,
     )
     return user, workspace
+
+
+async def reachable_workspaces(session: AsyncSession, principal: Principal) -> list[Workspace]:
+    """The workspaces the caller is a member of (bounded: a person is in a few)."""
+    return list(await UserRepository(session).reachable_workspaces(principal, limit=1000))
 
 
 async def _issue_pair(

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.dataset import service
 from spatialviz.dataset.schemas import DatasetOut
+from spatialviz.job.endpoints import JobServiceDep
 from spatialviz.job.schemas import JobRead
-from spatialviz.job.service import JobService
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import PayloadTooLarge, problem_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
@@ -59,6 +59,7 @@ async def upload_dataset(
     principal: CurrentPrincipal,
     session: SessionDep,
     resources: ResourcesDep,
+    jobs: JobServiceDep,
     workspace_id: Annotated[uuid.UUID, Query()],
     filename: Annotated[str | None, Query(max_length=1000)] = None,
     columns: Annotated[str | None, Query(max_length=2000)] = None,
@@ -78,7 +79,6 @@ async def upload_dataset(
         max_bytes=limit,
         columns=service.parse_columns_metadata(columns),
     )
-    jobs = JobService(session, resources.jobs, resources.pubsub)
     job = await service.start_ingest(jobs, dataset)
     return DatasetAccepted(
         dataset=DatasetOut.model_validate(dataset), job=JobRead.model_validate(job)

@@ -4,28 +4,19 @@ any job runs. The full content detection happens in ingest (spatialviz.formats).
 from __future__ import annotations
 
 from spatialviz.dataset.exceptions import BadFilename, EmptyUpload, UnsupportedArchive
+from spatialviz.formats.detect import archive_kind
 
-_ARCHIVE_MAGIC = {
-    b"PK\x03\x04": "zip",
-    b"PK\x05\x06": "zip",
-    b"\x1f\x8b": "gzip",
-    b"7z\xbc\xaf\x27\x1c": "7z",
-    b"Rar!\x1a\x07": "rar",
-    b"BZh": "bzip2",
-    b"\xfd7zXZ\x00": "xz",
-    b"\x28\xb5\x2f\xfd": "zstd",
-}
 MAX_LABEL = 200
 
 
 def refuse_archive_or_empty(size: int, head: bytes) -> None:
     if size == 0:
         raise EmptyUpload("The uploaded file is empty.")
-    for magic, kind in _ARCHIVE_MAGIC.items():
-        if head.startswith(magic):
-            raise UnsupportedArchive(
-                f"The upload is a {kind} archive; upload the file inside it instead."
-            )
+    kind = archive_kind(head)
+    if kind is not None:
+        raise UnsupportedArchive(
+            f"The upload is a {kind} archive; upload the file inside it instead."
+        )
 
 
 def dataset_label(filename: str | None) -> str:

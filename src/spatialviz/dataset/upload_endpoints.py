@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.dataset import tus, uploads
-from spatialviz.job.service import JobService
+from spatialviz.job.endpoints import JobServiceDep
 from spatialviz.kit.db import as_utc
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
@@ -102,12 +102,12 @@ async def patch(
     principal: CurrentPrincipal,
     session: SessionDep,
     resources: ResourcesDep,
+    jobs: JobServiceDep,
     tus_resumable: Annotated[str | None, Header()] = None,
     upload_offset: Annotated[str | None, Header()] = None,
     upload_checksum: Annotated[str | None, Header()] = None,
     content_type: Annotated[str | None, Header()] = None,
 ) -> Response:
-    jobs = JobService(session, resources.jobs, resources.pubsub)
     upload, finished = await uploads.append(
         session,
         resources.storage,

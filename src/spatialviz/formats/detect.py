@@ -121,7 +121,7 @@ def sniff_content(path: Path) -> str:
         head = fh.read(_SNIFF_BYTES)
     if not head:
         raise EmptyFileError("The file is empty.")
-    archive = _archive_kind(head)
+    archive = archive_kind(head)
     if archive is None and path.suffix.lower() in _ARCHIVE_EXTENSIONS:
         archive = path.suffix.lower().lstrip(".")
     if archive is not None:
@@ -134,7 +134,9 @@ def sniff_content(path: Path) -> str:
     return _text_kind(head)
 
 
-def _archive_kind(head: bytes) -> str | None:
+def archive_kind(head: bytes) -> str | None:
+    """The archive or compression format the first bytes show (zip, gzip, tar, 7z, ...), or
+    None. The one table: the upload check (``dataset.sniff``) refuses by it too."""
     for magic, name in _ARCHIVE_MAGIC:
         if head.startswith(magic):
             return name

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spatialviz.kit.errors import PROBLEM_JSON, PayloadTooLarge, SpatialvizError
+from spatialviz.kit.errors import PROBLEM_JSON, PayloadTooLarge, SpatialvizError, problem_body
 
 
 class RequestTimeout(SpatialvizError):
@@ -170,14 +170,7 @@ async def _refuse(scope: Scope, send: Send, exc: SpatialvizError) -> None:
     """Answer from here (the app has not run): problem+json, and the connection closed so
     the rest of the body is never read."""
     body = json.dumps(
-        {
-            "type": f"https://spatialviz.dev/problems/{exc.code}",
-            "title": exc.title,
-            "status": exc.status,
-            "detail": exc.detail,
-            "code": exc.code,
-            "instance": scope["path"],
-        }
+        problem_body(exc.status, exc.title, exc.detail, code=exc.code, instance=scope["path"])
     ).encode()
     await send(
         {

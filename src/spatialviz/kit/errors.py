@@ -116,16 +116,17 @@ class ServiceUnavailable(SpatialvizError):
     title = "Service unavailable"
 
 
-def problem_response(
+def problem_body(
     status: int,
     title: str,
     detail: str | None = None,
     *,
     code: str | None = None,
     instance: str | None = None,
-    headers: dict[str, str] | None = None,
     **extra: Any,
-) -> JSONResponse:
+) -> dict[str, Any]:
+    """The one place a problem+json body is shaped, for the app's error handlers and for
+    the ASGI middleware that answers before the app runs."""
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_BASE}{code}" if code else "about:blank",
         "title": title,
@@ -138,6 +139,20 @@ def problem_response(
     if instance is not None:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    code: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = problem_body(status, title, detail, code=code, instance=instance, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

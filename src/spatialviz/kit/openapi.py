@@ -140,28 +140,3 @@ def operations(schema: dict[str, Any]) -> Iterable[tuple[str, str, Operation]]:
         for method, operation in item.items():
             if method in HTTP_METHODS:
                 yield path, method.upper(), operation
-
-
-def document() -> dict[str, Any]:
-    """The document the app serves at /openapi.json, without starting it (no resources open)."""
-    import tempfile
-    from pathlib import Path
-
-    from spatialviz.app import create_app
-    from spatialviz.config import Settings
-
-    # Throwaway keys in a throwaway directory: building the document signs nothing.
-    with tempfile.TemporaryDirectory(prefix="spatialviz-openapi-") as var_dir:
-        settings = Settings(
-            env="test", var_dir=Path(var_dir), secret_key="openapi-document-" + "x" * 32
-        )
-        return create_app(settings).openapi()
-
-
-if __name__ == "__main__":
-    # `python -m spatialviz.kit.openapi > openapi.json` (web/scripts/api-types.sh uses it).
-    import json
-    import sys
-
-    json.dump(document(), sys.stdout, indent=2)
-    sys.stdout.write("\n")

@@ -19,7 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.kit.errors import Forbidden, NotFound
-from spatialviz.models.workspace import Role
+from spatialviz.kit.roles import Role
 
 
 @dataclass(frozen=True)

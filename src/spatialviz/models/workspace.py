@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spatialviz.kit.db import Base, RecordMixin
-
-
-class Role(enum.StrEnum):
-    """Ordered: each role can do everything the ones before it can."""
-
-    viewer = "viewer"
-    editor = "editor"
-    owner = "owner"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
-
-
-_RANK = {Role.viewer: 0, Role.editor: 1, Role.owner: 2}
+from spatialviz.kit.roles import Role as Role  # re-exported: the column type of memberships
 
 
 class Workspace(RecordMixin, Base):

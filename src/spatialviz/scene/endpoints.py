@@ -14,10 +14,10 @@ from spatialviz.auth import grants
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.blobhttp import headers as http
 from spatialviz.config import Settings
+from spatialviz.job.endpoints import JobServiceDep
 from spatialviz.job.schemas import JobRead
-from spatialviz.job.service import JobService
 from spatialviz.kit.deps import ResourcesDep, SessionDep
-from spatialviz.kit.errors import PROBLEM_JSON, problem_responses
+from spatialviz.kit.errors import problem_response, problem_responses
 from spatialviz.kit.openapi import blob_responses
 from spatialviz.kit.pagination import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
 from spatialviz.kit.storage import BlobNotFound, BlobStorage, StorageError
@@ -112,9 +112,12 @@ async def _signer(session: SessionDep, principal: Principal, workspace_id: uuid.
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 async def create_scene(
-    body: SceneCreate, principal: CurrentPrincipal, session: SessionDep, resources: ResourcesDep
+    body: SceneCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    resources: ResourcesDep,
+    jobs: JobServiceDep,
 ) -> SceneAccepted:
-    jobs = JobService(session, resources.jobs, resources.pubsub)
     scene, job = await service.create_scene(
         session,
         jobs,
@@ -197,8 +200,8 @@ async def update_scene(
     principal: CurrentPrincipal,
     session: SessionDep,
     resources: ResourcesDep,
+    jobs: JobServiceDep,
 ) -> SceneAccepted:
-    jobs = JobService(session, resources.jobs, resources.pubsub)
     scene, job = await service.update_scene(
         session,
         jobs,
@@ -231,17 +234,12 @@ async def delete_scene(
 
 
 def _range_not_satisfiable(size: int, request: Request) -> JSONResponse:
-    return JSONResponse(
-        {
-            "type": "https://spatialviz.dev/problems/range_not_satisfiable",
-            "title": "Range not satisfiable",
-            "status": 416,
-            "detail": f"The resource has {size} bytes.",
-            "code": "range_not_satisfiable",
-            "instance": request.url.path,
-        },
-        status_code=416,
-        media_type=PROBLEM_JSON,
+    return problem_response(
+        416,
+        "Range not satisfiable",
+        f"The resource has {size} bytes.",
+        code="range_not_satisfiable",
+        instance=request.url.path,
         headers={"Content-Range": f"bytes */{size}"},
     )
 
@@ -430,8 +428,8 @@ async def get_export(
     principal: CurrentPrincipal,
     session: SessionDep,
     resources: ResourcesDep,
+    jobs: JobServiceDep,
 ) -> Response:
-    jobs = JobService(session, resources.jobs, resources.pubsub)
     ready = await exports.request_export(session, jobs, resources.storage, principal, scene_id, fmt)
     if isinstance(ready, Job):
         body = ExportAccepted(job=JobRead.model_validate(ready)).model_dump(mode="json")

@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from spatialviz.tiling import morton
+
 INDEX_VERSION = 1
 DEFAULT_SAMPLES = 1_000
 ROW_ID = "row_id"
@@ -77,29 +79,12 @@ class IndexSettings:
 # --- Morton codes ---------------------------------------------------------------------------
 
 
-def _spread_bits(v: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    # Move bit i of a (up to 21-bit) integer to bit 3i: the 3D Morton interleave.
-    v = v & np.uint64(0x1F_FFFF)
-    v = (v | (v << np.uint64(32))) & np.uint64(0x001F_0000_0000_FFFF)
-    v = (v | (v << np.uint64(16))) & np.uint64(0x001F_0000_FF00_00FF)
-    v = (v | (v << np.uint64(8))) & np.uint64(0x100F_00F0_0F00_F00F)
-    v = (v | (v << np.uint64(4))) & np.uint64(0x10C3_0C30_C30C_30C3)
-    v = (v | (v << np.uint64(2))) & np.uint64(0x1249_2492_4924_9249)
-    return v
-
-
 def morton_codes(xyz: F64, lo: F64, hi: F64) -> npt.NDArray[np.uint64]:
     """48-bit Morton codes of (N, 3) points quantised over the box ``[lo, hi]``."""
     span = np.where(hi > lo, hi - lo, 1.0)
     scale = (1 << _BITS) - 1
     q = np.clip(np.nan_to_num((xyz - lo) / span, nan=0.0), 0.0, 1.0) * scale
-    qi = q.astype(np.uint64)
-    codes: npt.NDArray[np.uint64] = (
-        _spread_bits(qi[:, 0])
-        | (_spread_bits(qi[:, 1]) << np.uint64(1))
-        | (_spread_bits(qi[:, 2]) << np.uint64(2))
-    )
-    return codes
+    return morton.encode16(q.astype(np.uint32))
 
 
 # --- building the index --------------------------------------------------------------------

@@ -72,6 +72,20 @@ def encode(
     return code
 
 
+_ALL16 = np.arange(1 << 16, dtype=np.uint32)
+_SPREAD16 = encode(_ALL16, np.zeros_like(_ALL16), np.zeros_like(_ALL16))
+"""Each 16-bit value with two zero bits after each bit: 3 lookups make a 48-bit code."""
+
+
+def encode16(q: npt.NDArray[np.integer]) -> U64:
+    """:func:`encode` of (n, 3+) coordinates below 2^16 (the first three columns), by table
+    lookup: the same codes, cheaper for the many small arrays of per-node sorting."""
+    code: U64 = _SPREAD16[q[:, 0]]
+    code |= _SPREAD16[q[:, 1]] << np.uint64(1)
+    code |= _SPREAD16[q[:, 2]] << np.uint64(2)
+    return code
+
+
 def decode(code: U64) -> tuple[U64, U64, U64]:
     """Split a code (or a code prefix) back into its integer coordinates."""
     return _compact(code), _compact(code >> np.uint64(1)), _compact(code >> np.uint64(2))

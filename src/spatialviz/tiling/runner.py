@@ -25,6 +25,7 @@ from spatialviz.tiling.merge import TilesetSummary, merge
 from spatialviz.tiling.options import TilingOptions
 from spatialviz.tiling.plan import (
     CancelFn,
+    Plan,
     PointSource,
     ProgressFn,
     TilingCancelledError,
@@ -98,8 +99,6 @@ def _index_all(
     report: ProgressFn,
     stop: CancelFn,
 ) -> list[ChunkResult]:
-    from spatialviz.tiling.plan import Plan
-
     assert isinstance(the_plan, Plan)
     n = len(the_plan.chunks)
     results: list[ChunkResult] = []
