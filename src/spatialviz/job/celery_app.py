@@ -20,7 +20,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from kombu import Queue
 
 from spatialviz.config import Settings
-from spatialviz.job.worker import ProcessRuntime, WorkerRuntime
+from spatialviz.job.worker import ProcessRuntime, WorkerRuntime, configure_worker_logging
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +102,7 @@ def start_worker(settings: Settings, argv: list[str]) -> None:
     make their runtime on first use; each pool process closes its own on exit."""
     from spatialviz.job.registry import load_kinds
 
+    configure_worker_logging(settings)
     load_kinds(settings.jobs_kind_modules)
     app = create_celery(settings)
 
