@@ -20,7 +20,7 @@ import pytest
 from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.job import runtime
-from spatialviz.job.worker import WorkerRuntime
+from spatialviz.job.worker import WorkerRuntime, configure_worker_logging
 from spatialviz.kit import logging as kit_logging
 from spatialviz.kit.resources import open_resources
 from spatialviz.signing import signatures
@@ -101,6 +101,7 @@ def json_settings(settings: Settings) -> Settings:
 def _run_jobs_in_this_process(settings: Settings, job_ids: list[uuid.UUID]) -> None:
     """What a worker process does (it configures logging the same way), here, so its
     events are captured with the API's."""
+    configure_worker_logging(settings)
     rt = WorkerRuntime(settings)
     try:
         for job_id in job_ids:

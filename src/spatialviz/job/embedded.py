@@ -27,7 +27,7 @@ from spatialviz.job.metrics import JobMetrics
 from spatialviz.job.registry import load_kinds
 from spatialviz.job.repository import JobStore
 from spatialviz.job.steps import Step
-from spatialviz.job.worker import WorkerRuntime
+from spatialviz.job.worker import WorkerRuntime, configure_worker_logging
 from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
@@ -59,6 +59,7 @@ def _init_process(settings: Settings, forward_queue: Any, server_pid: int) -> No
         def forward(channel: str, message: bytes) -> None:
             forward_queue.put((channel, message))
 
+    configure_worker_logging(settings)
     load_kinds(settings.jobs_kind_modules)
     _PoolProcess.runtime = WorkerRuntime(settings, forward=forward)
 

@@ -262,6 +262,15 @@ class JobStore:
         if status is JobStatus.succeeded:
             values.update(progress=1.0, result=None if result is None else dict(result))
         event = _FINISH[status]
+        # The job's parts are locked before the job row, the order a part's heartbeat and
+        # completion take (part, then job): the other order deadlocked with the reduce's
+        # own heartbeat, on PostgreSQL, and failed a finished job.
+        await self.session.execute(
+            select(JobPart.id)
+            .where(JobPart.job_id == job_id)
+            .order_by(JobPart.position)
+            .with_for_update()
+        )
         outcome = await self.session.execute(
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempt, Job.status.in_(sources(event)))

@@ -30,6 +30,14 @@ T = TypeVar("T")
 Forward = Callable[[str, bytes], None]
 
 
+def configure_worker_logging(settings: Settings) -> None:
+    """Job events are log lines like the API's: the same format, fields and redaction.
+    Called once by the process that owns the workers, before they start: in a Celery pool
+    process stdout is already Celery's logging proxy, and a handler writing to it would
+    feed every line back into itself."""
+    configure_logging(settings.effective_log_format, settings.log_level)
+
+
 class WorkerRuntime:
     """Per process: settings, identity, the event loop thread, database, storage and
     publisher. ``time_limit_errors``: the exception types the adapter raises into job code
@@ -43,8 +51,6 @@ class WorkerRuntime:
         forward: Forward | None = None,
         time_limit_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
-        # Job events are log lines like the API's: the same format, fields and redaction.
-        configure_logging(settings.effective_log_format, settings.log_level)
         self.pid = os.getpid()
         self.settings = settings
         self.time_limit_errors = time_limit_errors
