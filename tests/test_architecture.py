@@ -110,11 +110,7 @@ def test_the_rule_bites_on_a_service_package() -> None:
 #: Deferred (function-level) imports of project modules that break a cycle between two
 #: modules of one package: ``(importing module, imported module) -> why``.
 CYCLE_BREAKERS: dict[tuple[str, str], str] = {
-    ("job/context.py", "spatialviz.job.runtime"): "runtime imports context",
-    # The four below are job/ internals that issue 18 (item 2) restructures; the runner
-    # rework removes or re-justifies them.
-    ("job/repository.py", "spatialviz.job.registry"): "registry loads every kind module",
-    ("job/tasks.py", "spatialviz.job.supervisor"): "supervisor reached through the runtime",
+    # Not cycles: the API process imports only the job queue its mode uses.
     ("job/dispatch.py", "spatialviz.job.celery_app"): "Celery only in services mode",
     ("job/dispatch.py", "spatialviz.job.embedded"): "the process pool only in embedded mode",
 }

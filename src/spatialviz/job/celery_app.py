@@ -21,6 +21,7 @@ from kombu import Queue
 
 from spatialviz.config import Settings
 from spatialviz.job.leftovers import sweep_leftovers_with
+from spatialviz.job.registry import load_kinds
 from spatialviz.job.worker import ProcessRuntime, WorkerRuntime, configure_worker_logging
 from spatialviz.kit.redis_topology import is_cluster_url
 
@@ -111,8 +112,6 @@ def create_celery(settings: Settings) -> JobCelery:
 def start_worker(settings: Settings, argv: list[str]) -> None:
     """The ``spatialviz worker`` command: this process and its pool load the kinds and
     make their runtime on first use; each pool process closes its own on exit."""
-    from spatialviz.job.registry import load_kinds
-
     configure_worker_logging(settings)
     load_kinds(settings.jobs_kind_modules)
     app = create_celery(settings)

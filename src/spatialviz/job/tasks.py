@@ -16,6 +16,7 @@ from spatialviz.job.leftovers import sweep_leftovers_with
 from spatialviz.job.metrics import JobMetrics
 from spatialviz.job.registry import queue_for
 from spatialviz.job.steps import Step
+from spatialviz.job.supervisor import reap
 from spatialviz.job.worker import WorkerRuntime
 from spatialviz.models.job_part import REDUCE_POSITION
 
@@ -120,8 +121,6 @@ def reduce_job(self: Any, job_id: str, attempt: int) -> str:
 
 @shared_task(name="spatialviz.jobs.reap", bind=True)
 def reap_jobs(self: Any) -> int:
-    from spatialviz.job.supervisor import reap
-
     rt = _runtime(self)
     resend = rt.call(reap(rt.resources.sessions, rt.settings, rt.resources.pubsub))
     for job_id, kind in resend:

@@ -20,6 +20,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from spatialviz.config import Settings
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -107,8 +109,6 @@ def header_deadline_protocol(seconds: float) -> type[asyncio.Protocol]:
 
 def _gunicorn_worker() -> type[Any]:
     from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
-
-    from spatialviz.config import Settings
 
     class HeaderDeadlineWorker(UvicornWorker):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ from spatialviz.stack import netns
 from spatialviz.stack.layout import MONITOR, PROMETHEUS_PORT, state_dir
 from spatialviz.stack.procs import StackError
 from spatialviz.stack.settings import Refused
-from spatialviz.stack.up import down, is_up, up
+from spatialviz.stack.up import Started, down, is_up, up
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_how_to_reach(started: object, state: object) -> None:
-    from spatialviz.stack.up import Started
-
-    assert isinstance(started, Started)
+def _print_how_to_reach(started: Started, state: object) -> None:
     print(f"\nThe stack is up in {started.seconds:.0f} s.")
     print(f"  URL:        {started.url}/   (TLS 1.3 only; nginx is the only thing you can reach)")
     if started.ca_file is not None:
