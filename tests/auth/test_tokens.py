@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -107,48 +107,54 @@ async def test_forged_tokens_are_rejected(
     public_pem = keys.verifying[kid].public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    if forgery == "alg_none":
-        token = _compact({"alg": "none", "typ": "at+jwt", "kid": kid}, claims, lambda _: b"")
-    elif forgery == "hs256_with_public_key":
-        header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
-        token = _compact(header, claims, _hs256(public_pem))
-    elif forgery == "hs256_with_other_secret":
-        header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
-        token = _compact(header, claims, _hs256(b"another-secret-of-sufficient-length!!"))
-    elif forgery == "hs256_with_app_secret":
-        header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
-        token = _compact(header, claims, _hs256(settings.secret.encode()))
-    elif forgery == "expired":
-        now = int(time.time())
-        token = _sign(settings, _claims(settings, user["id"], iat=now - 3600, exp=now - 60))
-    elif forgery == "wrong_audience":
-        token = _sign(settings, _claims(settings, user["id"], aud="someone-else"))
-    elif forgery == "wrong_issuer":
-        token = _sign(settings, _claims(settings, user["id"], iss="https://evil.example"))
-    elif forgery == "missing_exp":
-        token = _sign(settings, {k: v for k, v in claims.items() if k != "exp"})
-    elif forgery == "missing_jti":
-        token = _sign(settings, {k: v for k, v in claims.items() if k != "jti"})
-    elif forgery == "tampered_payload":
-        good = _sign(settings, claims)
-        head, _, sig = good.split(".")
-        other = {**claims, "sub": str(uuid.uuid4())}
-        token = f"{head}.{_b64(json.dumps(other).encode())}.{sig}"
-    elif forgery == "unknown_kid":
-        token = _sign(settings, claims, kid="no-such-kid")
-    elif forgery == "other_private_key_same_kid":
-        stranger = ed25519.Ed25519PrivateKey.generate()
-        token = jwt.encode(
-            claims, stranger, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"}
-        )
-    elif forgery == "es256_key_not_in_set":
-        other_ec = ec.generate_private_key(ec.SECP256R1())
-        token = jwt.encode(
-            claims, other_ec, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"}
-        )
-    else:
-        token = "not.a.jwt"
+    forge = _forgeries(settings, user["id"], kid, claims, public_pem)
+    token = forge.get(forgery, lambda: "not.a.jwt")()
     assert await _status(client, token) == 401
+
+
+def _forgeries(
+    settings: Settings, user_id: str, kid: str, claims: dict[str, Any], public_pem: bytes
+) -> dict[str, Callable[[], str]]:
+    """Each forgery by name: how an attacker would make the token."""
+    now = int(time.time())
+    hs256 = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
+    signed_as_us = {"kid": kid, "typ": "at+jwt"}
+
+    def without(claim: str) -> str:
+        return _sign(settings, {k: v for k, v in claims.items() if k != claim})
+
+    def tampered_payload() -> str:
+        head, _, sig = _sign(settings, claims).split(".")
+        other = {**claims, "sub": str(uuid.uuid4())}
+        return f"{head}.{_b64(json.dumps(other).encode())}.{sig}"
+
+    return {
+        "alg_none": lambda: _compact(
+            {"alg": "none", "typ": "at+jwt", "kid": kid}, claims, lambda _: b""
+        ),
+        "hs256_with_public_key": lambda: _compact(hs256, claims, _hs256(public_pem)),
+        "hs256_with_other_secret": lambda: _compact(
+            hs256, claims, _hs256(b"another-secret-of-sufficient-length!!")
+        ),
+        "hs256_with_app_secret": lambda: _compact(hs256, claims, _hs256(settings.secret.encode())),
+        "expired": lambda: _sign(
+            settings, _claims(settings, user_id, iat=now - 3600, exp=now - 60)
+        ),
+        "wrong_audience": lambda: _sign(settings, _claims(settings, user_id, aud="someone-else")),
+        "wrong_issuer": lambda: _sign(
+            settings, _claims(settings, user_id, iss="https://evil.example")
+        ),
+        "missing_exp": lambda: without("exp"),
+        "missing_jti": lambda: without("jti"),
+        "tampered_payload": tampered_payload,
+        "unknown_kid": lambda: _sign(settings, claims, kid="no-such-kid"),
+        "other_private_key_same_kid": lambda: jwt.encode(
+            claims, ed25519.Ed25519PrivateKey.generate(), algorithm="EdDSA", headers=signed_as_us
+        ),
+        "es256_key_not_in_set": lambda: jwt.encode(
+            claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers=signed_as_us
+        ),
+    }
 
 
 def _pem(key: ed25519.Ed25519PrivateKey) -> str:

@@ -26,7 +26,8 @@ ARKIT_SHADERS = {"UsdPreviewSurface", "UsdUVTexture", "UsdTransform2d"}
 ARKIT_FILE_TYPES = {".usdc", ".png", ".jpg", ".jpeg"}
 
 
-def _check_arkit_profile(path: Path) -> list[str]:
+def _package_errors(path: Path) -> list[str]:
+    """USDZ packaging rules: usdc root layer, allowed file types, stored, 64-byte aligned."""
     errors: list[str] = []
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
@@ -40,6 +41,26 @@ def _check_arkit_profile(path: Path) -> list[str]:
             data_offset = info.header_offset + 30 + len(info.filename) + len(info.extra)
             if data_offset % 64:
                 errors.append(f"{info.filename}: data not 64-byte aligned")
+    return errors
+
+
+def _prim_errors(prim: Usd.Prim) -> list[str]:
+    """ARKit's profile for one prim: allowed type and shader, bindings with their API."""
+    errors: list[str] = []
+    if prim.GetTypeName() not in ARKIT_PRIM_TYPES:
+        errors.append(f"{prim.GetPath()}: type {prim.GetTypeName()} not in the ARKit profile")
+    if prim.IsA(UsdShade.Shader):
+        sid = UsdShade.Shader(prim).GetIdAttr().Get()
+        if sid not in ARKIT_SHADERS and not str(sid).startswith("UsdPrimvarReader_"):
+            errors.append(f"{prim.GetPath()}: shader {sid}")
+    rel = prim.GetRelationship("material:binding")
+    if rel and rel.GetTargets() and not prim.HasAPI(UsdShade.MaterialBindingAPI):
+        errors.append(f"{prim.GetPath()}: binding without MaterialBindingAPI")
+    return errors
+
+
+def _check_arkit_profile(path: Path) -> list[str]:
+    errors = _package_errors(path)
     stage = Usd.Stage.Open(str(path))
     if not stage.GetDefaultPrim():
         errors.append("no default prim")
@@ -48,15 +69,7 @@ def _check_arkit_profile(path: Path) -> list[str]:
     if UsdGeom.GetStageMetersPerUnit(stage) != 1.0:
         errors.append("metersPerUnit is not 1")
     for prim in stage.Traverse():
-        if prim.GetTypeName() not in ARKIT_PRIM_TYPES:
-            errors.append(f"{prim.GetPath()}: type {prim.GetTypeName()} not in the ARKit profile")
-        if prim.IsA(UsdShade.Shader):
-            sid = UsdShade.Shader(prim).GetIdAttr().Get()
-            if sid not in ARKIT_SHADERS and not str(sid).startswith("UsdPrimvarReader_"):
-                errors.append(f"{prim.GetPath()}: shader {sid}")
-        rel = prim.GetRelationship("material:binding")
-        if rel and rel.GetTargets() and not prim.HasAPI(UsdShade.MaterialBindingAPI):
-            errors.append(f"{prim.GetPath()}: binding without MaterialBindingAPI")
+        errors.extend(_prim_errors(prim))
     validators = UsdValidation.ValidationRegistry().GetOrLoadAllValidators()
     for err in UsdValidation.ValidationContext(validators).Validate(stage):
         errors.append(f"{err.GetName()}: {err.GetMessage()}")

@@ -64,33 +64,35 @@ class Feed:
             if self.latest is None or not self.latest.final:
                 self._tell(None)
 
+    async def _forward(self, messages: AsyncIterator[tuple[str, bytes]]) -> None:
+        """Published states, as they come; ends at the final one."""
+        async for _, data in messages:
+            assert self.latest is not None
+            self._update(Snapshot(self.latest.workspace_id, data, _is_final(data)))
+            if self.latest.final:
+                return
+
+    async def _resync(self) -> None:
+        """The state re-read now and then (a missed publish is caught up); ends at the final
+        state or when the object is deleted."""
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            try:
+                snapshot = await self._fn(self.resources, self._ident)
+            except Exception as exc:
+                if outage_of(exc) is None:
+                    raise
+                continue  # pub/sub still delivers; a later resync catches up
+            if snapshot is None:
+                self.latest = None  # deleted: subscribers are told the feed ended
+                return
+            self._update(snapshot)
+            if snapshot.final:
+                return
+
     async def _follow(self, messages: AsyncIterator[tuple[str, bytes]]) -> None:
         settled = asyncio.Event()  # final state reached, object deleted, or a reader failed
-
-        async def forward() -> None:
-            async for _, data in messages:
-                assert self.latest is not None
-                self._update(Snapshot(self.latest.workspace_id, data, _is_final(data)))
-                if self.latest.final:
-                    return
-
-        async def resync() -> None:
-            while True:
-                await asyncio.sleep(RESYNC_SECONDS)
-                try:
-                    snapshot = await self._fn(self.resources, self._ident)
-                except Exception as exc:
-                    if outage_of(exc) is None:
-                        raise
-                    continue  # pub/sub still delivers; a later resync catches up
-                if snapshot is None:
-                    self.latest = None  # deleted: subscribers are told the feed ended
-                    return
-                self._update(snapshot)
-                if snapshot.final:
-                    return
-
-        tasks = [asyncio.create_task(forward()), asyncio.create_task(resync())]
+        tasks = [asyncio.create_task(self._forward(messages)), asyncio.create_task(self._resync())]
         for task in tasks:
             task.add_done_callback(lambda _: settled.set())
         try:

@@ -126,7 +126,7 @@ def _columns(dataset: Dataset) -> list[dict[str, Any]]:
     return list((dataset.schema_info or {}).get("columns") or [])
 
 
-def attributes_of(dataset: Dataset, resolved: ResolvedEncoding | None) -> list[dict[str, Any]]:
+def attributes_of(dataset: Dataset) -> list[dict[str, Any]]:
     """The per-point attributes a client may colour by, with their kind and range."""
     stats = _column_stats(dataset)
     out: list[dict[str, Any]] = []

@@ -342,33 +342,41 @@ def _check_filter(r: _Resolver, i: int, clause: FilterClause) -> None:
         )
     if kind == "text" and clause.op in _ORDERED_OPS:
         raise EncodingError(f"{base}.op", f"{clause.op!r} needs a numeric column")
-    value = clause.value
-    if clause.op == "between":
-        if not isinstance(value, list) or len(value) != 2:
-            raise EncodingError(f"{base}.value", "'between' takes [low, high]")
-        items: list[Scalar] = value
-    elif clause.op == "in":
-        if not isinstance(value, list) or not 0 < len(value) <= MAX_IN_VALUES:
-            raise EncodingError(f"{base}.value", f"'in' takes a list of 1..{MAX_IN_VALUES} values")
-        items = value
-    else:
-        if isinstance(value, list):
-            raise EncodingError(f"{base}.value", f"{clause.op!r} takes a single value")
-        items = [value]
+    items = _filter_values(base, clause)
     for item in items:
-        is_number = isinstance(item, int | float) and not isinstance(item, bool)
-        if kind == "text" and not isinstance(item, str):
-            raise EncodingError(f"{base}.value", f"column {clause.column!r} holds text")
-        if kind == "numeric" and not is_number:
-            raise EncodingError(f"{base}.value", f"column {clause.column!r} holds numbers")
-        if kind == "temporal" and not (is_number or isinstance(item, str)):
-            raise EncodingError(f"{base}.value", "compare a time column with a number or ISO text")
-        if kind == "bool" and not isinstance(item, bool | int):
-            raise EncodingError(f"{base}.value", f"column {clause.column!r} holds true/false")
+        _check_filter_value(base, clause.column, kind, item)
     if clause.op == "between":
         lo, hi = items
         if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
             raise EncodingError(f"{base}.value", "'between' needs low <= high")
+
+
+def _filter_values(base: str, clause: FilterClause) -> list[Scalar]:
+    """The clause's value(s) as a list, in the shape its operator takes."""
+    value = clause.value
+    if clause.op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise EncodingError(f"{base}.value", "'between' takes [low, high]")
+        return value
+    if clause.op == "in":
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_IN_VALUES:
+            raise EncodingError(f"{base}.value", f"'in' takes a list of 1..{MAX_IN_VALUES} values")
+        return value
+    if isinstance(value, list):
+        raise EncodingError(f"{base}.value", f"{clause.op!r} takes a single value")
+    return [value]
+
+
+def _check_filter_value(base: str, column: str, kind: str, item: Scalar) -> None:
+    is_number = isinstance(item, int | float) and not isinstance(item, bool)
+    if kind == "text" and not isinstance(item, str):
+        raise EncodingError(f"{base}.value", f"column {column!r} holds text")
+    if kind == "numeric" and not is_number:
+        raise EncodingError(f"{base}.value", f"column {column!r} holds numbers")
+    if kind == "temporal" and not (is_number or isinstance(item, str)):
+        raise EncodingError(f"{base}.value", "compare a time column with a number or ISO text")
+    if kind == "bool" and not isinstance(item, bool | int):
+        raise EncodingError(f"{base}.value", f"column {column!r} holds true/false")
 
 
 def _resolve_color(r: _Resolver, enc: Encoding, z: str) -> ResolvedColor:
