@@ -75,6 +75,10 @@ async def _click_ndc(page: Page, ndc: list[float]) -> None:
     await page.mouse.click(x, y)
 
 
+# Resolves after the viewer has drawn two more frames (its loop runs on animation frames).
+_TWO_FRAMES = "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
 def _drawn_pixels(png: bytes, tolerance: float = 30.0) -> int:
     """Pixels clearly not the viewer's background (#111318)."""
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32).reshape(-1, 3)
@@ -167,6 +171,22 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     assert clipped < before * 0.9, (clipped, before)
     if shots:
         await page.screenshot(path=os.path.join(shots, "viewer-tools-clip.png"))
+    # Eye-dome lighting (its own render pass) and another point-size shader variant must not
+    # undo the clip: it wraps the point material's compile hook and the scene's before-render.
+    await page.get_by_test_id("edl-toggle").check()
+    await wait_until(page, "window.__spatialviz.viewTools.edl === true", 5)
+    await page.get_by_test_id("size-mode").select_option("attenuated")
+    await wait_until(page, "window.__spatialviz.viewTools.sizeMode === 'attenuated'", 5)
+    await page.evaluate(_TWO_FRAMES)
+    shaded_clipped = _drawn_pixels(await canvas.screenshot())
+    await page.get_by_test_id("clip-mode-off").check()
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'off'", 5)
+    await page.evaluate(_TWO_FRAMES)
+    shaded_all = _drawn_pixels(await canvas.screenshot())
+    assert shaded_clipped < shaded_all * 0.9, (shaded_clipped, shaded_all)
+    await page.get_by_test_id("size-mode").select_option("fixed")
+    await page.get_by_test_id("edl-toggle").uncheck()
+    await wait_until(page, "window.__spatialviz.viewTools.edl === false", 5)
     await page.get_by_test_id("clip-mode-outside").check()
     await wait_until(page, "window.__spatialviz.tools.clip.mode === 'outside'", 5)
     outside = (await _tools(page))["clip"]

@@ -24,7 +24,7 @@ describe('bookmarks', () => {
     expect(list.map((b) => b.name)).toEqual(['Side', 'Top']);
     expect(loadBookmarks(s, 'A').find((b) => b.name === 'Top')?.position).toEqual([0, 20, 0]);
     expect(loadBookmarks(s, 'B')).toEqual([]);
-    list = removeBookmark(s, 'A', list, 'Side');
+    expect(removeBookmark(s, 'A', list, 'Side').map((b) => b.name)).toEqual(['Top']);
     expect(loadBookmarks(s, 'A').map((b) => b.name)).toEqual(['Top']);
   });
 

@@ -27,6 +27,12 @@ function isV3(v: unknown): v is V3 {
   return Array.isArray(v) && v.length === 3 && v.every((n) => typeof n === 'number' && Number.isFinite(n));
 }
 
+function isBookmark(b: unknown): b is Bookmark {
+  if (typeof b !== 'object' || b === null) return false;
+  const { name, position, target } = b as Record<string, unknown>;
+  return typeof name === 'string' && isV3(position) && isV3(target);
+}
+
 /** The saved list; anything malformed (another version, a hand edit) is dropped, not thrown. */
 export function loadBookmarks(storage: StorageLike, sceneId: string): Bookmark[] {
   let raw: unknown;
@@ -36,8 +42,8 @@ export function loadBookmarks(storage: StorageLike, sceneId: string): Bookmark[]
     return [];
   }
   if (!Array.isArray(raw)) return [];
-  return raw
-    .filter((b): b is Bookmark => typeof b === 'object' && b !== null && typeof b.name === 'string' && isV3(b.position) && isV3(b.target))
+  return (raw as unknown[])
+    .filter(isBookmark)
     .slice(0, MAX_BOOKMARKS)
     .map((b) => ({ name: b.name.slice(0, MAX_NAME), position: b.position, target: b.target }));
 }

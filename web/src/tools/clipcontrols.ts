@@ -52,10 +52,10 @@ export class ClipControls {
     this.uniforms = installClipShader(viewer.material);
     // world → measuring frame, every frame: VR moves and scales the scene under the points.
     const scene = viewer.scene;
-    this.previousBeforeRender = scene.onBeforeRender;
+    this.previousBeforeRender = scene.onBeforeRender.bind(scene);
     const worldToTileset = new THREE.Matrix4();
     scene.onBeforeRender = (...args) => {
-      this.previousBeforeRender.apply(scene, args);
+      this.previousBeforeRender(...args);
       viewer.tiles.group.updateWorldMatrix(true, false);
       worldToTileset.copy(viewer.tiles.group.matrixWorld).invert();
       this.uniforms.uClipMatrix.value.copy(viewer.tilesetToMeasure).multiply(worldToTileset);

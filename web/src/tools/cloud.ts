@@ -27,9 +27,9 @@ export function* drawnPoints(viewer: Viewer): Generator<P3> {
     const m = toMeasure.elements;
     for (let i = 0; i < position.count; i++) {
       const x = position.getX(i), y = position.getY(i), z = position.getZ(i);
-      p[0] = m[0]! * x + m[4]! * y + m[8]! * z + m[12]!;
-      p[1] = m[1]! * x + m[5]! * y + m[9]! * z + m[13]!;
-      p[2] = m[2]! * x + m[6]! * y + m[10]! * z + m[14]!;
+      p[0] = m[0] * x + m[4] * y + m[8] * z + m[12];
+      p[1] = m[1] * x + m[5] * y + m[9] * z + m[13];
+      p[2] = m[2] * x + m[6] * y + m[10] * z + m[14];
       yield p;
     }
   }
@@ -45,5 +45,5 @@ export function measureBounds(viewer: Viewer): { min: P3; max: P3 } | null {
   const b = viewer.bounds;
   if (b.isEmpty()) return null;
   const box = new THREE.Box3().copy(b).applyMatrix4(viewer.tilesetToMeasure);
-  return { min: box.min.toArray() as [number, number, number], max: box.max.toArray() as [number, number, number] };
+  return { min: box.min.toArray(), max: box.max.toArray() };
 }

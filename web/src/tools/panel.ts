@@ -144,8 +144,8 @@ export function toolsPanel(viewer: Viewer, sceneId: string): Tools {
   };
   window.addEventListener('keydown', onKey);
   // For the VR end-to-end test: where a tileset-frame point is in the world (to aim a controller at).
-  debug.actions.toolsWorldOf = ((p: { x: number; y: number; z: number }) =>
-    viewer.tiles.group.localToWorld(new THREE.Vector3(p.x, p.y, p.z)).toArray()) as never;
+  debug.actions.toolsWorldOf = (p: { x: number; y: number; z: number }) =>
+    viewer.tiles.group.localToWorld(new THREE.Vector3(p.x, p.y, p.z)).toArray();
 
   const element = h('section', { class: 'panel tools-panel', 'data-testid': 'tools-panel', 'aria-label': 'Tools' },
     h('h2', {}, 'Measure'),

@@ -165,15 +165,15 @@ export function annotationsPanel(sceneId: string, workspaceId: string, viewer: V
     }
   })();
 
-  debug.actions.placeAnnotation = ((text: string) => {
+  debug.actions.placeAnnotation = (text: string) => {
     input.value = text;
     setArmed(true);
-  }) as never;
-  debug.actions.cameraPose = (() => flight.pose()) as never;
-  debug.actions.flyToAnnotation = ((id: string) => {
+  };
+  debug.actions.cameraPose = () => flight.pose();
+  debug.actions.flyToAnnotation = (id: string) => {
     const a = items.find((x) => x.id === id);
     return a ? flyTo(a) : Promise.resolve();
-  }) as never;
+  };
 
   const element = h('section', { class: 'panel', 'data-testid': 'annotations-panel' },
     h('h2', {}, 'Notes'),

@@ -83,7 +83,7 @@ export function chartHover(stage: HTMLElement, viewer: Viewer, scene: Scene): ()
   };
   stage.addEventListener('pointermove', onMove);
   stage.addEventListener('pointerleave', onLeave);
-  debug.actions.hoverAt = ((clientX: number, clientY: number) => probe(clientX, clientY)) as never;
+  debug.actions.hoverAt = (clientX: number, clientY: number) => probe(clientX, clientY);
   return () => {
     throttle.cancel();
     stage.removeEventListener('pointermove', onMove);

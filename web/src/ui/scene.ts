@@ -64,7 +64,7 @@ export function sceneView(id: string): HTMLElement {
   return main;
 }
 
-function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRController, isVRSupported }: XRModule, tools: ToolsModule): void {
+function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRController, isVRSupported }: XRModule, sceneTools: ToolsModule): void {
   const stage = h('div', { class: 'stage', 'data-testid': 'scene-view' });
   const legendSlot = h('div', { class: 'legend-slot' });
   const status = h('div', { class: 'hud', 'data-testid': 'scene-hud', 'aria-live': 'off' });
@@ -93,10 +93,10 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     toolsSlot.replaceWith(tools.element);
   });
   // Notes, saved views, EDL and size modes, chart tooltips (issue 17).
-  const flight = new tools.CameraFlight(viewer);
-  const notes = tools.annotationsPanel(scene.id, scene.workspace_id, viewer, flight, readOnly);
-  const rendering = tools.renderingControls(viewer);
-  const stopHover = scene.frame === 'chart' ? tools.chartHover(stage, viewer, scene) : null;
+  const flight = new sceneTools.CameraFlight(viewer);
+  const notes = sceneTools.annotationsPanel(scene.id, scene.workspace_id, viewer, flight, readOnly);
+  const rendering = sceneTools.renderingControls(viewer);
+  const stopHover = scene.frame === 'chart' ? sceneTools.chartHover(stage, viewer, scene) : null;
 
   // Picks answer out of order when several are in flight: only the newest one is shown.
   let pickSequence = 0;
@@ -287,7 +287,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       toolsSlot,
       pickPanel,
       notes.element,
-      tools.bookmarksPanel(scene.id, flight),
+      sceneTools.bookmarksPanel(scene.id, flight),
       h('section', { class: 'panel' }, h('h2', {}, 'Box query'), boxForm),
       boxPanel),
   );

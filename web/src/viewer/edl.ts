@@ -57,23 +57,34 @@ export class EyeDomeLighting {
   private readonly quad: THREE.Mesh<THREE.PlaneGeometry, THREE.ShaderMaterial>;
   private readonly quadScene = new THREE.Scene();
   private readonly quadCamera = new THREE.OrthographicCamera(-1, 1, 1, -1, 0, 1);
+  // Kept typed here (ShaderMaterial.uniforms holds `any` values) so each frame's updates are checked.
+  private readonly uniforms: {
+    tColor: THREE.IUniform<THREE.Texture>;
+    tDepth: THREE.IUniform<THREE.DepthTexture | null>;
+    uTexel: THREE.IUniform<THREE.Vector2>;
+    uNear: THREE.IUniform<number>;
+    uFar: THREE.IUniform<number>;
+    uStrength: THREE.IUniform<number>;
+    uRadius: THREE.IUniform<number>;
+  };
   strength = 1.0;
   radius = 1.4;
 
   constructor() {
     this.target = EyeDomeLighting.makeTarget(1, 1);
+    this.uniforms = {
+      tColor: { value: this.target.texture },
+      tDepth: { value: this.target.depthTexture },
+      uTexel: { value: new THREE.Vector2(1, 1) },
+      uNear: { value: 0.1 },
+      uFar: { value: 1000 },
+      uStrength: { value: this.strength },
+      uRadius: { value: this.radius },
+    };
     const material = new THREE.ShaderMaterial({
       vertexShader: VERTEX,
       fragmentShader: FRAGMENT,
-      uniforms: {
-        tColor: { value: this.target.texture },
-        tDepth: { value: this.target.depthTexture },
-        uTexel: { value: new THREE.Vector2(1, 1) },
-        uNear: { value: 0.1 },
-        uFar: { value: 1000 },
-        uStrength: { value: this.strength },
-        uRadius: { value: this.radius },
-      },
+      uniforms: this.uniforms,
       depthTest: false,
       depthWrite: false,
     });
@@ -96,14 +107,14 @@ export class EyeDomeLighting {
   render = (renderer: THREE.WebGLRenderer, scene: THREE.Scene, camera: THREE.PerspectiveCamera): void => {
     const size = renderer.getDrawingBufferSize(new THREE.Vector2());
     if (size.x !== this.target.width || size.y !== this.target.height) this.target.setSize(size.x, size.y);
-    const u = this.quad.material.uniforms;
-    u.tColor!.value = this.target.texture;
-    u.tDepth!.value = this.target.depthTexture;
-    u.uTexel!.value.set(1 / size.x, 1 / size.y);
-    u.uNear!.value = camera.near;
-    u.uFar!.value = camera.far;
-    u.uStrength!.value = this.strength;
-    u.uRadius!.value = this.radius;
+    const u = this.uniforms;
+    u.tColor.value = this.target.texture;
+    u.tDepth.value = this.target.depthTexture;
+    u.uTexel.value.set(1 / size.x, 1 / size.y);
+    u.uNear.value = camera.near;
+    u.uFar.value = camera.far;
+    u.uStrength.value = this.strength;
+    u.uRadius.value = this.radius;
     const previous = renderer.getRenderTarget();
     renderer.setRenderTarget(this.target);
     renderer.render(scene, camera);

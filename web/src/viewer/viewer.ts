@@ -438,8 +438,7 @@ export class Viewer {
   peekClient(clientX: number, clientY: number): PickHit | null {
     const rect = this.renderer.domElement.getBoundingClientRect();
     this.raycaster.setFromCamera(new THREE.Vector2(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1), this.camera);
-    this.raycaster.params.Points = { threshold: this.pickThreshold * this.root.scale.x };
-    const hit = this.raycaster.intersectObject(this.tiles.group, true).find((h) => (h.object as THREE.Points).isPoints);
+    const hit = rayPick(this.raycaster, this.tiles.group, this.pickThreshold * this.root.scale.x);
     return hit ? this.hitToPick(hit) : null;
   }
 
