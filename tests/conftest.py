@@ -33,8 +33,9 @@ from spatialviz.config import Settings
 from spatialviz.kit.migrate import upgrade
 from spatialviz.kit.proxies import uvicorn_proxy_options
 
-# A real Redis Cluster for the modules that run their Redis behaviours on one (services mode).
-pytest_plugins = ["tests.redis_cluster"]
+# A real Redis Cluster and a real Sentinel deployment for the modules that run their Redis
+# behaviours on them (services mode).
+pytest_plugins = ["tests.redis_cluster", "tests.redis_sentinel"]
 
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

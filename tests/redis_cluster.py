@@ -5,8 +5,9 @@ loopback ports from ``SPATIALVIZ_TEST_REDIS_CLUSTER_PORT`` (default 22101-22103;
 cluster bus on the port + 10, so nothing outside that small range is used), made a cluster
 by ``redis-cli --cluster create``, and stopped at the end of the session.
 
-A module runs its Redis behaviours against the single node and the cluster alike by
-overriding ``redis_url`` with :func:`each_redis` (``REDIS_KINDS`` are its params).
+A module runs its Redis behaviours against the single node, the cluster and a Sentinel
+deployment (tests/redis_sentinel.py) alike by overriding ``redis_url`` with
+:func:`each_redis` (``REDIS_KINDS`` are its params).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
+from spatialviz.kit.redis_topology import parse_sentinel_url
 from tests.conftest import SERVICES
 
-REDIS_KINDS = ["single", "cluster"] if SERVICES else ["embedded"]
+REDIS_KINDS = ["single", "cluster", "sentinel"] if SERVICES else ["embedded"]
 BASE_PORT = int(os.environ.get("SPATIALVIZ_TEST_REDIS_CLUSTER_PORT", "22101"))
 MASTERS = 3
 #: A bound on start-up, not a timing claim: a cluster that is not up by then has failed.
@@ -137,10 +139,31 @@ def flush_cluster(url: str) -> None:
 
 def each_redis(request: pytest.FixtureRequest, single_url: str | None) -> Iterator[str | None]:
     """The body of a module's ``redis_url`` override parametrised by ``REDIS_KINDS``."""
-    if request.param != "cluster":
+    if request.param not in ("cluster", "sentinel"):
         yield single_url
         return
-    url: str = request.getfixturevalue("redis_cluster_url")
-    flush_cluster(url)
+    url: str = request.getfixturevalue(f"redis_{request.param}_url")
+    flush = flush_cluster if request.param == "cluster" else flush_behind_sentinel
+    flush(url)
     yield url
-    flush_cluster(url)
+    flush(url)
+
+
+def flush_behind_sentinel(url: str) -> None:
+    """FLUSHALL on the master the sentinel names for ``url``."""
+    target = parse_sentinel_url(url)
+    host, port = target.sentinels[0]
+    sentinel = redis.Redis(host=host, port=port, socket_connect_timeout=2)
+    try:
+        name = target.master_name
+        # redis-py leaves the sync execute_command unannotated.
+        address = sentinel.execute_command(  # type: ignore[no-untyped-call]
+            "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name
+        )
+    finally:
+        sentinel.close()
+    master = redis.Redis(host=address[0], port=int(address[1]), socket_connect_timeout=2)
+    try:
+        master.flushall()
+    finally:
+        master.close()

@@ -24,7 +24,7 @@ import pytest
 from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
-from spatialviz.kit.redis_topology import is_cluster_url
+from spatialviz.kit.redis_topology import topology
 from tests.conftest import SERVICES, TEST_SECRET
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -42,7 +42,8 @@ LIMIT = 5
 
 @pytest.fixture(params=REDIS_KINDS)
 def redis_url(request: pytest.FixtureRequest, redis_url: str | None) -> Iterator[str | None]:
-    """Every test here runs on a single Redis node and on a Redis Cluster (services mode)."""
+    """Every test here runs on a single Redis node, a Redis Cluster and behind Sentinel
+    (services mode)."""
     yield from each_redis(request, redis_url)
 
 
@@ -114,8 +115,12 @@ async def test_redis_down_api_fails_open_sign_in_fails_closed(
 ) -> None:
     user, owner = await register_and_sign_in(client)
     key = await create_api_key(client, owner, user["personal_workspace_id"])
-    nowhere = "redis+cluster://127.0.0.1:1" if is_cluster_url(settings.redis_url) else None
-    dead = _with(settings, redis_url=nowhere or "redis://127.0.0.1:1/0")
+    nowhere = {
+        "single": "redis://127.0.0.1:1/0",
+        "cluster": "redis+cluster://127.0.0.1:1",
+        "sentinel": "redis+sentinel://127.0.0.1:1/svtest",
+    }[topology(settings.redis_url or "")]
+    dead = _with(settings, redis_url=nowhere)
     async with _serving(dead) as c:
         started = time.monotonic()
         # API limit: fail open, an API key (checked in the database) still works.

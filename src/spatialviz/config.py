@@ -224,6 +224,11 @@ class Settings(BaseSettings):
                 "SPATIALVIZ_CELERY_BROKER_URL: Celery cannot use a Redis Cluster as its broker; "
                 "name RabbitMQ (amqp://) or a single Redis node"
             )
+        if _is_sentinel_url(self.celery_broker_url):
+            raise ConfigError(
+                "SPATIALVIZ_CELERY_BROKER_URL: Celery names Sentinel its own way: "
+                "sentinel://h1:26379;sentinel://h2:26379 with SPATIALVIZ_CELERY_SENTINEL_MASTER"
+            )
         if self.jobs_backend == "celery" and self.broker_url is None:
             raise ConfigError(
                 "SPATIALVIZ_JOBS_BACKEND=celery needs SPATIALVIZ_CELERY_BROKER_URL or "
@@ -235,7 +240,9 @@ class Settings(BaseSettings):
     def broker_url(self) -> str | None:
         if self.celery_broker_url:
             return self.celery_broker_url
-        return None if _is_cluster_url(self.redis_url) else self.redis_url
+        if _is_cluster_url(self.redis_url) or _is_sentinel_url(self.redis_url):
+            return None
+        return self.redis_url
 
     @property
     def uses_celery(self) -> bool:
@@ -345,6 +352,14 @@ class Settings(BaseSettings):
 def _is_cluster_url(url: str | None) -> bool:
     """``redis+cluster://`` (kit/redis_topology.py; not imported here: config imports no kit)."""
     return url is not None and url.split("://", 1)[0].lower() in ("redis+cluster", "rediss+cluster")
+
+
+def _is_sentinel_url(url: str | None) -> bool:
+    """``redis+sentinel://``: Celery cannot read it (its own form is ``sentinel://``)."""
+    return url is not None and url.split("://", 1)[0].lower() in (
+        "redis+sentinel",
+        "rediss+sentinel",
+    )
 
 
 def _development_secret(var_dir: Path) -> str:

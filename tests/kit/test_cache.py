@@ -17,11 +17,11 @@ from spatialviz.kit.cache import (
     RedisPubSub,
     create_redis,
 )
-from spatialviz.kit.redis_topology import node_client
+from spatialviz.kit.redis_topology import close_redis, node_client
 from tests.conftest import REDIS_TEST_URL, SERVICES
-from tests.redis_cluster import flush_cluster
+from tests.redis_cluster import flush_behind_sentinel, flush_cluster
 
-KINDS = ["memory", "redis", "cluster"] if SERVICES else ["memory"]
+KINDS = ["memory", "redis", "cluster", "sentinel"] if SERVICES else ["memory"]
 
 
 @pytest.fixture(params=KINDS)
@@ -35,10 +35,13 @@ async def adapters(
     if request.param == "cluster":
         redis_url = request.getfixturevalue("redis_cluster_url")
         flush_cluster(str(redis_url))
+    if request.param == "sentinel":
+        redis_url = request.getfixturevalue("redis_sentinel_url")
+        flush_behind_sentinel(str(redis_url))
     client = create_redis(redis_url or REDIS_TEST_URL, 2.0)
     real: tuple[Cache, PubSub] = (RedisCache(client), RedisPubSub(client))
     yield real
-    await client.aclose()
+    await close_redis(client)
 
 
 async def test_cache_roundtrip_and_expiry(adapters: tuple[Cache, PubSub]) -> None:

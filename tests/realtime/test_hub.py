@@ -33,7 +33,8 @@ SUBSCRIBERS = 60
 
 @pytest.fixture(params=REDIS_KINDS)
 def redis_url(request: pytest.FixtureRequest, redis_url: str | None) -> Iterator[str | None]:
-    """Every test here runs on a single Redis node and on a Redis Cluster (services mode)."""
+    """Every test here runs on a single Redis node, a Redis Cluster and behind Sentinel
+    (services mode)."""
     yield from each_redis(request, redis_url)
 
 

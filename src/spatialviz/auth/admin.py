@@ -7,6 +7,7 @@ from spatialviz.auth.service import set_user_disabled
 from spatialviz.config import Settings
 from spatialviz.kit.cache import Cache, MemoryCache, RedisCache, create_redis
 from spatialviz.kit.db import create_engine, create_session_factory, transaction
+from spatialviz.kit.redis_topology import close_redis
 
 
 async def disable_or_enable(settings: Settings, email: str, *, disabled: bool) -> str:
@@ -28,5 +29,5 @@ async def disable_or_enable(settings: Settings, email: str, *, disabled: bool) -
     finally:
         await engine.dispose()
         if redis is not None:
-            await redis.aclose()
+            await close_redis(redis)
     return user_id

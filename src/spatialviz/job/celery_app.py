@@ -23,7 +23,7 @@ from spatialviz.config import Settings
 from spatialviz.job.leftovers import sweep_leftovers_with
 from spatialviz.job.registry import load_kinds
 from spatialviz.job.worker import ProcessRuntime, WorkerRuntime, configure_worker_logging
-from spatialviz.kit.redis_topology import is_cluster_url
+from spatialviz.kit.redis_topology import topology
 
 log = structlog.get_logger(__name__)
 
@@ -48,10 +48,11 @@ class JobCelery(Celery):
 
 def create_celery(settings: Settings) -> JobCelery:
     broker = settings.broker_url
-    # Celery cannot speak to a Redis Cluster (config.py refuses it as the broker); results
-    # are ignored anyway, so a cluster's URL is simply not used as the result backend.
+    # Celery cannot speak to a Redis Cluster nor read a redis+sentinel:// URL (config.py
+    # refuses them as the broker); results are ignored anyway, so such a URL is simply not
+    # used as the result backend.
     backend = settings.celery_result_backend or (
-        None if is_cluster_url(settings.redis_url) else settings.redis_url
+        None if topology(settings.redis_url or "") != "single" else settings.redis_url
     )
     app = JobCelery(settings, broker=broker, backend=backend, include=["spatialviz.job.tasks"])
     transport: dict[str, object] = {

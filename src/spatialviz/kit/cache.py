@@ -1,5 +1,5 @@
 """Cache and pub/sub behind small interfaces: in-process (embedded) or Redis (production:
-one node or a Redis Cluster, kit/redis_topology.py)."""
+one node, a Redis Cluster or Sentinel, kit/redis_topology.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from spatialviz.kit.redis_topology import AnyRedis, create_redis, node_client
+from spatialviz.kit.redis_topology import AnyRedis, create_redis, node_client, sentinel_pool
 
 __all__ = ["create_redis"]  # re-exported: the one way to open a Redis client
 
@@ -100,7 +100,12 @@ class MemoryPubSub:
 
 async def ping_redis(client: AnyRedis) -> None:
     """One node answers PING; on a cluster every master must (one that is down leaves a
-    third of the keys unreachable, which is what a health check is for)."""
+    third of the keys unreachable, which is what a health check is for); behind Sentinel a
+    sentinel must name the master (without one, no new connection and no failover) and the
+    master must answer."""
+    pool = sentinel_pool(client)
+    if pool is not None:
+        await pool.sentinel_manager.discover_master(pool.service_name)
     # redis-py types ping() as "Awaitable[bool] | bool" for its sync/async twins.
     if isinstance(client, aioredis.RedisCluster):
         result = client.ping(target_nodes=aioredis.RedisCluster.PRIMARIES)

@@ -17,12 +17,18 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
+from limits.aio.storage import (
+    MemoryStorage,
+    RedisClusterStorage,
+    RedisSentinelStorage,
+    RedisStorage,
+    Storage,
+)
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from spatialviz.config import Settings
 from spatialviz.kit.errors import ServiceUnavailable, TooManyRequests
-from spatialviz.kit.redis_topology import is_cluster_url, limits_storage_uri
+from spatialviz.kit.redis_topology import limits_storage_uri, topology
 
 log = structlog.get_logger(__name__)
 
@@ -96,12 +102,19 @@ class RateLimiter:
             await closer()
 
 
+STORAGE_KINDS: dict[str, type[RedisStorage]] = {
+    "single": RedisStorage,
+    "cluster": RedisClusterStorage,
+    "sentinel": RedisSentinelStorage,
+}
+
+
 def create_rate_limiter(settings: Settings) -> RateLimiter:
     storage: Storage
     if settings.redis_url:
         # A cluster too: the sliding-window scripts touch "{key}" and "{key}/-1", one slot.
-        uri, options = limits_storage_uri(settings.redis_url)
-        kind = RedisClusterStorage if is_cluster_url(settings.redis_url) else RedisStorage
+        uri, options = limits_storage_uri(settings.redis_url, settings.redis_timeout_seconds)
+        kind = STORAGE_KINDS[topology(settings.redis_url)]
         storage = kind(
             uri,
             implementation="redispy",

@@ -21,7 +21,7 @@ from spatialviz.kit.cache import (
 from spatialviz.kit.db import create_engine, create_session_factory
 from spatialviz.kit.jobs import JobQueue, UnstartedJobQueue
 from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
-from spatialviz.kit.redis_topology import AnyRedis
+from spatialviz.kit.redis_topology import AnyRedis, close_redis
 from spatialviz.kit.replica import ReplicaRouter
 from spatialviz.kit.storage import BlobStorage, create_storage
 
@@ -47,7 +47,7 @@ class Resources:
             await self.replica.aclose()
         await self.rate_limiter.aclose()
         if self.redis is not None:
-            await self.redis.aclose()
+            await close_redis(self.redis)
 
 
 def storage_from_settings(settings: Settings) -> BlobStorage:
