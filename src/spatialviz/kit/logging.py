@@ -49,6 +49,8 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
     "kind": (NAMESPACE, "job", "kind"),
     "attempt": (NAMESPACE, "job", "attempt"),
     "queue": (NAMESPACE, "job", "queue"),
+    "worker_losses": (NAMESPACE, "job", "worker_losses"),
+    "scene_id": (NAMESPACE, "scene", "id"),
     "workspace_id": (NAMESPACE, "workspace", "id"),
     "target_type": (NAMESPACE, "target", "type"),
     "target_id": (NAMESPACE, "target", "id"),
