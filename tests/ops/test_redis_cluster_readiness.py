@@ -7,46 +7,19 @@ session's shared cluster stays whole for the other tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from spatialviz.app import create_app
 from spatialviz.config import Settings
 from tests.conftest import SERVICES
 from tests.factories import bearer, create_api_key, register_and_sign_in
+from tests.ops.readiness import app_client
 from tests.redis_cluster import BASE_PORT, start_cluster, stop_cluster
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="a Redis Cluster (services mode)")
-
-
-async def _ready(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
-
-
-async def test_whole_cluster_is_ready(settings: Settings, redis_cluster_url: str) -> None:
-    on_cluster = settings.model_copy(update={"redis_url": redis_cluster_url})
-    async for client in _ready(on_cluster):
-        response = await client.get("/readyz")
-        assert response.status_code == 200, response.text
-        assert response.json()["status"] == "ok"
-        assert response.json()["checks"]["redis"] == "ok"
-
-
-async def test_unreachable_cluster_is_degraded_not_unready(settings: Settings) -> None:
-    nowhere = settings.model_copy(update={"redis_url": "redis+cluster://127.0.0.1:1"})
-    async for client in _ready(nowhere):
-        response = await client.get("/readyz")
-        assert response.status_code == 200, response.text
-        assert response.json()["status"] == "degraded"
-        assert response.json()["degraded"] == ["redis"]
-        assert (await client.get("/livez")).status_code == 200
 
 
 @pytest.fixture
@@ -68,7 +41,7 @@ async def test_cluster_that_lost_a_master_is_degraded_not_unready(
     user, owner = await register_and_sign_in(client)
     key = await create_api_key(client, owner, user["personal_workspace_id"])
     on_cluster = settings.model_copy(update={"redis_url": url})
-    async for api in _ready(on_cluster):
+    async for api in app_client(on_cluster):
         assert (await api.get("/readyz")).json()["checks"]["redis"] == "ok"
         # The third master (not among the URL's start-up nodes) goes away for good.
         lost = processes[2]

@@ -7,47 +7,20 @@ shared one stays whole for the other tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from spatialviz.app import create_app
 from spatialviz.config import Settings
 from tests.conftest import SERVICES
 from tests.factories import bearer, create_api_key, register_and_sign_in
+from tests.ops.readiness import app_client
 from tests.redis_cluster import stop_cluster
 from tests.redis_sentinel import BASE_PORT, SentinelDeployment, start_sentinel, stop_sentinel
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="a Sentinel deployment (services mode)")
-
-
-async def _ready(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
-
-
-async def test_master_behind_sentinel_is_ready(settings: Settings, redis_sentinel_url: str) -> None:
-    behind = settings.model_copy(update={"redis_url": redis_sentinel_url})
-    async for client in _ready(behind):
-        response = await client.get("/readyz")
-        assert response.status_code == 200, response.text
-        assert response.json()["status"] == "ok"
-        assert response.json()["checks"]["redis"] == "ok"
-
-
-async def test_unreachable_sentinel_is_degraded_not_unready(settings: Settings) -> None:
-    nowhere = settings.model_copy(update={"redis_url": "redis+sentinel://127.0.0.1:1/svtest"})
-    async for client in _ready(nowhere):
-        response = await client.get("/readyz")
-        assert response.status_code == 200, response.text
-        assert response.json()["status"] == "degraded"
-        assert response.json()["degraded"] == ["redis"]
-        assert (await client.get("/livez")).status_code == 200
 
 
 @pytest.fixture
@@ -65,7 +38,7 @@ async def test_stopped_sentinel_is_degraded_not_unready(
     user, owner = await register_and_sign_in(client)
     key = await create_api_key(client, owner, user["personal_workspace_id"])
     behind = settings.model_copy(update={"redis_url": own_deployment.url})
-    async for api in _ready(behind):
+    async for api in app_client(behind):
         assert (await api.get("/readyz")).json()["checks"]["redis"] == "ok"
         # The only sentinel goes away: no new connection can find the master, and no
         # failover would happen, although the master itself still runs.
