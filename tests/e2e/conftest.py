@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from spatialviz.web import STATIC_DIR
 
@@ -76,3 +76,33 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     yield tab
     await context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@asynccontextmanager
+async def watched_tab(
+    browser: Browser, width: int = 1280, height: int = 800
+) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A tab whose console errors and uncaught exceptions are collected, for tests that
+    fail on any of them."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    try:
+        yield page, problems
+    finally:
+        await context.close()
+
+
+async def sign_in_through_ui(page: Page, base: str, email: str, password: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.get_by_test_id("auth-email").fill(email)
+    await page.get_by_test_id("auth-password").fill(password)
+    await page.get_by_test_id("auth-submit").click()
+    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)

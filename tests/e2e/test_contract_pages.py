@@ -7,37 +7,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Route, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from spatialviz.config import Settings
 from spatialviz.demo.command import DEMO_EMAIL, run_demo
+from tests.e2e.conftest import sign_in_through_ui, watched_tab
 
 POINTS = 3_000
 
 
 @pytest.fixture
 async def watched_page(browser: Browser) -> AsyncIterator[tuple[Page, list[str]]]:
-    """A tab whose console errors and uncaught exceptions are collected."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console: {message.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-    yield page, problems
-    await context.close()
-
-
-async def sign_in_through_ui(page: Page, base: str, email: str, password: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.get_by_test_id("auth-email").fill(email)
-    await page.get_by_test_id("auth-password").fill(password)
-    await page.get_by_test_id("auth-submit").click()
-    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
+    async with watched_tab(browser) as watched:
+        yield watched
 
 
 async def test_the_demo_dataset_pages_load(

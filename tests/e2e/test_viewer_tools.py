@@ -18,11 +18,12 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from spatialviz.config import Settings
 from spatialviz.demo.command import DEMO_EMAIL, run_demo
 from tests.e2e.cesium_support import las_in_utm
+from tests.e2e.conftest import sign_in_through_ui, watched_tab
 from tests.e2e.test_browser import register_through_ui, wait_until
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
@@ -42,27 +43,12 @@ _PROBE = """() => {
 
 @pytest.fixture
 async def watched_page(browser: Browser) -> AsyncIterator[tuple[Page, list[str]]]:
-    """A tab whose console errors and uncaught exceptions are collected."""
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    page = await context.new_page()
-    problems: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console: {message.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-    yield page, problems
-    await context.close()
+    async with watched_tab(browser, 1440, 900) as watched:
+        yield watched
 
 
 async def _sign_in(page: Page, base: str, email: str, password: str) -> dict[str, str]:
-    await page.goto(f"{base}/login")
-    await page.get_by_test_id("auth-email").fill(email)
-    await page.get_by_test_id("auth-password").fill(password)
-    await page.get_by_test_id("auth-submit").click()
-    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
+    await sign_in_through_ui(page, base, email, password)
     tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
