@@ -44,8 +44,7 @@ class KeyFileError(ValueError):
 
 
 def keys_path(settings: Settings) -> Path:
-    configured = getattr(settings, "keys_file", None)
-    return Path(configured) if configured else settings.var_dir / "keys.json"
+    return settings.keys_file or settings.var_dir / "keys.json"
 
 
 @dataclass(frozen=True)
