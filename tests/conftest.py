@@ -11,6 +11,9 @@ in services mode, a flushed Redis database.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -104,8 +108,6 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseTe
         upgrade(f"sqlite+aiosqlite:///{path}")
         yield DatabaseTemplate("sqlite", str(path))
         return
-    import asyncio
-
     name = f"sv_tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     async def admin(sql: str) -> None:
@@ -222,3 +224,29 @@ def live_server(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+async def server_url(app: FastAPI) -> AsyncIterator[str]:
+    """The test's own app (and so its pub/sub) on a real loopback socket, for a real
+    WebSocket client (``ws://...``)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    # A bound for a server that never starts, wide for a busy machine (not a timing check).
+    for _ in range(6000):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    assert server.started, "the test server did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"ws://127.0.0.1:{port}"
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 60)
+
+
+async def receive_json(ws: Any) -> dict[str, Any]:
+    """The next WebSocket message as JSON (bounded, so a silent server fails the test)."""
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 60))
+    return message

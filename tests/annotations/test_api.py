@@ -3,20 +3,16 @@ trail, and the live announcement over a real WebSocket (issue 17)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
-from fastapi import FastAPI
 
 from spatialviz.annotations import service as annotation_service
 from spatialviz.kit.errors import PROBLEM_JSON
+from tests.conftest import receive_json
 from tests.factories import (
     DEFAULT_PASSWORD,
     Headers,
@@ -213,31 +209,9 @@ async def test_a_scene_holds_a_bounded_number(
     assert len((await client.get(_url(scene_id), headers=headers)).json()) == 3
 
 
-@pytest.fixture
-async def server_url(app: FastAPI) -> AsyncIterator[str]:
-    """The same app (and so the same pub/sub) on a real socket, for a real WebSocket."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
-
-
-async def _receive(ws: Any) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 30))
-    return message
-
-
 async def _next_list(ws: Any, channel: str) -> list[dict[str, Any]]:
     """The next annotations state on ``channel`` (a resync may repeat the current one)."""
-    message = await _receive(ws)
+    message = await receive_json(ws)
     assert message["type"] == "annotations", message
     assert message["channel"] == channel
     items: list[dict[str, Any]] = message["annotations"]
@@ -256,15 +230,15 @@ async def test_other_viewers_see_additions_and_removals_live(
 
     stranger_token = stranger["Authorization"].removeprefix("Bearer ")
     async with websockets.connect(f"{server_url}/api/v1/ws?token={stranger_token}") as ws:
-        assert (await _receive(ws))["type"] == "hello"
+        assert (await receive_json(ws))["type"] == "hello"
         await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-        assert await _receive(ws) == {"type": "error", "code": "not_found", "channel": channel}
+        assert await receive_json(ws) == {"type": "error", "code": "not_found", "channel": channel}
 
     token = viewer["Authorization"].removeprefix("Bearer ")
     async with websockets.connect(f"{server_url}/api/v1/ws?token={token}") as ws:
-        assert (await _receive(ws))["type"] == "hello"
+        assert (await receive_json(ws))["type"] == "hello"
         await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-        assert await _receive(ws) == {"type": "subscribed", "channel": channel}
+        assert await receive_json(ws) == {"type": "subscribed", "channel": channel}
         assert await _next_list(ws, channel) == []
 
         added = await _add(client, owner_headers, scene_id, "Look at this")

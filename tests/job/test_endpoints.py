@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
-from fastapi import FastAPI
 
 from spatialviz.job.service import JobService
 from spatialviz.kit.db import transaction
 from spatialviz.kit.errors import PROBLEM_JSON
 from spatialviz.kit.resources import Resources
+from tests.conftest import receive_json
 from tests.factories import register_and_sign_in
 from tests.job.helpers import RecordingQueue, create_job
 
@@ -86,27 +82,6 @@ async def test_openapi_declares_job_errors(client: httpx.AsyncClient) -> None:
     assert {"401", "403", "404", "409"} <= set(cancel)
 
 
-@pytest.fixture
-async def server_url(app: FastAPI) -> AsyncIterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
-
-
-async def _receive(ws: Any) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 30))
-    return message
-
-
 async def test_websocket_subscriber_gets_progress_and_final_state(
     client: httpx.AsyncClient, resources: Resources, server_url: str
 ) -> None:
@@ -116,24 +91,24 @@ async def test_websocket_subscriber_gets_progress_and_final_state(
     foreign = await _queued_job(resources, other["personal_workspace_id"])
 
     async with websockets.connect(f"{server_url}/api/v1/ws?token={token}") as ws:
-        assert await _receive(ws) == {"type": "hello", "protocol": 1}
+        assert await receive_json(ws) == {"type": "hello", "protocol": 1}
         await ws.send(json.dumps({"type": "subscribe", "channel": f"job:{foreign}"}))
-        assert await _receive(ws) == {
+        assert await receive_json(ws) == {
             "type": "error",
             "code": "not_found",
             "channel": f"job:{foreign}",
         }
         await ws.send(json.dumps({"type": "ping"}))
-        assert await _receive(ws) == {"type": "pong"}
+        assert await receive_json(ws) == {"type": "pong"}
 
         workspace = uuid.UUID(user["personal_workspace_id"])
         params = {"steps": 10, "step_seconds": 0.1}
         job_id = await create_job(resources, workspace, params=params)
         await ws.send(json.dumps({"type": "subscribe", "channel": f"job:{job_id}"}))
-        assert (await _receive(ws))["type"] == "subscribed"
+        assert (await receive_json(ws))["type"] == "subscribed"
         states = []
         while True:
-            message = await _receive(ws)
+            message = await receive_json(ws)
             assert message["type"] == "job"
             states.append(message["job"])
             if message["job"]["status"] in ("succeeded", "failed", "cancelled"):
