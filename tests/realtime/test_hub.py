@@ -5,15 +5,13 @@ state (a real uvicorn server, real sockets, both modes)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from fastapi import FastAPI
 from sqlalchemy import event
@@ -39,19 +37,8 @@ def redis_url(request: pytest.FixtureRequest, redis_url: str | None) -> Iterator
 
 
 @pytest.fixture
-async def ws_url(app: FastAPI) -> AsyncIterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}/api/v1/ws"
-    server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 10)
+def ws_url(server_url: str) -> str:
+    return f"{server_url}/api/v1/ws"
 
 
 class PeakCheckouts:
