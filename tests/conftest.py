@@ -39,7 +39,7 @@ from spatialviz.kit.proxies import uvicorn_proxy_options
 
 # A real Redis Cluster and a real Sentinel deployment for the modules that run their Redis
 # behaviours on them (services mode).
-pytest_plugins = ["tests.redis_cluster", "tests.redis_sentinel"]
+pytest_plugins = ["tests.redis_cluster", "tests.redis_sentinel", "tests.exit_watchdog"]
 
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
