@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
+from spatialviz.config import Settings
 from spatialviz.models.job import FINAL_STATUSES
 from tests.conftest import REDIS_TEST_URL, SERVICES
 from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
@@ -41,6 +42,18 @@ def redis_url_both_caches(request: pytest.FixtureRequest) -> Iterator[str | None
     yield REDIS_TEST_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(name="settings")
+def settings_with_lasting_caches(settings: Settings) -> Settings:
+    """Overrides the conftest's `settings` where imported: cached delivery facts and grant
+    states outlive the test however busy the machine is. These tests count which requests
+    the fast path served; a 5 s grant entry that expired between two requests on a loaded
+    machine sent one to the route (a failure seen at load 6); expiry is not their subject.
+    (model_copy skips the 5 s upper bound, which guards production configurations.)"""
+    return settings.model_copy(
+        update={"scene_grant_cache_seconds": 3600.0, "scene_delivery_cache_seconds": 3600.0}
+    )
 
 
 def signature_of(url: str) -> str:

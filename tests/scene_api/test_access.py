@@ -28,6 +28,7 @@ from tests.scene_api.helpers import (  # noqa: F401 (a fixture)
     fetch_export,
     ready_scene,
     redis_url_both_caches,
+    settings_with_lasting_caches,
     signature_of,
     wait_for_scene,
 )

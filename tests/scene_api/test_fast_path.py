@@ -21,7 +21,13 @@ from spatialviz.scene import delivery
 from spatialviz.scene.auth import get_scene_access
 from spatialviz.signing import signatures
 from tests.factories import register_and_sign_in
-from tests.scene_api.helpers import create_scene, ready_scene, redis_url_both_caches, signature_of  # noqa: F401 (a fixture)
+from tests.scene_api.helpers import (  # noqa: F401 (fixtures)
+    create_scene,
+    ready_scene,
+    redis_url_both_caches,
+    settings_with_lasting_caches,
+    signature_of,
+)
 
 COUNTER = "spatialviz_scene_fast_path_total"
 
