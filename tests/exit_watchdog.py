@@ -20,14 +20,15 @@ import pytest
 
 EXIT_GRACE_SECONDS = 120.0
 
-_session_status: list[int] = [0]
+_finished: list[pytest.Session] = []
 
 
-def pytest_sessionfinish(exitstatus: int) -> None:
-    _session_status[0] = int(exitstatus)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _finished.append(session)
 
 
-@pytest.hookimpl(trylast=True)
+# tryfirst: the watch starts before any other plugin's unconfigure hook, which could hang too.
+@pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure() -> None:
     report = sys.__stderr__
     lingering = [
@@ -57,4 +58,6 @@ def _leave_if_stuck() -> None:
         report.flush()
         faulthandler.dump_traceback(file=report, all_threads=True)
         report.flush()
-    os._exit(_session_status[0])
+    # The session's status as pytest would return it (a conftest hook may have changed it
+    # after the summary's counts, e.g. the secret scan).
+    os._exit(int(_finished[-1].exitstatus) if _finished else int(pytest.ExitCode.INTERNAL_ERROR))
