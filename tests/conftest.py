@@ -223,7 +223,11 @@ def live_server(settings: Settings) -> Iterator[str]:
         threading.Event().wait(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
-    thread.join(timeout=10)
+    # Its lifespan stops the job pool (killing its processes); a server still running when
+    # the run ends would keep its pool's threads alive past pytest's exit. The bound is wide
+    # for a busy machine, not a timing check.
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the test server did not stop within 120 s"
 
 
 @pytest.fixture
