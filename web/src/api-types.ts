@@ -799,6 +799,34 @@ export interface components {
             /** Samples */
             samples?: number | null;
         };
+        /** ChartAxes */
+        ChartAxes: {
+            x: components["schemas"]["ChartAxis"];
+            y: components["schemas"]["ChartAxis"];
+            z: components["schemas"]["ChartAxis"];
+        };
+        /**
+         * ChartAxis
+         * @description One axis of a 3D chart frame (the scene API's ``axes``).
+         */
+        ChartAxis: {
+            /** Column */
+            column: string;
+            /** Label */
+            label: string;
+            /** Unit */
+            unit: string | null;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /** Ticks */
+            ticks: number[];
+            /** Scene Min */
+            scene_min: number | null;
+            /** Scene Max */
+            scene_max: number | null;
+        };
         /** ColumnOut */
         ColumnOut: {
             /** Name */
@@ -820,6 +848,34 @@ export interface components {
              * @description The source column it came from
              */
             source?: string | null;
+        };
+        /**
+         * ColumnStatsJson
+         * @description One column's statistics as stored with the dataset; the numeric fields only for
+         *     numeric (and boolean) columns.
+         */
+        ColumnStatsJson: {
+            /** Count */
+            count: number;
+            /** Null Count */
+            null_count: number;
+            /** Min */
+            min?: number | null;
+            /** Max */
+            max?: number | null;
+            /** Mean */
+            mean?: number | null;
+            /** Nan Count */
+            nan_count?: number;
+            /** Inf Count */
+            inf_count?: number;
+            histogram?: components["schemas"]["HistogramJson"] | null;
+            /** Categories */
+            categories?: string[];
+            /** Category Counts */
+            category_counts?: number[];
+            /** Other Count */
+            other_count?: number;
         };
         /**
          * CrsOut
@@ -897,10 +953,8 @@ export interface components {
             /** Row Count */
             row_count: number | null;
             schema: components["schemas"]["SchemaOut"] | null;
-            /** Stats */
-            stats: {
-                [key: string]: unknown;
-            } | null;
+            /** @description What the ingest counted: rows, bounds, per-column statistics, warnings */
+            stats: components["schemas"]["DatasetStats"] | null;
             crs: components["schemas"]["CrsOut"] | null;
             /** Ingest Job Id */
             ingest_job_id: string | null;
@@ -921,6 +975,29 @@ export interface components {
              */
             updated_at: string;
         };
+        /** DatasetStats */
+        DatasetStats: {
+            /** Rows */
+            rows: number | null;
+            /** Rows Read */
+            rows_read: number | null;
+            /** Rows Dropped */
+            rows_dropped: {
+                [key: string]: number;
+            } | null;
+            /** Bounds */
+            bounds: {
+                [key: string]: number[];
+            } | null;
+            /** Columns */
+            columns: {
+                [key: string]: components["schemas"]["ColumnStatsJson"];
+            } | null;
+            /** Notes */
+            notes: string[] | null;
+            /** Warnings */
+            warnings: string[];
+        };
         /**
          * DatasetStatus
          * @enum {string}
@@ -929,6 +1006,30 @@ export interface components {
         /** ExportAccepted */
         ExportAccepted: {
             job: components["schemas"]["JobRead"];
+        };
+        /**
+         * FieldError
+         * @description One input a request got wrong (``Problem.errors``).
+         */
+        FieldError: {
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+            /** Type */
+            type?: string;
+        };
+        /**
+         * HistogramJson
+         * @description ``counts[i]`` values fall in ``[min + i * bin_width, min + (i + 1) * bin_width)``.
+         */
+        HistogramJson: {
+            /** Min */
+            min: number;
+            /** Bin Width */
+            bin_width: number;
+            /** Counts */
+            counts: number[];
         };
         /** JobRead */
         JobRead: {
@@ -1169,9 +1270,7 @@ export interface components {
             /** Code */
             code?: string | null;
             /** Errors */
-            errors?: {
-                [key: string]: unknown;
-            }[] | null;
+            errors?: components["schemas"]["FieldError"][] | null;
         };
         /** RefreshIn */
         RefreshIn: {
@@ -1274,15 +1373,8 @@ export interface components {
             error_code: string | null;
             /** Error Message */
             error_message: string | null;
-            /**
-             * Axes
-             * @description Chart axes (labels, data ranges, ticks) when the encoding has a chart box
-             */
-            axes: {
-                [key: string]: {
-                    [key: string]: unknown;
-                };
-            } | null;
+            /** @description Chart axes (labels, data ranges, ticks) when the encoding has a chart box */
+            axes: components["schemas"]["ChartAxes"] | null;
             /** Attributes */
             attributes: components["schemas"]["Attribute"][];
             /**

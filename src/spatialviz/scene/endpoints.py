@@ -38,7 +38,6 @@ from spatialviz.scene.delivery import (
 )
 from spatialviz.scene.exceptions import TileNotFound
 from spatialviz.scene.schemas import (
-    Attribute,
     ExportAccepted,
     SceneAccepted,
     SceneCreate,
@@ -80,7 +79,7 @@ def scene_out(
         error_code=scene.error_code,
         error_message=scene.error_message,
         axes=service.axes_of(dataset, resolved) if resolved.chart_box is not None else None,
-        attributes=[Attribute(**a) for a in service.attributes_of(dataset)],
+        attributes=service.attributes_of(dataset),
         tileset_url=(
             delivery.tileset_url(scene, settings, signer[0], grant_until=signer[1])
             if signer is not None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spatialviz.job.schemas import JobRead
 from spatialviz.kit.names import Name
 from spatialviz.models.scene import SceneStatus
+from spatialviz.styling.transform import ChartAxes
 
 
 class SceneCreate(BaseModel):
@@ -57,7 +58,7 @@ class SceneOut(BaseModel):
     job_id: uuid.UUID | None
     error_code: str | None
     error_message: str | None
-    axes: dict[str, dict[str, Any]] | None = Field(
+    axes: ChartAxes | None = Field(
         description="Chart axes (labels, data ranges, ticks) when the encoding has a chart box"
     )
     attributes: list[Attribute]
