@@ -761,6 +761,19 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** AxisDomain */
+        AxisDomain: {
+            /** Column */
+            column: string;
+            /** Label */
+            label: string;
+            /** Unit */
+            unit: string | null;
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+        };
         /** Body_token_api_v1_auth_token_post */
         Body_token_api_v1_auth_token_post: {
             /** Grant Type */
@@ -876,6 +889,32 @@ export interface components {
             category_counts?: number[];
             /** Other Count */
             other_count?: number;
+        };
+        /** ConstantColor */
+        ConstantColor: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "constant";
+            /**
+             * Value
+             * @default #ffffff
+             */
+            value: string;
+        };
+        /** ConstantSize */
+        ConstantSize: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "constant";
+            /**
+             * Px
+             * @default 2
+             */
+            px: number;
         };
         /**
          * CrsOut
@@ -1018,6 +1057,18 @@ export interface components {
             message: string;
             /** Type */
             type?: string;
+        };
+        /** FilterClause */
+        FilterClause: {
+            /** Column */
+            column: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "<" | "<=" | ">" | ">=" | "==" | "!=" | "in" | "between";
+            /** Value */
+            value: number | string | boolean | (number | string | boolean)[];
         };
         /**
          * HistogramJson
@@ -1311,6 +1362,128 @@ export interface components {
              */
             personal_workspace_id: string;
         };
+        /** ResolvedCategorical */
+        ResolvedCategorical: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "categorical";
+            /** Column */
+            column: string;
+            /**
+             * Palette
+             * @enum {string}
+             */
+            palette: "tableau10" | "set1" | "set3" | "dark2";
+            /** Categories */
+            categories?: (number | string | boolean)[] | null;
+        };
+        /** ResolvedChartBox */
+        ResolvedChartBox: {
+            /** Size */
+            size: [
+                number,
+                number,
+                number
+            ];
+            x: components["schemas"]["AxisDomain"];
+            y: components["schemas"]["AxisDomain"];
+            z: components["schemas"]["AxisDomain"];
+        };
+        /** ResolvedColumnSize */
+        ResolvedColumnSize: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "column";
+            /** Column */
+            column: string;
+            /** Range */
+            range: [
+                number,
+                number
+            ];
+            /** Domain */
+            domain: [
+                number,
+                number
+            ];
+        };
+        /** ResolvedContinuous */
+        ResolvedContinuous: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "continuous";
+            /** Column */
+            column: string;
+            /**
+             * Colormap
+             * @enum {string}
+             */
+            colormap: "viridis" | "magma" | "plasma" | "inferno" | "cividis" | "turbo" | "grey";
+            /** Range */
+            range: [
+                number,
+                number
+            ];
+        };
+        /**
+         * ResolvedEncoding
+         * @description An encoding checked against one dataset, with every default and range filled in.
+         *
+         *     Stored with the scene (``model_dump(mode="json")``) and handed to each tiling task.
+         */
+        ResolvedEncoding: {
+            /** X */
+            x: string;
+            /** Y */
+            y: string;
+            /** Z */
+            z: string;
+            chart_box: components["schemas"]["ResolvedChartBox"] | null;
+            /** Color */
+            color: components["schemas"]["ResolvedRgb"] | components["schemas"]["ResolvedContinuous"] | components["schemas"]["ResolvedCategorical"] | components["schemas"]["ConstantColor"];
+            /** Size */
+            size: components["schemas"]["ConstantSize"] | components["schemas"]["ResolvedColumnSize"];
+            /** Filter */
+            filter: components["schemas"]["FilterClause"][];
+            /** Attributes */
+            attributes: string[];
+            /** Units */
+            units?: {
+                [key: string]: string | null;
+            };
+        };
+        /** ResolvedRgb */
+        ResolvedRgb: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "rgb";
+            /**
+             * Columns
+             * @default [
+             *       "red",
+             *       "green",
+             *       "blue"
+             *     ]
+             */
+            columns: [
+                string,
+                string,
+                string
+            ];
+            /**
+             * Shift
+             * @default 0
+             */
+            shift: number;
+        };
         /**
          * Role
          * @description Ordered: each role can do everything the ones before it can.
@@ -1363,10 +1536,7 @@ export interface components {
             encoding: {
                 [key: string]: unknown;
             };
-            /** Resolved Encoding */
-            resolved_encoding: {
-                [key: string]: unknown;
-            };
+            resolved_encoding: components["schemas"]["ResolvedEncoding"];
             /** Job Id */
             job_id: string | null;
             /** Error Code */
@@ -1600,32 +1770,6 @@ export interface components {
                 number
             ] | null;
         };
-        /** ConstantColor */
-        ConstantColor: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            mode: "constant";
-            /**
-             * Value
-             * @default #ffffff
-             */
-            value: string;
-        };
-        /** ConstantSize */
-        ConstantSize: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            mode: "constant";
-            /**
-             * Px
-             * @default 2
-             */
-            px: number;
-        };
         /** ContinuousColor */
         ContinuousColor: {
             /**
@@ -1649,18 +1793,6 @@ export interface components {
                 number,
                 number
             ] | null;
-        };
-        /** FilterClause */
-        FilterClause: {
-            /** Column */
-            column: string;
-            /**
-             * Op
-             * @enum {string}
-             */
-            op: "<" | "<=" | ">" | ">=" | "==" | "!=" | "in" | "between";
-            /** Value */
-            value: number | string | boolean | (number | string | boolean)[];
         };
         /** PositionEncoding */
         PositionEncoding: {

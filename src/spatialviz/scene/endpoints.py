@@ -74,7 +74,7 @@ def scene_out(
         name=scene.name,
         status=service.effective_status(scene, job),
         encoding=scene.encoding,
-        resolved_encoding=scene.resolved,
+        resolved_encoding=resolved,
         job_id=scene.job_id,
         error_code=scene.error_code,
         error_message=scene.error_message,

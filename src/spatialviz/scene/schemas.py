@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spatialviz.job.schemas import JobRead
 from spatialviz.kit.names import Name
 from spatialviz.models.scene import SceneStatus
+from spatialviz.styling.encoding import ResolvedEncoding
 from spatialviz.styling.transform import ChartAxes
 
 
@@ -54,7 +55,7 @@ class SceneOut(BaseModel):
     name: str
     status: SceneStatus
     encoding: dict[str, Any]
-    resolved_encoding: dict[str, Any]
+    resolved_encoding: ResolvedEncoding
     job_id: uuid.UUID | None
     error_code: str | None
     error_message: str | None
