@@ -1046,18 +1046,6 @@ export interface components {
         ExportAccepted: {
             job: components["schemas"]["JobRead"];
         };
-        /**
-         * FieldError
-         * @description One input a request got wrong (``Problem.errors``).
-         */
-        FieldError: {
-            /** Field */
-            field: string;
-            /** Message */
-            message: string;
-            /** Type */
-            type?: string;
-        };
         /** FilterClause */
         FilterClause: {
             /** Column */
@@ -1081,6 +1069,18 @@ export interface components {
             bin_width: number;
             /** Counts */
             counts: number[];
+        };
+        /**
+         * InvalidField
+         * @description One input a request got wrong (``Problem.errors``).
+         */
+        InvalidField: {
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+            /** Type */
+            type?: string;
         };
         /** JobRead */
         JobRead: {
@@ -1321,7 +1321,7 @@ export interface components {
             /** Code */
             code?: string | null;
             /** Errors */
-            errors?: components["schemas"]["FieldError"][] | null;
+            errors?: components["schemas"]["InvalidField"][] | null;
         };
         /** RefreshIn */
         RefreshIn: {
