@@ -1,6 +1,7 @@
 """The runner tests' job kinds, registered by the tests (``jobs_kind_modules``), never in a
 production worker. ``example.sleep`` writes one output blob in steps, reports progress and
-honours cancel; ``example.fanout`` sums ranges over prepare → map → reduce."""
+honours cancel; ``example.fanout`` sums ranges over prepare → map → reduce (its first part
+fails, retryably, in the first ``first_part_flaky_attempts`` attempts)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def _plan(ctx: JobContext) -> list[Any]:
 
 def _sum_range(ctx: JobContext, item: Any) -> int:
     start, stop = int(item[0]), int(item[1])
+    if start == 0 and ctx.attempt <= int(ctx.params.get("first_part_flaky_attempts", 0)):
+        raise JobError("flaky", "The first part fails on purpose.", retryable=True)
     time.sleep(float(ctx.params.get("item_seconds", 0.0)))
     ctx.check_cancelled()
     total = sum(range(start, stop))

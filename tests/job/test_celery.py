@@ -49,13 +49,18 @@ def vhost() -> Iterator[RabbitVhost]:
 
 
 @pytest.fixture
-def settings(settings: Settings, vhost: RabbitVhost) -> Settings:
-    # A message lost anywhere is sent again after 5 s (the reaper's safety net).
+def requeue_after() -> float:
+    """A message lost anywhere is sent again after 5 s (the reaper's safety net)."""
+    return 5.0
+
+
+@pytest.fixture
+def settings(settings: Settings, vhost: RabbitVhost, requeue_after: float) -> Settings:
     return settings.model_copy(
         update={
             "jobs_backend": "celery",
             "celery_broker_url": vhost.url,
-            "jobs_requeue_after_seconds": 5.0,
+            "jobs_requeue_after_seconds": requeue_after,
         }
     )
 
@@ -151,6 +156,23 @@ async def test_fanout_runs_as_a_chord(
     assert job.result is not None
     assert job.result["total"] == sum(range(1000))
     assert len(keys_under(resources, job_id)) == 6
+
+
+# The reapers (the app's and the workers' beat) re-send a queued job only after an hour
+# here: the worker that released the job must send it again itself.
+@pytest.mark.parametrize("requeue_after", [3600.0])
+async def test_a_retryable_error_in_a_part_sends_the_job_again(
+    resources: Resources, settings: Settings, workers: Workers, tmp_path: Path
+) -> None:
+    workers.start(settings)
+    workspace = await make_workspace(resources)
+    params = {"n": 100, "chunks": 4, "first_part_flaky_attempts": 1}
+    job_id = await create_job(resources, workspace, "example.fanout", params)
+    job = await wait_for(resources, job_id, final)
+    assert job.status == JobStatus.succeeded, job.error_message
+    assert job.attempts == 2
+    assert job.result is not None
+    assert job.result["total"] == sum(range(100))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Every test runs twice: with the in-process cache and with Redis as ``resources.c
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -200,3 +201,28 @@ async def test_revocation_is_honoured_through_the_fast_path(
     assert response.status_code == 403
     assert response.json()["code"] == "signature_revoked"
     assert (await client.get(scene["tileset_url"])).status_code == 403  # cached, still dead
+
+
+async def test_a_cached_record_of_an_older_format_is_a_miss(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    scene, tile_url, _ = await _scene_and_tile(client)
+    resources = app.state.resources
+    key = delivery.delivery_key(uuid.UUID(scene["id"]))
+    current = await resources.cache.get(key)
+    assert current is not None
+    assert delivery.Delivery.from_bytes(current) is not None
+    # The record as code before the format field wrote it (no "format").
+    old = {k: v for k, v in json.loads(current).items() if k != "format"}
+    await resources.cache.set(key, json.dumps(old).encode(), 60)
+
+    passed, served = _count(app, "passed"), _count(app, "served")
+    tile = await client.get(tile_url)
+    assert tile.status_code == 200  # the route read the facts from the database...
+    assert _count(app, "passed") == passed + 1
+    assert _count(app, "served") == served
+    refreshed = await resources.cache.get(key)
+    assert refreshed is not None
+    assert delivery.Delivery.from_bytes(refreshed) is not None  # ...and cached them anew
+    assert (await client.get(tile_url)).status_code == 200
+    assert _count(app, "served") == served + 1

@@ -178,8 +178,11 @@ def test_axes_metadata(tmp_path: Path) -> None:
     axes = axes_metadata(enc, stats)
     assert set(axes) == {"x", "y", "z"}
     assert axes["x"]["label"] == "x"
-    assert axes["x"]["ticks"][0] >= axes["x"]["min"]
-    assert axes["x"]["ticks"][-1] <= axes["x"]["max"]
+    lo, hi = axes["x"]["min"], axes["x"]["max"]
+    assert lo is not None
+    assert hi is not None
+    assert axes["x"]["ticks"][0] >= lo
+    assert axes["x"]["ticks"][-1] <= hi
     box = _resolve(path, {"position": {"x": "intensity", "chart_box": {"size": [1, 1, 1]}}})
     axes = axes_metadata(box, stats)
     assert axes["x"]["column"] == "intensity"

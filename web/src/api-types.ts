@@ -761,6 +761,19 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** AxisDomain */
+        AxisDomain: {
+            /** Column */
+            column: string;
+            /** Label */
+            label: string;
+            /** Unit */
+            unit: string | null;
+            /** Min */
+            min: number;
+            /** Max */
+            max: number;
+        };
         /** Body_token_api_v1_auth_token_post */
         Body_token_api_v1_auth_token_post: {
             /** Grant Type */
@@ -799,6 +812,34 @@ export interface components {
             /** Samples */
             samples?: number | null;
         };
+        /** ChartAxes */
+        ChartAxes: {
+            x: components["schemas"]["ChartAxis"];
+            y: components["schemas"]["ChartAxis"];
+            z: components["schemas"]["ChartAxis"];
+        };
+        /**
+         * ChartAxis
+         * @description One axis of a 3D chart frame (the scene API's ``axes``).
+         */
+        ChartAxis: {
+            /** Column */
+            column: string;
+            /** Label */
+            label: string;
+            /** Unit */
+            unit: string | null;
+            /** Min */
+            min: number | null;
+            /** Max */
+            max: number | null;
+            /** Ticks */
+            ticks: number[];
+            /** Scene Min */
+            scene_min: number | null;
+            /** Scene Max */
+            scene_max: number | null;
+        };
         /** ColumnOut */
         ColumnOut: {
             /** Name */
@@ -820,6 +861,60 @@ export interface components {
              * @description The source column it came from
              */
             source?: string | null;
+        };
+        /**
+         * ColumnStatsJson
+         * @description One column's statistics as stored with the dataset; the numeric fields only for
+         *     numeric (and boolean) columns.
+         */
+        ColumnStatsJson: {
+            /** Count */
+            count: number;
+            /** Null Count */
+            null_count: number;
+            /** Min */
+            min?: number | null;
+            /** Max */
+            max?: number | null;
+            /** Mean */
+            mean?: number | null;
+            /** Nan Count */
+            nan_count?: number;
+            /** Inf Count */
+            inf_count?: number;
+            histogram?: components["schemas"]["HistogramJson"] | null;
+            /** Categories */
+            categories?: string[];
+            /** Category Counts */
+            category_counts?: number[];
+            /** Other Count */
+            other_count?: number;
+        };
+        /** ConstantColor */
+        ConstantColor: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "constant";
+            /**
+             * Value
+             * @default #ffffff
+             */
+            value: string;
+        };
+        /** ConstantSize */
+        ConstantSize: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "constant";
+            /**
+             * Px
+             * @default 2
+             */
+            px: number;
         };
         /**
          * CrsOut
@@ -897,10 +992,8 @@ export interface components {
             /** Row Count */
             row_count: number | null;
             schema: components["schemas"]["SchemaOut"] | null;
-            /** Stats */
-            stats: {
-                [key: string]: unknown;
-            } | null;
+            /** @description What the ingest counted: rows, bounds, per-column statistics, warnings */
+            stats: components["schemas"]["DatasetStats"] | null;
             crs: components["schemas"]["CrsOut"] | null;
             /** Ingest Job Id */
             ingest_job_id: string | null;
@@ -921,6 +1014,29 @@ export interface components {
              */
             updated_at: string;
         };
+        /** DatasetStats */
+        DatasetStats: {
+            /** Rows */
+            rows: number | null;
+            /** Rows Read */
+            rows_read: number | null;
+            /** Rows Dropped */
+            rows_dropped: {
+                [key: string]: number;
+            } | null;
+            /** Bounds */
+            bounds: {
+                [key: string]: number[];
+            } | null;
+            /** Columns */
+            columns: {
+                [key: string]: components["schemas"]["ColumnStatsJson"];
+            } | null;
+            /** Notes */
+            notes: string[] | null;
+            /** Warnings */
+            warnings: string[];
+        };
         /**
          * DatasetStatus
          * @enum {string}
@@ -929,6 +1045,42 @@ export interface components {
         /** ExportAccepted */
         ExportAccepted: {
             job: components["schemas"]["JobRead"];
+        };
+        /** FilterClause */
+        FilterClause: {
+            /** Column */
+            column: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "<" | "<=" | ">" | ">=" | "==" | "!=" | "in" | "between";
+            /** Value */
+            value: number | string | boolean | (number | string | boolean)[];
+        };
+        /**
+         * HistogramJson
+         * @description ``counts[i]`` values fall in ``[min + i * bin_width, min + (i + 1) * bin_width)``.
+         */
+        HistogramJson: {
+            /** Min */
+            min: number;
+            /** Bin Width */
+            bin_width: number;
+            /** Counts */
+            counts: number[];
+        };
+        /**
+         * InvalidField
+         * @description One input a request got wrong (``Problem.errors``).
+         */
+        InvalidField: {
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+            /** Type */
+            type?: string;
         };
         /** JobRead */
         JobRead: {
@@ -1169,9 +1321,7 @@ export interface components {
             /** Code */
             code?: string | null;
             /** Errors */
-            errors?: {
-                [key: string]: unknown;
-            }[] | null;
+            errors?: components["schemas"]["InvalidField"][] | null;
         };
         /** RefreshIn */
         RefreshIn: {
@@ -1211,6 +1361,128 @@ export interface components {
              * Format: uuid
              */
             personal_workspace_id: string;
+        };
+        /** ResolvedCategorical */
+        ResolvedCategorical: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "categorical";
+            /** Column */
+            column: string;
+            /**
+             * Palette
+             * @enum {string}
+             */
+            palette: "tableau10" | "set1" | "set3" | "dark2";
+            /** Categories */
+            categories?: (number | string | boolean)[] | null;
+        };
+        /** ResolvedChartBox */
+        ResolvedChartBox: {
+            /** Size */
+            size: [
+                number,
+                number,
+                number
+            ];
+            x: components["schemas"]["AxisDomain"];
+            y: components["schemas"]["AxisDomain"];
+            z: components["schemas"]["AxisDomain"];
+        };
+        /** ResolvedColumnSize */
+        ResolvedColumnSize: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "column";
+            /** Column */
+            column: string;
+            /** Range */
+            range: [
+                number,
+                number
+            ];
+            /** Domain */
+            domain: [
+                number,
+                number
+            ];
+        };
+        /** ResolvedContinuous */
+        ResolvedContinuous: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "continuous";
+            /** Column */
+            column: string;
+            /**
+             * Colormap
+             * @enum {string}
+             */
+            colormap: "viridis" | "magma" | "plasma" | "inferno" | "cividis" | "turbo" | "grey";
+            /** Range */
+            range: [
+                number,
+                number
+            ];
+        };
+        /**
+         * ResolvedEncoding
+         * @description An encoding checked against one dataset, with every default and range filled in.
+         *
+         *     Stored with the scene (``model_dump(mode="json")``) and handed to each tiling task.
+         */
+        ResolvedEncoding: {
+            /** X */
+            x: string;
+            /** Y */
+            y: string;
+            /** Z */
+            z: string;
+            chart_box: components["schemas"]["ResolvedChartBox"] | null;
+            /** Color */
+            color: components["schemas"]["ResolvedRgb"] | components["schemas"]["ResolvedContinuous"] | components["schemas"]["ResolvedCategorical"] | components["schemas"]["ConstantColor"];
+            /** Size */
+            size: components["schemas"]["ConstantSize"] | components["schemas"]["ResolvedColumnSize"];
+            /** Filter */
+            filter: components["schemas"]["FilterClause"][];
+            /** Attributes */
+            attributes: string[];
+            /** Units */
+            units?: {
+                [key: string]: string | null;
+            };
+        };
+        /** ResolvedRgb */
+        ResolvedRgb: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            mode: "rgb";
+            /**
+             * Columns
+             * @default [
+             *       "red",
+             *       "green",
+             *       "blue"
+             *     ]
+             */
+            columns: [
+                string,
+                string,
+                string
+            ];
+            /**
+             * Shift
+             * @default 0
+             */
+            shift: number;
         };
         /**
          * Role
@@ -1264,25 +1536,15 @@ export interface components {
             encoding: {
                 [key: string]: unknown;
             };
-            /** Resolved Encoding */
-            resolved_encoding: {
-                [key: string]: unknown;
-            };
+            resolved_encoding: components["schemas"]["ResolvedEncoding"];
             /** Job Id */
             job_id: string | null;
             /** Error Code */
             error_code: string | null;
             /** Error Message */
             error_message: string | null;
-            /**
-             * Axes
-             * @description Chart axes (labels, data ranges, ticks) when the encoding has a chart box
-             */
-            axes: {
-                [key: string]: {
-                    [key: string]: unknown;
-                };
-            } | null;
+            /** @description Chart axes (labels, data ranges, ticks) when the encoding has a chart box */
+            axes: components["schemas"]["ChartAxes"] | null;
             /** Attributes */
             attributes: components["schemas"]["Attribute"][];
             /**
@@ -1508,32 +1770,6 @@ export interface components {
                 number
             ] | null;
         };
-        /** ConstantColor */
-        ConstantColor: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            mode: "constant";
-            /**
-             * Value
-             * @default #ffffff
-             */
-            value: string;
-        };
-        /** ConstantSize */
-        ConstantSize: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            mode: "constant";
-            /**
-             * Px
-             * @default 2
-             */
-            px: number;
-        };
         /** ContinuousColor */
         ContinuousColor: {
             /**
@@ -1557,18 +1793,6 @@ export interface components {
                 number,
                 number
             ] | null;
-        };
-        /** FilterClause */
-        FilterClause: {
-            /** Column */
-            column: string;
-            /**
-             * Op
-             * @enum {string}
-             */
-            op: "<" | "<=" | ">" | ">=" | "==" | "!=" | "in" | "between";
-            /** Value */
-            value: number | string | boolean | (number | string | boolean)[];
         };
         /** PositionEncoding */
         PositionEncoding: {

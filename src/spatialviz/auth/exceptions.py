@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from spatialviz.kit.errors import Conflict, Forbidden, Unauthorized, UnprocessableEntity
+from spatialviz.kit.errors import (
+    Conflict,
+    Forbidden,
+    InvalidField,
+    Unauthorized,
+    UnprocessableEntity,
+)
 
 
 class InvalidCredentials(Unauthorized):
@@ -46,8 +52,8 @@ class WeakPassword(UnprocessableEntity):
     def __init__(self, reason: str) -> None:
         super().__init__(f"password {reason}")
 
-    def extra(self) -> dict[str, object]:
-        return {"errors": [{"field": "body.password", "message": self.detail}]}
+    def invalid_fields(self) -> list[InvalidField]:
+        return [{"field": "body.password", "message": self.detail}]
 
 
 class UserSessionRequired(Forbidden):

@@ -3,7 +3,10 @@ and stats stored with the dataset (read by scenes, encodings and the API)."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict  # pydantic reads DatasetStats (before Python 3.12)
 
 from spatialviz.formats.canonical import CanonicalJson, ColumnSchemaJson
 from spatialviz.formats.stats import ColumnStatsJson
@@ -19,6 +22,9 @@ class DatasetSchema(TypedDict):
     columns: list[ColumnSchemaJson]
 
 
+# The API sends these as stored: a key that may be absent stays optional in the OpenAPI
+# document (not made required, as DatasetOut's own defaulted fields are).
+@with_config(ConfigDict(json_schema_serialization_defaults_required=False))
 class DatasetStats(TypedDict):
     rows: int | None
     rows_read: int | None
@@ -31,6 +37,18 @@ class DatasetStats(TypedDict):
 
 def schema_of(result: IngestResult) -> DatasetSchema:
     return {"columns": result.get("columns", [])}
+
+
+NO_STATS: DatasetStats = {
+    "rows": None,
+    "rows_read": None,
+    "rows_dropped": None,
+    "bounds": None,
+    "columns": None,
+    "notes": None,
+    "warnings": [],
+}
+"""What a key missing from stats stored by an older version reads as."""
 
 
 def stats_of(result: IngestResult) -> DatasetStats:

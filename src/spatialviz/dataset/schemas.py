@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from spatialviz.dataset.records import NO_STATS, DatasetStats
 from spatialviz.formats.canonical import Role as ColumnRole
 from spatialviz.models.dataset import DatasetStatus
 
@@ -55,6 +56,11 @@ class SchemaOut(BaseModel):
     columns: list[ColumnOut]
 
 
+def _stored_stats(value: object) -> object:
+    """Stats stored by an older version may lack a key: it reads as in :data:`NO_STATS`."""
+    return {**NO_STATS, **value} if isinstance(value, dict) else value
+
+
 class DatasetOut(BaseModel):
     # Defaulted fields are always sent: the generated client types say so.
     model_config = ConfigDict(
@@ -70,7 +76,9 @@ class DatasetOut(BaseModel):
     sha256: str
     row_count: int | None
     schema_info: SchemaOut | None = Field(serialization_alias="schema")
-    stats: dict[str, Any] | None
+    stats: Annotated[DatasetStats | None, BeforeValidator(_stored_stats)] = Field(
+        description="What the ingest counted: rows, bounds, per-column statistics, warnings"
+    )
     crs: CrsOut | None
     ingest_job_id: uuid.UUID | None
     scene_ids: list[uuid.UUID] = Field(default_factory=list)

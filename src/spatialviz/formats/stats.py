@@ -12,12 +12,16 @@ data). Every value is counted exactly. Non-finite values are counted in ``nan_co
 from __future__ import annotations
 
 import math
-from typing import NotRequired, TypedDict
+from typing import NotRequired
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+
+# pydantic reads these TypedDicts (the dataset API's stats) and, before Python 3.12, only
+# typing_extensions' TypedDict.
+from typing_extensions import TypedDict
 
 HISTOGRAM_BINS = 64
 MAX_CATEGORIES = 256

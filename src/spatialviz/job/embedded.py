@@ -26,7 +26,7 @@ from spatialviz.job import runtime
 from spatialviz.job.metrics import JobMetrics
 from spatialviz.job.registry import load_kinds
 from spatialviz.job.repository import JobStore
-from spatialviz.job.steps import Step
+from spatialviz.job.steps import Outcome, Step
 from spatialviz.job.worker import WorkerRuntime, configure_worker_logging
 from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import transaction
@@ -143,9 +143,9 @@ class EmbeddedJobQueue:
     async def _drive(self, job_id: str) -> None:
         try:
             step = await self._call(_run_job, job_id)
-            if step.outcome == "planned":
+            if step.outcome is Outcome.planned:
                 step = await self._fan_out(step)
-            if step.outcome == "retry":
+            if step.outcome is Outcome.retry:
                 await asyncio.sleep(min(60.0, 2.0**step.attempt))
                 await self.enqueue(uuid.UUID(job_id), step.queue)
         except asyncio.CancelledError:
@@ -170,8 +170,9 @@ class EmbeddedJobQueue:
             async with transaction(self._resources.sessions) as session:
                 await JobStore(session).end_lease(uuid.UUID(job_id), attempt)
             raise
-        if any(step.outcome != "mapped" for step in steps):
-            return next(step for step in steps if step.outcome != "mapped")
+        unmapped = [step for step in steps if step.outcome is not Outcome.mapped]
+        if unmapped:
+            return unmapped[0]
         return await self._call(_run_reduce, job_id, attempt)
 
     async def aclose(self) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from spatialviz.job.steps import Step
+from spatialviz.job.steps import Outcome, Step
+from spatialviz.models.job import JobStatus
 
 DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 
@@ -33,10 +34,10 @@ class JobMetrics:
         )
 
     def observe(self, step: Step) -> None:
-        if not step.is_final:
+        if step.outcome is not Outcome.finished or step.status is None:
             return
-        self.duration.labels(step.kind, step.outcome).observe(step.duration_seconds)
-        if step.outcome == "failed":
+        self.duration.labels(step.kind, step.status.value).observe(step.duration_seconds)
+        if step.status is JobStatus.failed:
             self.failures.labels(step.kind, step.error_code or "unknown").inc()
 
     def set_queue_depth(self, depth: dict[str, int], known_kinds: list[str]) -> None:

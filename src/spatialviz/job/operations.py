@@ -11,7 +11,7 @@ from spatialviz.job.liveness import redelivery_verdict
 from spatialviz.job.registry import JobResult, get_kind
 from spatialviz.job.repository import JobStore
 from spatialviz.job.schemas import job_channel, job_message
-from spatialviz.job.steps import PartClaim, Step
+from spatialviz.job.steps import Outcome, PartClaim, Step
 from spatialviz.job.worker import WorkerRuntime
 from spatialviz.kit.db import transaction, utcnow
 from spatialviz.models.job import Job, JobStatus
@@ -156,7 +156,7 @@ async def resume(rt: WorkerRuntime, job_id: uuid.UUID) -> Step | None:
         return None
     return Step(
         job_id=str(job_id),
-        outcome="planned",
+        outcome=Outcome.planned,
         kind=job.kind,
         queue=get_kind(job.kind).queue,
         attempt=job.attempts,

@@ -121,10 +121,20 @@ class Attempt:
             **kwargs,
         )
 
-    def _finish(self, status: JobStatus, *args: Any) -> bool:
-        return self.runtime.call(
-            op.finish(self.runtime, self.job.id, self.job.attempts, status, *args)
-        )
+    def _finished(
+        self,
+        status: JobStatus,
+        result: JobResult = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> Step:
+        """Write the final status, fenced: a run that no longer holds the job has nothing
+        to report."""
+        rt = self.runtime
+        won = rt.call(op.finish(rt, self.job.id, self.job.attempts, status, result, code, message))
+        if not won:
+            return self.step(Outcome.nothing)
+        return self.step(Outcome.finished, status=status, error_code=code)
 
     def succeed(self, ctx: JobContext, result: JobResult) -> Step:
         self.raise_if_stopped()
@@ -132,23 +142,21 @@ class Attempt:
         # Clean up before the row says "succeeded": whoever sees the final state sees only
         # the final outputs.
         _delete_staging(self.storage, self.job.id)
-        won = self._finish(JobStatus.succeeded, result)
-        return self.step("succeeded" if won else "lost")
+        return self._finished(JobStatus.succeeded, result)
 
     def fail(self, exc: BaseException) -> Step:
         """Turn an exception from job code into the job's outcome."""
         if isinstance(exc, JobLost):
-            return self.step("lost")
+            return self.step(Outcome.nothing)
         if isinstance(exc, JobCancelled):
             _delete_staging(self.storage, self.job.id)
-            return self.step("cancelled" if self._finish(JobStatus.cancelled) else "lost")
+            return self._finished(JobStatus.cancelled)
         code, message, retryable = _classify(exc, self.runtime.time_limit_errors)
         rt = self.runtime
         if retryable and rt.call(op.release(rt, self.job.id, self.job.attempts, message)):
-            return self.step("retry", error_code=code)
+            return self.step(Outcome.retry, error_code=code)
         _delete_staging(self.storage, self.job.id)
-        won = self._finish(JobStatus.failed, None, code, message)
-        return self.step("failed" if won else "lost", error_code=code)
+        return self._finished(JobStatus.failed, None, code, message)
 
 
 def _classify(
@@ -207,13 +215,13 @@ def _claimed(rt: WorkerRuntime, job_id: str, redelivered: bool) -> Job | Step:
             log.warning("job_taken_over", job_id=job_id, worker_losses=job.worker_losses)
             return job
         if verdict == "later" and job is not None:
-            return Step(job_id=job_id, outcome="later", kind=job.kind, queue=queue_for(job.kind))
-    return Step(job_id=job_id, outcome="skipped")
+            return Step(job_id, Outcome.later, kind=job.kind, queue=queue_for(job.kind))
+    return Step(job_id, Outcome.nothing)
 
 
 def run_job(rt: WorkerRuntime, job_id: str, *, redelivered: bool = False) -> Step:
     """Claim the job and run it (or its ``prepare``). A duplicate delivery, a job already
-    finished or one held by a live worker is a no-op ("skipped"). ``redelivered``: the
+    finished or one held by a live worker is a no-op (``Outcome.nothing``). ``redelivered``: the
     broker says the consumer of an earlier delivery died, so a single-stage job's holder
     may be taken over (see :func:`~spatialviz.job.liveness.redelivery_verdict`)."""
     claimed = _claimed(rt, job_id, redelivered)
@@ -227,7 +235,13 @@ def run_job(rt: WorkerRuntime, job_id: str, *, redelivered: bool = False) -> Ste
         rt.call(
             op.finish(rt, job.id, job.attempts, JobStatus.failed, None, "unknown_kind", message)
         )
-        return Step(job_id=job_id, outcome="failed", kind=job.kind, error_code="unknown_kind")
+        return Step(
+            job_id,
+            Outcome.finished,
+            kind=job.kind,
+            status=JobStatus.failed,
+            error_code="unknown_kind",
+        )
     log.info("job_started", job_id=job_id, kind=job.kind, attempt=job.attempts)
     _delete_staging(rt.storage, job.id)
     attempt = Attempt(rt, job, kind)
@@ -241,7 +255,7 @@ def run_job(rt: WorkerRuntime, job_id: str, *, redelivered: bool = False) -> Ste
             if not rt.call(op.plan_parts(rt, job.id, job.attempts, items)):
                 raise JobLost(str(job.id))
             attempt.report(PREPARED_AT, f"processing {len(items)} parts")
-            return attempt.step("planned", items=items)
+            return attempt.step(Outcome.planned, items=items)
         assert kind.run is not None
         result = kind.run(ctx)
         return attempt.succeed(ctx, result)
@@ -268,20 +282,20 @@ def run_item(
 ) -> Step:
     """Run one ``map`` item of a fan-out job's current attempt, if it is still to do.
     A part already done answers with its recorded value (nothing runs twice); one held by
-    another live run is "skipped". ``redelivered``: the broker says an earlier delivery
+    another live run is ``Outcome.nothing``. ``redelivered``: the broker says an earlier delivery
     of this message was lost with its consumer, so its holder may be taken over."""
     held = _held(rt, job_id, attempt_no)
     if held is None:
-        return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
+        return Step(job_id, Outcome.nothing, attempt=attempt_no)
     job, kind = held
     assert kind.map is not None
     tries, status, done_value = rt.call(op.claim_part(rt, job.id, attempt_no, index, redelivered))
     if tries is None:
         if status is None and redelivered:
-            return Step(job_id=job_id, outcome="later", queue=kind.queue, attempt=attempt_no)
+            return Step(job_id, Outcome.later, queue=kind.queue, attempt=attempt_no)
         if status == PartStatus.done:
-            return Step(job_id=job_id, outcome="mapped", attempt=attempt_no, value=done_value)
-        return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
+            return Step(job_id, Outcome.mapped, attempt=attempt_no, value=done_value)
+        return Step(job_id, Outcome.nothing, attempt=attempt_no)
     part = PartClaim(index, tries)
     attempt = Attempt(rt, job, kind, part)
     map_item = kind.map
@@ -294,7 +308,7 @@ def run_item(
         recorded, last = rt.call(op.complete_part(rt, job.id, attempt_no, part, value, share))
         if not recorded:
             raise JobLost(job_id)
-        return attempt.step("mapped", value=value, last=last)
+        return attempt.step(Outcome.mapped, value=value, last=last)
 
     return _guarded(attempt, body)
 
@@ -304,12 +318,12 @@ def run_reduce(rt: WorkerRuntime, job_id: str, attempt_no: int) -> Step:
     finish it; only one run takes the reduce."""
     held = _held(rt, job_id, attempt_no)
     if held is None:
-        return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
+        return Step(job_id, Outcome.nothing, attempt=attempt_no)
     job, kind = held
     assert kind.reduce is not None
     tries, _, _ = rt.call(op.claim_part(rt, job.id, attempt_no, REDUCE_POSITION, False))
     if tries is None:
-        return Step(job_id=job_id, outcome="skipped", attempt=attempt_no)
+        return Step(job_id, Outcome.nothing, attempt=attempt_no)
     attempt = Attempt(rt, job, kind, PartClaim(REDUCE_POSITION, tries))
     reduce = kind.reduce
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-# The job's status after the call ("succeeded", "failed", "cancelled"), or what the
-# adapter is to do next: send parts ("planned"), count a finished part ("mapped"), send
-# the job again later ("retry"; "later": a redelivery whose holder may yet be alive), or
-# nothing ("skipped": nothing to do; "lost": this run no longer holds the job).
-Outcome = Literal[
-    "succeeded", "failed", "cancelled", "planned", "mapped", "retry", "skipped", "lost", "later"
-]
+from spatialviz.models.job import JobStatus
+
+
+class Outcome(enum.Enum):
+    """What the adapter does next; each member is one branch of an adapter."""
+
+    #: The job reached a final status (``Step.status``): record it in the metrics.
+    finished = "finished"
+    #: The job is fanned out: send its parts (``Step.items``, ``Step.pending``).
+    planned = "planned"
+    #: A part is done (``Step.value``); ``Step.last``: it was the last, send the reduce.
+    mapped = "mapped"
+    #: The job was released to ``queued`` (a retryable error): send it again after a backoff.
+    retry = "retry"
+    #: A redelivery whose holder may yet be alive: send this message again a heartbeat later.
+    later = "later"
+    #: Nothing to do: a duplicate delivery, work another run holds, or this run lost it.
+    nothing = "nothing"
 
 
 @dataclass
@@ -21,18 +33,16 @@ class Step:
     kind: str = ""
     queue: str = "heavy"
     attempt: int = 0
+    # Outcome.finished: the final status this run wrote.
+    status: JobStatus | None = None
     duration_seconds: float = 0.0
     error_code: str | None = None
     items: list[Any] = field(default_factory=list)
     value: Any = None
-    # "planned": the positions to send (None: all of ``items``; REDUCE_POSITION: the
-    # reduce). "mapped": whether this part was the last, so the reduce is to be sent.
+    # Outcome.planned: the positions to send (None: all of ``items``; REDUCE_POSITION: the
+    # reduce). Outcome.mapped: whether this part was the last, so the reduce is to be sent.
     pending: list[int] | None = None
     last: bool = False
-
-    @property
-    def is_final(self) -> bool:
-        return self.outcome in ("succeeded", "failed", "cancelled")
 
 
 @dataclass(frozen=True)

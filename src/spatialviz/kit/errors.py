@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired
 
 import structlog
 from fastapi import FastAPI, Request
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
+from typing_extensions import TypedDict  # pydantic reads InvalidField (before Python 3.12)
 
 from spatialviz.kit.outages import Outage, outage_of
 
@@ -19,6 +20,14 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://spatialviz.dev/problems/"
 
 log = structlog.get_logger(__name__)
+
+
+class InvalidField(TypedDict):
+    """One input a request got wrong (``Problem.errors``)."""
+
+    field: str
+    message: str
+    type: NotRequired[str]
 
 
 class Problem(BaseModel):
@@ -30,7 +39,7 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     code: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    errors: list[InvalidField] | None = None
 
 
 class SpatialvizError(Exception):
@@ -53,8 +62,9 @@ class SpatialvizError(Exception):
         if code is not None:
             self.code = code
 
-    def extra(self) -> dict[str, Any]:
-        return {}
+    def invalid_fields(self) -> list[InvalidField] | None:
+        """The request fields this error names (``Problem.errors``), if any."""
+        return None
 
 
 class NotFound(SpatialvizError):
@@ -179,11 +189,11 @@ def status_title(status: int) -> str:
     return _STATUS_TITLES.get(status, "Error")
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
+def _validation_errors(exc: RequestValidationError) -> list[InvalidField]:
+    out: list[InvalidField] = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type")})
+        out.append({"field": ".".join(loc), "message": err.get("msg", ""), "type": err["type"]})
     return out
 
 
@@ -214,7 +224,7 @@ def install_error_handlers(app: FastAPI) -> None:
             code=exc.code,
             instance=request.url.path,
             headers=exc.headers,
-            **exc.extra(),
+            errors=exc.invalid_fields(),
         )
 
     @app.exception_handler(StarletteHTTPException)

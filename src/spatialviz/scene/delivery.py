@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.auth import grants
@@ -87,9 +88,10 @@ def x_accel_headers(headers: dict[str, str], prefix: str, key: str) -> dict[str,
 # --- what a signature may reach, cached -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(BaseModel):
     """The cached facts a signed request needs: no database query on the hot path."""
+
+    model_config = ConfigDict(frozen=True)
 
     scene_id: uuid.UUID
     workspace_id: uuid.UUID
@@ -99,38 +101,39 @@ class Delivery:
     generation: int
 
     def to_bytes(self) -> bytes:
-        return json.dumps(
-            {
-                "scene_id": str(self.scene_id),
-                "workspace_id": str(self.workspace_id),
-                "dataset_id": str(self.dataset_id),
-                "prefix": self.prefix,
-                "version": self.version,
-                "generation": self.generation,
-            }
-        ).encode()
+        return _CachedDelivery(format=DELIVERY_FORMAT, **dict(self)).model_dump_json().encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> Delivery:
+    def from_bytes(cls, raw: bytes) -> Delivery | None:
+        """The facts a cached record holds, or None for one this code cannot read (written
+        in another format, or damaged): a miss, read again from the database."""
         return _parse_delivery(raw)
 
 
+# The cache record's format: change it (here and in ``_CachedDelivery.format``) with the
+# fields, and records of another format are misses. The fields stay flat beside it, so
+# code that predates the format still reads the records this code writes.
+DELIVERY_FORMAT: Literal[2] = 2
+
+
+class _CachedDelivery(Delivery):
+    """A :class:`Delivery` as the cache holds it: its fields and the record's format."""
+
+    format: Literal[2]
+
+
 @functools.lru_cache(maxsize=1024)
-def _parse_delivery(raw: bytes) -> Delivery:
+def _parse_delivery(raw: bytes) -> Delivery | None:
     # Memoised on the cached bytes themselves: equal bytes are an equal (frozen) entry, so
     # this can never serve stale facts; it only skips re-parsing JSON on every signed GET.
-    d = json.loads(raw)
-    return Delivery(
-        scene_id=uuid.UUID(d["scene_id"]),
-        workspace_id=uuid.UUID(d["workspace_id"]),
-        dataset_id=uuid.UUID(d["dataset_id"]),
-        prefix=d["prefix"],
-        version=d["version"],
-        generation=int(d["generation"]),
-    )
+    try:
+        record = _CachedDelivery.model_validate_json(raw)
+    except ValidationError:
+        return None
+    return Delivery(**record.model_dump(exclude={"format"}))
 
 
-def _delivery_key(scene_id: uuid.UUID) -> str:
+def delivery_key(scene_id: uuid.UUID) -> str:
     return f"scene-delivery:{scene_id}"
 
 
@@ -138,7 +141,7 @@ async def forget_delivery(session: AsyncSession, cache: Cache, scene_id: uuid.UU
     """Drop the cached delivery facts now and again once the change has committed."""
 
     async def forget() -> None:
-        await cache.delete(_delivery_key(scene_id))
+        await cache.delete(delivery_key(scene_id))
 
     await forget()
     after_commit(session, forget)
@@ -147,7 +150,7 @@ async def forget_delivery(session: AsyncSession, cache: Cache, scene_id: uuid.UU
 async def cached_delivery(cache: Cache, scene_id: uuid.UUID) -> Delivery | None:
     """The cached facts only (None on a miss): what the signed fast path can use without a
     database session. Every revocation deletes the entry, so a hit is current."""
-    raw = await cache.get(_delivery_key(scene_id))
+    raw = await cache.get(delivery_key(scene_id))
     return None if raw is None else Delivery.from_bytes(raw)
 
 
@@ -172,7 +175,7 @@ async def delivery(
     if ready and settings.scene_delivery_cache_seconds > 0:
         # Not-ready scenes are not cached: the job that finishes them runs elsewhere.
         await cache.set(
-            _delivery_key(scene_id), entry.to_bytes(), settings.scene_delivery_cache_seconds
+            delivery_key(scene_id), entry.to_bytes(), settings.scene_delivery_cache_seconds
         )
     return entry
 

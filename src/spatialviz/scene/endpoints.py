@@ -38,7 +38,6 @@ from spatialviz.scene.delivery import (
 )
 from spatialviz.scene.exceptions import TileNotFound
 from spatialviz.scene.schemas import (
-    Attribute,
     ExportAccepted,
     SceneAccepted,
     SceneCreate,
@@ -75,12 +74,12 @@ def scene_out(
         name=scene.name,
         status=service.effective_status(scene, job),
         encoding=scene.encoding,
-        resolved_encoding=scene.resolved,
+        resolved_encoding=resolved,
         job_id=scene.job_id,
         error_code=scene.error_code,
         error_message=scene.error_message,
         axes=service.axes_of(dataset, resolved) if resolved.chart_box is not None else None,
-        attributes=[Attribute(**a) for a in service.attributes_of(dataset)],
+        attributes=service.attributes_of(dataset),
         tileset_url=(
             delivery.tileset_url(scene, settings, signer[0], grant_until=signer[1])
             if signer is not None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from spatialviz.kit.errors import (
     Conflict,
     Forbidden,
+    InvalidField,
     NotFound,
     SpatialvizError,
     UnprocessableEntity,
@@ -46,8 +45,8 @@ class FieldError(UnprocessableEntity):
         self.field = field
         self.message = message
 
-    def extra(self) -> dict[str, Any]:
-        return {"errors": [{"field": self.field, "message": self.message}]}
+    def invalid_fields(self) -> list[InvalidField]:
+        return [{"field": self.field, "message": self.message}]
 
 
 class InvalidEncoding(FieldError):

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from spatialviz.job.schemas import JobRead
 from spatialviz.kit.names import Name
 from spatialviz.models.scene import SceneStatus
+from spatialviz.styling.encoding import ResolvedEncoding
+from spatialviz.styling.transform import ChartAxes
 
 
 class SceneCreate(BaseModel):
@@ -53,11 +55,11 @@ class SceneOut(BaseModel):
     name: str
     status: SceneStatus
     encoding: dict[str, Any]
-    resolved_encoding: dict[str, Any]
+    resolved_encoding: ResolvedEncoding
     job_id: uuid.UUID | None
     error_code: str | None
     error_message: str | None
-    axes: dict[str, dict[str, Any]] | None = Field(
+    axes: ChartAxes | None = Field(
         description="Chart axes (labels, data ranges, ticks) when the encoding has a chart box"
     )
     attributes: list[Attribute]

@@ -9,7 +9,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.audit.service import record_audit
 from spatialviz.dataset.exceptions import DatasetNotFound
 from spatialviz.dataset.repository import DatasetRepository
+from spatialviz.formats.canonical import ColumnSchemaJson
+from spatialviz.formats.stats import ColumnStatsJson
 from spatialviz.job.service import JobService
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.db import after_commit
@@ -33,6 +35,7 @@ from spatialviz.scene.exceptions import (
     SceneNotFound,
 )
 from spatialviz.scene.repository import SceneRepository
+from spatialviz.scene.schemas import Attribute
 from spatialviz.styling.encoding import (
     ColumnStats,
     EncodingError,
@@ -41,7 +44,7 @@ from spatialviz.styling.encoding import (
     type_kind,
     validate_encoding,
 )
-from spatialviz.styling.transform import axes_metadata
+from spatialviz.styling.transform import ChartAxes, axes_metadata
 
 TILE_KIND = "scene.tile"
 
@@ -117,41 +120,41 @@ def effective_status(scene: Scene, job: Job | None) -> SceneStatus:
     return scene.status
 
 
-def _column_stats(dataset: Dataset) -> dict[str, dict[str, Any]]:
+def _column_stats(dataset: Dataset) -> dict[str, ColumnStatsJson]:
     stats = (dataset.stats or {}).get("columns") or {}
-    return {str(k): v for k, v in stats.items() if isinstance(v, dict)}
+    return {str(k): cast(ColumnStatsJson, v) for k, v in stats.items() if isinstance(v, dict)}
 
 
-def _columns(dataset: Dataset) -> list[dict[str, Any]]:
+def _columns(dataset: Dataset) -> list[ColumnSchemaJson]:
     return list((dataset.schema_info or {}).get("columns") or [])
 
 
-def attributes_of(dataset: Dataset) -> list[dict[str, Any]]:
+def attributes_of(dataset: Dataset) -> list[Attribute]:
     """The per-point attributes a client may colour by, with their kind and range."""
     stats = _column_stats(dataset)
-    out: list[dict[str, Any]] = []
+    out: list[Attribute] = []
     for column in _columns(dataset):
         name = str(column.get("name"))
         if column.get("role") in ("row_id", "color"):
             continue
         kind = type_kind(str(column.get("type", "")))
-        st = stats.get(name, {})
-        categories = st.get("categories")
-        entry: dict[str, Any] = {
-            "name": name,
-            "kind": "continuous" if kind in ("numeric", "temporal") else "categorical",
-            "min": _finite(st.get("min")),
-            "max": _finite(st.get("max")),
-            "unit": column.get("unit"),
-        }
-        if categories:
-            entry["categories"] = categories
+        st = stats.get(name)
+        attribute = Attribute(
+            name=name,
+            kind="continuous" if kind in ("numeric", "temporal") else "categorical",
+            min=_finite(st.get("min")) if st else None,
+            max=_finite(st.get("max")) if st else None,
+            unit=column.get("unit"),
+        )
+        categories = st.get("categories") if st else None
+        if st and categories:
+            attribute.categories = list(categories)
             if isinstance(st.get("category_counts"), list):
-                entry["category_counts"] = st["category_counts"]
-                entry["other_count"] = st.get("other_count")
+                attribute.category_counts = st.get("category_counts")
+                attribute.other_count = st.get("other_count")
         elif kind == "bool":
-            entry["categories"] = [False, True]
-        out.append(entry)
+            attribute.categories = [False, True]
+        out.append(attribute)
     return out
 
 
@@ -161,7 +164,7 @@ def _finite(value: Any) -> float | None:
     return None
 
 
-def axes_of(dataset: Dataset, resolved: ResolvedEncoding) -> dict[str, dict[str, Any]]:
+def axes_of(dataset: Dataset, resolved: ResolvedEncoding) -> ChartAxes:
     stats = {name: ColumnStats.model_validate(st) for name, st in _column_stats(dataset).items()}
     return axes_metadata(resolved, stats)
 

@@ -59,9 +59,9 @@ class TransformedReader:
     """A :class:`~spatialviz.formats.base.PointReader` over a canonical file with a scene
     encoding applied: the canonical point convention the tiling engine consumes."""
 
-    def __init__(self, path: str, resolved: dict[str, Any]) -> None:
+    def __init__(self, path: str, encoding: ResolvedEncoding) -> None:
         self.path = path
-        self.encoding = ResolvedEncoding.model_validate(resolved)
+        self.encoding = encoding
         canonical = read_canonical(Path(path))
         source = canonical.info
         canonical.close()
@@ -85,9 +85,9 @@ class TransformedReader:
         pass
 
 
-def open_transformed(path: str, resolved: dict[str, Any]) -> TransformedReader:
+def open_transformed(path: str, encoding: ResolvedEncoding) -> TransformedReader:
     """Module-level, so ``functools.partial(open_transformed, ...)`` pickles to workers."""
-    return TransformedReader(path, resolved)
+    return TransformedReader(path, encoding)
 
 
 def local_canonical(ctx: JobContext, key: str) -> Path:
@@ -165,7 +165,8 @@ def _tiling_options(ctx: JobContext) -> TilingOptions:
 
 def _prepare_tiling(ctx: JobContext) -> list[int]:
     canonical = local_canonical(ctx, str(ctx.params["canonical_key"]))
-    source = functools.partial(open_transformed, str(canonical), dict(ctx.params["resolved"]))
+    encoding = ResolvedEncoding.model_validate(ctx.params["resolved"])
+    source = functools.partial(open_transformed, str(canonical), encoding)
     shutil.rmtree(_work_root(ctx), ignore_errors=True)  # earlier attempts' leftovers
     work = _work_dir(ctx)
     (work / "chunks").mkdir(parents=True)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from typing_extensions import TypedDict  # pydantic reads ChartAxes (before Python 3.12)
 
 from spatialviz.styling.colormaps import apply_colormap, apply_palette, parse_hex_color
 from spatialviz.styling.encoding import (
@@ -238,15 +239,34 @@ def nice_ticks(lo: float, hi: float, target_ticks: int = 5) -> list[float]:
     return [round(k * step, decimals) + 0.0 for k in range(first, last + 1)]
 
 
+class ChartAxis(TypedDict):
+    """One axis of a 3D chart frame (the scene API's ``axes``)."""
+
+    column: str
+    label: str
+    unit: str | None
+    min: float | None
+    max: float | None
+    ticks: list[float]
+    scene_min: float | None
+    scene_max: float | None
+
+
+class ChartAxes(TypedDict):
+    x: ChartAxis
+    y: ChartAxis
+    z: ChartAxis
+
+
 def axes_metadata(
     enc: ResolvedEncoding, stats: Mapping[str, ColumnStats] | None = None
-) -> dict[str, dict[str, Any]]:
+) -> ChartAxes:
     """Axis labels, data ranges and ticks a client needs to draw a 3D chart frame.
 
     ``min``/``max``/``ticks`` are data values; ``scene_min``/``scene_max`` are where they sit
     in scene coordinates (the chart box, or the data itself when there is no box).
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ChartAxis] = {}
     for i, axis in enumerate(("x", "y", "z")):
         column = getattr(enc, axis)
         unit = enc.units.get(column)
@@ -270,4 +290,4 @@ def axes_metadata(
             "scene_min": scene_lo if math.isfinite(scene_lo) else None,
             "scene_max": scene_hi if math.isfinite(scene_hi) else None,
         }
-    return out
+    return {"x": out["x"], "y": out["y"], "z": out["z"]}

@@ -42,7 +42,8 @@ export interface SceneAttribute {
   unit?: string | null;
 }
 
-/** The server sends axes as an untyped map (scene/schemas.py); the client reads x, y, z. */
+/** The server's axes and attributes (ChartAxis, Attribute) allow null ranges; the viewer reads
+ * them as numbers (axes come only with a chart box, whose ranges are set). */
 export type Scene = Omit<Schemas['SceneOut'], 'axes' | 'attributes'> & {
   axes?: { x: Axis; y: Axis; z: Axis } | null;
   attributes: SceneAttribute[];
