@@ -2,17 +2,18 @@
  * The tools panel (anchor: Potree's): measure distance, area, height and angle by clicking
  * points (picks snap to the drawn point, then to the row's exact coordinates from the server),
  * clip with a box or planes, and draw a height profile. Keyboard: every control is a button or
- * input; Enter finishes a line or polygon, Backspace removes its last point, Esc cancels; the
+ * input; Enter (or picking the last point again) finishes a line or polygon, Backspace removes its last point, Esc cancels; the
  * crosshair (tools/crosshair.ts) places points without a mouse, and a live region announces
  * each placed point and the result. In VR,
- * a controller's select is a pick too, so the chosen tool places points by pointing.
+ * a controller's select is a pick too, so the chosen tool places points by pointing, and the
+ * A/X button finishes (B/Y takes back the last point).
  */
 import * as THREE from 'three';
 import { pickRow } from '../api';
 import { debug } from '../debug';
 import { EMPTY_MEASURES, MEASURE_KINDS, formatMeasure, measureValues, type MeasureKind, type MeasureState, type P3 } from '../lib/measure';
 import { h } from '../ui/dom';
-import type { PickHit, Viewer } from '../viewer/viewer';
+import type { PickHit, ToolCommand, Viewer } from '../viewer/viewer';
 import { ClipControls, type ClipDebug } from './clipcontrols';
 import { Crosshair } from './crosshair';
 import { MeasureController } from './measure';
@@ -22,7 +23,7 @@ import './tools.css';
 
 const LABELS: Record<MeasureKind, string> = { distance: 'Distance', area: 'Area', height: 'Height', angle: 'Angle' };
 const HINTS: Record<MeasureKind, string> = {
-  distance: 'Click points along the line; Enter finishes, Backspace undoes, Esc cancels.',
+  distance: 'Click points along the line; Enter (or the last point again) finishes, Backspace undoes, Esc cancels.',
   area: 'Click the corners; click the first one again or press Enter to close, Esc cancels.',
   height: 'Click the lower and the upper point; Esc cancels.',
   angle: 'Click a point, the corner, then another point; Esc cancels.',
@@ -122,11 +123,19 @@ export function toolsPanel(viewer: Viewer, sceneId: string): Tools {
   // Snapping to placed points: about two pick thresholds (the viewer's is 0.4 % of the radius).
   const measure = new MeasureController(exact, () => radius() * 0.008, render);
   const profile = new ProfilePanel(viewer, () => redraw());
-  const crosshair = new Crosshair(viewer, {
-    undo: () => (measure.placing ? measure.dispatch({ type: 'undo' }) : profile.undo()),
-    finish: () => (measure.placing ? measure.dispatch({ type: 'finish' }) : profile.finish()),
+  // What the crosshair's keys and the controllers' buttons do to the tool being placed.
+  const crosshairTool = {
+    undo: () => {
+      if (measure.placing) measure.dispatch({ type: 'undo' });
+      else if (profile.placing) profile.undo();
+    },
+    finish: () => {
+      if (measure.placing) measure.dispatch({ type: 'finish' });
+      else if (profile.placing) profile.finish();
+    },
     say,
-  });
+  };
+  const crosshair = new Crosshair(viewer, crosshairTool);
   const clip = new ClipControls(viewer);
   state.clip = clip.debug;
   state.profile = profile.debug;
@@ -163,6 +172,11 @@ export function toolsPanel(viewer: Viewer, sceneId: string): Tools {
     }
   };
   window.addEventListener('keydown', onKey);
+  const onCommand = (command: ToolCommand) => {
+    if (command === 'finish') crosshairTool.finish();
+    else crosshairTool.undo();
+  };
+  viewer.commandListeners.add(onCommand);
   // For the VR end-to-end test: where a tileset-frame point is in the world (to aim a controller at).
   debug.actions.toolsWorldOf = (p: { x: number; y: number; z: number }) =>
     viewer.tiles.group.localToWorld(new THREE.Vector3(p.x, p.y, p.z)).toArray();
@@ -189,6 +203,7 @@ export function toolsPanel(viewer: Viewer, sceneId: string): Tools {
     },
     dispose() {
       window.removeEventListener('keydown', onKey);
+      viewer.commandListeners.delete(onCommand);
       crosshair.dispose();
       clip.dispose();
       overlay.dispose();

@@ -48,6 +48,9 @@ export interface PickHit {
 
 export type Navigation = 'orbit' | 'fly';
 
+/** What a controller button asks of the tool being used: end it, or take back its last point. */
+export type ToolCommand = 'finish' | 'undo';
+
 export class Viewer {
   readonly renderer: THREE.WebGLRenderer;
   readonly camera: THREE.PerspectiveCamera;
@@ -419,6 +422,8 @@ export class Viewer {
   readonly frameHooks = new Set<(frameMs: number) => void>();
   /** Draws the frame instead of a plain render, when set (viewer/edl.ts). */
   renderPass: ((renderer: THREE.WebGLRenderer, scene: THREE.Scene, camera: THREE.PerspectiveCamera) => void) | null = null;
+  /** Told of controller commands that are not picks (viewer/xr.ts: the A/X and B/Y buttons). */
+  readonly commandListeners = new Set<(command: ToolCommand) => void>();
   /** Told of every pick (click or XR select), after options.onPick. */
   readonly pickListeners = new Set<(hit: PickHit | null) => void>();
 
@@ -601,6 +606,7 @@ export class Viewer {
     this.renderer.setAnimationLoop(null);
     this.frameHooks.clear();
     this.pickListeners.clear();
+    this.commandListeners.clear();
     this.renderPass = null;
     this.resizeObserver.disconnect();
     this.orbit.dispose();
