@@ -113,13 +113,15 @@ def authenticate_share_token(
 ) -> signatures.ShareToken:
     """A share token proven authentic, unexpired and for this scene; 403 otherwise, before
     anything is looked up (so the answer is the same for a missing scene)."""
-    share = _verified_share_token(token, settings)
+    share = verify_share_token(token, settings)
     if share.scene_id != scene_id:
         raise SignatureRejected("The share link is for another scene.")
     return share
 
 
-def _verified_share_token(token: str, settings: Settings) -> signatures.ShareToken:
+def verify_share_token(token: str, settings: Settings) -> signatures.ShareToken:
+    """A share token proven authentic and unexpired (for whichever scene it names); 403
+    otherwise. Whether the link was revoked is ``check_share_grant``'s to say."""
     now = time.time()
     failure: signatures.SignatureError = signatures.SignatureInvalid("no signing secret")
     for secret in keyring.tile_secrets(settings, now, shares=True):
