@@ -17,7 +17,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from spatialviz.config import Settings
 from spatialviz.kit.resources import Resources
+from spatialviz.signing.signatures import ShareToken
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,19 @@ def channel_kind(channel: str) -> tuple[ChannelKind, str] | None:
     if not sep or not ident or kind is None:
         return None
     return kind, ident
+
+
+ShareVerifier = Callable[[str, Settings], ShareToken]
+"""Proves a share token (MAC, expiry) or raises a SpatialvizError; registered by the scene
+package (scene/sharing.py), which realtime does not import."""
+
+_SHARE_VERIFIER: list[ShareVerifier] = []
+
+
+def register_share_verifier(verify: ShareVerifier) -> None:
+    _SHARE_VERIFIER[:] = [verify]
+
+
+def verify_share_token(token: str, settings: Settings) -> ShareToken | None:
+    """The proven token, or None when no verifier is registered (no share sockets then)."""
+    return _SHARE_VERIFIER[0](token, settings) if _SHARE_VERIFIER else None

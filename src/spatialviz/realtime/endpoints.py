@@ -32,9 +32,13 @@ from spatialviz.kit.outages import Outage, outage_of
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models.workspace import Role
-from spatialviz.realtime.channels import ChannelKind, Snapshot, channel_kind
+from spatialviz.realtime.channels import (
+    ChannelKind,
+    Snapshot,
+    channel_kind,
+    verify_share_token,
+)
 from spatialviz.realtime.hub import ChannelHub, Feed, hub_of
-from spatialviz.scene import sharing
 from spatialviz.signing.signatures import GrantKind
 
 log = structlog.get_logger(__name__)
@@ -220,8 +224,10 @@ async def _authenticate_share(token: str, hub: ChannelHub) -> ShareReader | None
         return None
     try:
         # Proven (MAC) before anything is looked up, as over HTTP.
-        proven = sharing.verify_share_token(token, hub.resources.settings)
+        proven = verify_share_token(token, hub.resources.settings)
     except SpatialvizError:
+        return None
+    if proven is None:
         return None
     reader = ShareReader(proven.scene_id, proven.share_id, proven.expires_at)
     async with hub.sign_ins:

@@ -18,6 +18,7 @@ from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.scene import ShareLink
 from spatialviz.models.workspace import Role
+from spatialviz.realtime.channels import register_share_verifier
 from spatialviz.scene import delivery, service
 from spatialviz.scene.exceptions import ShareLinkNotFound, SignatureRejected
 from spatialviz.scene.repository import ShareLinkRepository
@@ -133,6 +134,10 @@ def verify_share_token(token: str, settings: Settings) -> signatures.ShareToken:
             failure = exc  # authentic but expired: no other secret will do better
             break
     raise SignatureRejected(str(failure), code=failure.code)
+
+
+# A share link's WebSocket (realtime/endpoints.py) is proven as its HTTP requests are.
+register_share_verifier(verify_share_token)
 
 
 def check_share_grant(grant: grants.GrantState) -> None:
