@@ -250,3 +250,79 @@ async def test_other_viewers_see_additions_and_removals_live(
         gone = await client.delete(_url(scene_id, f"/{added['id']}"), headers=owner_headers)
         assert gone.status_code == 204
         assert await _next_list(ws, channel) == []
+
+
+async def _share(client: httpx.AsyncClient, headers: Headers, scene_id: str) -> tuple[str, str]:
+    """A share link of the scene: its id and its token."""
+    made = await client.post(f"/api/v1/scenes/{scene_id}/share-links", headers=headers)
+    assert made.status_code == 201, made.text
+    link = made.json()
+    return str(link["id"]), str(link["url"]).split("share=")[1]
+
+
+async def _subscribe(ws: Any, channel: str) -> dict[str, Any]:
+    await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+    return await _receive(ws)
+
+
+async def test_a_share_link_follows_its_own_scenes_notes_read_only(
+    client: httpx.AsyncClient, server_url: str
+) -> None:
+    """A share link's socket (``?share=``) follows ``annotations:<its scene>`` live, without
+    author names as over HTTP; no other scene's channel, no job channel, no writing; a
+    forged token is refused, and revoking the link closes the socket."""
+    owner, headers = await register_and_sign_in(client)
+    workspace = owner["personal_workspace_id"]
+    scene_id = await _scene(client, headers, workspace)
+    other_scene = await _scene(client, headers, workspace)
+    await _add(client, headers, other_scene, "Not shared")
+    link_id, token = await _share(client, headers, scene_id)
+    job_id = (await client.get(f"/api/v1/scenes/{scene_id}", headers=headers)).json()["job_id"]
+    channel = f"annotations:{scene_id}"
+
+    flipped = "B" if token[-5] == "A" else "A"
+    forged = f"{token[:-5]}{flipped}{token[-4:]}"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(f"{server_url}/api/v1/ws?share={forged}"):
+            pass
+    assert refused.value.response.status_code == 403
+
+    async with websockets.connect(f"{server_url}/api/v1/ws?share={token}") as ws:
+        assert (await _receive(ws))["type"] == "hello"
+        # Same workspace, same owner, but not the link's scene; nor its tiling job.
+        for elsewhere in (f"annotations:{other_scene}", f"job:{job_id}", "annotations:nope"):
+            assert await _subscribe(ws, elsewhere) == {
+                "type": "error",
+                "code": "not_found",
+                "channel": elsewhere,
+            }
+        assert await _subscribe(ws, channel) == {"type": "subscribed", "channel": channel}
+        assert await _next_list(ws, channel) == []
+
+        added = await _add(client, headers, scene_id, "Seen through the link")
+        seen = await _next_list(ws, channel)
+        assert [(a["id"], a["text"]) for a in seen] == [(added["id"], "Seen through the link")]
+        assert seen[0]["author_name"] is None
+        member_view = (await client.get(_url(scene_id), headers=headers)).json()
+        assert member_view[0]["author_name"] is not None
+
+        # Read-only: a message that is not a subscription changes nothing.
+        await ws.send(json.dumps({"type": "annotate", "channel": channel, "text": "x"}))
+        assert await _receive(ws) == {"type": "error", "code": "bad_message"}
+
+        revoked = await client.delete(
+            f"/api/v1/scenes/{scene_id}/share-links/{link_id}", headers=headers
+        )
+        assert revoked.status_code == 204
+        # Resyncs may repeat the list meanwhile; the socket ends with the link.
+        while (message := await _receive(ws))["type"] == "annotations":
+            assert message["annotations"][0]["author_name"] is None
+        assert message == {"type": "error", "code": "share_ended"}
+        with pytest.raises(websockets.ConnectionClosed):
+            await _receive(ws)
+        assert ws.close_code == 1008
+
+    with pytest.raises(websockets.InvalidStatus) as ended:
+        async with websockets.connect(f"{server_url}/api/v1/ws?share={token}"):
+            pass
+    assert ended.value.response.status_code == 403

@@ -180,3 +180,51 @@ async def test_a_note_appears_live_elsewhere_views_fly_and_charts_answer_on_hove
 
     assert author_tab.problems == [], author_tab.problems
     assert reader_tab.problems == [], reader_tab.problems
+
+
+async def test_a_share_link_page_shows_notes_live(browser: Browser, live_server: str) -> None:
+    """A page opened from a share link (no account) follows the scene's notes over its own
+    socket: a note the owner adds appears without a reload, with no author name, and goes
+    when it is removed."""
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        owner = await register(client, email="share.owner@example.com", display_name="Olga Owner")
+        headers = bearer((await sign_in(client, owner["email"]))["access_token"])
+        workspace = owner["personal_workspace_id"]
+        dataset = await ready_dataset(client, headers, workspace, csv_bytes(2000), "s.csv")
+        created = await create_scene(client, headers, dataset["id"])
+        scene_id = created["scene"]["id"]
+        done = await wait_for_scene(client, headers, scene_id, within=120)
+        assert done["status"] == "ready", done
+        link = await client.post(f"/api/v1/scenes/{scene_id}/share-links", headers=headers)
+        assert link.status_code == 201, link.text
+        share_url = httpx.URL(live_server).join(link.json()["url"])
+
+        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        try:
+            tab = Tab(await context.new_page())
+            page = tab.page
+            await page.goto(str(share_url))
+            await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 90)
+            await expect(page.get_by_test_id("read-only")).to_be_visible()
+            panel = page.get_by_test_id("annotations-panel")
+            await expect(panel).to_contain_text("No notes yet")
+
+            added = await client.post(
+                f"/api/v1/scenes/{scene_id}/annotations",
+                json={"text": "Seen by the link", "position": [0, 0, 0]},
+                headers=headers,
+            )
+            assert added.status_code == 201, added.text
+            items = page.get_by_test_id("annotation-item")
+            await expect(items).to_have_count(1, timeout=15_000)
+            await expect(items).to_contain_text("Seen by the link")
+            await expect(items).not_to_contain_text("Olga Owner")
+
+            gone = await client.delete(
+                f"/api/v1/scenes/{scene_id}/annotations/{added.json()['id']}", headers=headers
+            )
+            assert gone.status_code == 204
+            await expect(items).to_have_count(0, timeout=15_000)
+            assert tab.problems == [], tab.problems
+        finally:
+            await context.close()

@@ -240,6 +240,133 @@ def _aim(origin: list[float], target: list[float]) -> list[float]:
     return [float(v) for v in q / np.linalg.norm(q)]
 
 
+_HAND = [0.25, 1.3, -0.2]
+
+
+async def _press(page: Page, button: str) -> None:
+    """Presses and releases a right-controller button across a few XR frames."""
+    press = "([b, v]) => window.__spatialvizXRDevice.controllers.right.updateButtonValue(b, v)"
+    frames = await page.evaluate("window.__spatialviz.xr.frames")
+    await page.evaluate(press, [button, 1])
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
+    await page.evaluate(press, [button, 0])
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 6}", 10)
+
+
+async def _vr_select(page: Page, point: dict[str, float]) -> None:
+    """Aims the right controller at a tileset-frame point and pulls the trigger."""
+    world = await page.evaluate("p => window.__spatialviz.actions.toolsWorldOf(p)", point)
+    await page.evaluate(
+        """([hand, q]) => {
+            const right = window.__spatialvizXRDevice.controllers.right;
+            right.position.set(...hand);
+            right.quaternion.set(...q);
+        }""",
+        [_HAND, _aim(_HAND, world)],
+    )
+    frames = await page.evaluate("window.__spatialviz.xr.frames")
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
+    await _press(page, "trigger")
+
+
+async def _enter_vr(page: Page, live_server: str, scene_id: str, kind: str) -> list[dict[str, Any]]:
+    """Opens the scene under the IWER emulator, chooses a measurement and enters VR; the
+    picks found before."""
+    await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    hits: list[dict[str, Any]] = await page.evaluate(_PROBE)
+    assert len(hits) >= 4, hits
+    await page.get_by_test_id(f"measure-{kind}").click()
+    await wait_until(page, "window.__spatialviz.xr.supported === true", 10)
+    await page.get_by_test_id("enter-vr").click()
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
+    await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
+    return hits
+
+
+async def _exact_rows(
+    live_server: str, scene_id: str, headers: dict[str, str], rows: list[int]
+) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        picked = []
+        for row in rows:
+            query = {"kind": "pick", "row": row}
+            answer = await client.post(
+                f"/api/v1/scenes/{scene_id}/query", headers=headers, json=query
+            )
+            assert answer.status_code == 200, answer.text
+            picked.append(answer.json()["row"])
+    return picked
+
+
+async def test_vr_distance_and_area_finish_by_controller(
+    watched_page: tuple[Page, list[str]], live_server: str, settings: Settings
+) -> None:
+    """Under the IWER headset emulator, nothing pressed on the page: a distance placed with
+    two trigger presses ends with the A button (B takes back a point first), and an area ends
+    when its first corner is selected again. The values are those of the rows the server
+    returns for the picked points."""
+    page, problems = watched_page
+    demo = await run_demo(settings, points=POINTS)
+    headers = await _sign_in(page, live_server, DEMO_EMAIL, demo.password)
+    scene_id = demo.scenes["lidar"]["id"]
+    hits = await _enter_vr(page, live_server, scene_id, "distance")
+    a = hits[0]
+    b = max(hits, key=lambda h: math.dist(h["point"].values(), a["point"].values()))
+    c = max(
+        hits,
+        key=lambda h: min(
+            math.dist(h["point"].values(), a["point"].values()),
+            math.dist(h["point"].values(), b["point"].values()),
+        ),
+    )
+
+    # Distance: a, c (taken back with B), b, then A finishes.
+    await _vr_select(page, a["point"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await _vr_select(page, c["point"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 2", 15)
+    await _press(page, "b-button")
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await _vr_select(page, b["point"])
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 2", 15)
+    assert (await _tools(page))["measure"]["placing"] == "distance"
+    await _press(page, "a-button")
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    line = (await _tools(page))["measure"]["done"][0]
+    assert line["kind"] == "distance"
+    assert line["rows"] == [a["rowId"], b["rowId"]]
+    ends = await _exact_rows(live_server, scene_id, headers, line["rows"])
+    expected = math.dist(*([r["x"], r["y"], r["z"]] for r in ends))
+    assert line["value"] == pytest.approx(expected, abs=1e-6)
+
+    # Area: the kinds are chosen on the page (out of VR); a, b, c, then a again closes it.
+    await page.evaluate("window.__spatialviz.actions.enterVR()")
+    await wait_until(page, "window.__spatialviz.xr.session === 'ended'", 15)
+    await page.get_by_test_id("measure-area").click()
+    frames = await page.evaluate("window.__spatialviz.xr.frames")
+    await page.get_by_test_id("enter-vr").click()
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 10}", 15)
+    for placed, corner in enumerate([a, b, c], start=1):
+        await _vr_select(page, corner["point"])
+        await wait_until(page, f"window.__spatialviz.tools.measure.points === {placed}", 15)
+    await _vr_select(page, a["point"])
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 2", 15)
+    polygon = (await _tools(page))["measure"]["done"][1]
+    assert polygon["kind"] == "area"
+    # a and b snap to the distance's ends (the same exact points, shared corners: no row).
+    assert polygon["rows"] == [None, None, c["rowId"]]
+    assert polygon["points"][:2] == line["points"]
+    corners = await _exact_rows(live_server, scene_id, headers, [*line["rows"], c["rowId"]])
+    (x0, y0), (x1, y1), (x2, y2) = ((r["x"], r["y"]) for r in corners)
+    shoelace = abs((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)) / 2
+    assert shoelace > 0.1
+    assert polygon["value"] == pytest.approx(shoelace, rel=1e-6)
+    assert problems == [], problems
+
+
 async def test_a_height_measured_by_pointing_in_vr(
     watched_page: tuple[Page, list[str]], live_server: str, settings: Settings
 ) -> None:
@@ -265,25 +392,8 @@ async def test_a_height_measured_by_pointing_in_vr(
     await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
     await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
 
-    hand = [0.25, 1.3, -0.2]
     for placed, target in enumerate([low, high], start=1):
-        world = await page.evaluate(
-            "p => window.__spatialviz.actions.toolsWorldOf(p)", target["point"]
-        )
-        await page.evaluate(
-            """([hand, q]) => {
-                const right = window.__spatialvizXRDevice.controllers.right;
-                right.position.set(...hand);
-                right.quaternion.set(...q);
-            }""",
-            [hand, _aim(hand, world)],
-        )
-        frames = await page.evaluate("window.__spatialviz.xr.frames")
-        await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
-        press = "v => window.__spatialvizXRDevice.controllers.right.updateButtonValue('trigger', v)"
-        await page.evaluate(press, 1)
-        await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 6}", 10)
-        await page.evaluate(press, 0)
+        await _vr_select(page, target["point"])
         if placed == 1:
             await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
     await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)

@@ -2,7 +2,7 @@
  * One WebSocket to /api/v1/ws for the whole page: subscriptions survive reconnects, and a
  * watched job is also polled slowly over HTTP so progress still arrives without a socket.
  */
-import { accessToken, getJob } from './api';
+import { accessToken, getJob, getShareToken } from './api';
 import { isTerminal, jobChannel, parseServerMessage, subscribeMessage, type ServerMessage } from './lib/protocol';
 import type { Job } from './lib/types';
 
@@ -17,11 +17,14 @@ export function socketState(): string {
   return state;
 }
 
+/** Signed in: the bearer token. Through a share link: the link, which follows its own scene's notes read-only. */
 function url(): string | null {
   const token = accessToken();
-  if (!token) return null;
+  const share = token ? null : getShareToken();
+  if (!token && !share) return null;
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`;
+  const credential = token ? `token=${encodeURIComponent(token)}` : `share=${encodeURIComponent(share!)}`;
+  return `${proto}//${location.host}/api/v1/ws?${credential}`;
 }
 
 function connect(): void {

@@ -123,6 +123,20 @@ describe('the measuring state machine', () => {
     expect(measureValues('area', s.done[0]!.points)!.value).toBe(2);
   });
 
+  it('the last point picked again ends a line or polygon (a pinch has no Enter), never a lone point', () => {
+    const line = run([{ type: 'start', kind: 'distance' }, { type: 'point', point: [0, 0, 0] }, { type: 'point', point: [3, 4, 0] }, { type: 'point', point: [3, 4, 0] }]);
+    expect(line.active).toBeNull();
+    expect(line.done[0]!.points).toEqual([[0, 0, 0], [3, 4, 0]]);
+    const lone = run([{ type: 'start', kind: 'distance' }, { type: 'point', point: [0, 0, 0] }, { type: 'point', point: [0, 0, 0] }]);
+    expect(lone.active?.points).toHaveLength(1);
+    expect(lone.done).toHaveLength(0);
+    const polygon = run([{ type: 'start', kind: 'area' }, { type: 'point', point: [0, 0, 0] }, { type: 'point', point: [2, 0, 0] }, { type: 'point', point: [2, 2, 0] }, { type: 'point', point: [2, 2, 0] }]);
+    expect(measureValues('area', polygon.done[0]!.points)!.value).toBe(2);
+    // A height's two points may coincide (a zero height is an answer).
+    const flat = run([{ type: 'start', kind: 'height' }, { type: 'point', point: [1, 1, 1] }, { type: 'point', point: [1, 1, 1] }]);
+    expect(flat.done[0]!.points).toHaveLength(2);
+  });
+
   it('points without a started measurement are ignored; measurements are removable by id', () => {
     expect(measureReducer(EMPTY_MEASURES, { type: 'point', point: [0, 0, 0] })).toBe(EMPTY_MEASURES);
     const two = run([

@@ -10,7 +10,12 @@ from fastapi import APIRouter, Depends, Response, status
 
 from spatialviz.annotations import service
 from spatialviz.annotations.repository import AnnotationRepository
-from spatialviz.annotations.schemas import AnnotationCreate, AnnotationOut, annotations_message
+from spatialviz.annotations.schemas import (
+    AnnotationCreate,
+    AnnotationOut,
+    annotations_message,
+    without_authors,
+)
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
@@ -92,4 +97,4 @@ async def annotations_snapshot(resources: Resources, ident: str) -> Snapshot | N
         return Snapshot(workspace_id, annotations_message(scene_id, items), final=False)
 
 
-register_channel("annotations", annotations_snapshot)
+register_channel("annotations", annotations_snapshot, for_share=without_authors)

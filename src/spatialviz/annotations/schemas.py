@@ -73,3 +73,11 @@ def channel_of(scene_id: uuid.UUID) -> str:
 def annotations_message(scene_id: uuid.UUID, items: list[AnnotationOut]) -> bytes:
     body = AnnotationsMessage(channel=channel_of(scene_id), scene_id=scene_id, annotations=items)
     return json.dumps(body.model_dump(mode="json"), separators=(",", ":")).encode()
+
+
+def without_authors(message: bytes) -> bytes:
+    """The message as a share link shows it: the authors' names left out, as over HTTP."""
+    body = json.loads(message)
+    for item in body.get("annotations", []):
+        item["author_name"] = None
+    return json.dumps(body, separators=(",", ":")).encode()

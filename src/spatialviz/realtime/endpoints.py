@@ -6,6 +6,10 @@ database connections. Outgoing messages go through a bounded buffer: a client th
 not read loses older state messages (each one is a complete state), never the server's
 memory. A dependency that is down is said in-protocol (``unavailable``, naming it, with
 ``retry_after``), never by a dropped socket.
+
+A share link connects with ``?share=<token>`` instead of ``?token=``: it may follow only the
+channels registered ``for_share`` (realtime/channels.py) of its own scene, read-only, and
+its socket is closed once the link expires or is revoked.
 """
 
 from __future__ import annotations
@@ -13,19 +17,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
+from spatialviz.auth import grants
 from spatialviz.auth.deps import authenticate_bearer
 from spatialviz.kit.errors import SpatialvizError
 from spatialviz.kit.outages import Outage, outage_of
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models.workspace import Role
-from spatialviz.realtime.channels import Snapshot, SnapshotFn, snapshot_for
+from spatialviz.realtime.channels import (
+    ChannelKind,
+    Snapshot,
+    channel_kind,
+    verify_share_token,
+)
 from spatialviz.realtime.hub import ChannelHub, Feed, hub_of
+from spatialviz.signing.signatures import GrantKind
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -34,10 +48,30 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_SUBSCRIPTIONS = 64
 SEND_BUFFER_MESSAGES = 64
+#: How often a share link's socket checks that the link is still alive (revocation).
+SHARE_RECHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ShareReader:
+    """A share link's holder: reads its own scene's share-readable channels, nothing else."""
+
+    scene_id: uuid.UUID
+    share_id: uuid.UUID
+    expires_at: int
+
+    def reaches(self, ident: str) -> bool:
+        try:
+            return uuid.UUID(ident) == self.scene_id
+        except ValueError:
+            return False
+
+
+Reader = Principal | ShareReader
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, hub: ChannelHub, principal: Principal) -> None:
+    def __init__(self, ws: WebSocket, hub: ChannelHub, principal: Reader) -> None:
         self.ws, self.hub, self.principal = ws, hub, principal
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(SEND_BUFFER_MESSAGES)
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
@@ -58,27 +92,33 @@ class Connection:
     async def subscribe(self, channel: str) -> None:
         if channel in self.subscriptions:
             return
-        found = snapshot_for(channel)
+        found = channel_kind(channel)
         if found is None:
             self.send({"type": "error", "code": "unknown_channel", "channel": channel})
             return
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             self.send({"type": "error", "code": "too_many_subscriptions", "channel": channel})
             return
-        fn, ident = found
+        kind, ident = found
+        if isinstance(self.principal, ShareReader) and not (
+            kind.for_share is not None and self.principal.reaches(ident)
+        ):
+            # As another workspace's object is: nothing said about whether it exists.
+            self.send({"type": "error", "code": "not_found", "channel": channel})
+            return
         ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._follow(channel, fn, ident, ready))
+        task = asyncio.create_task(self._follow(channel, kind, ident, ready))
         self.subscriptions[channel] = task
         task.add_done_callback(lambda _: self.subscriptions.pop(channel, None))
         if not await ready:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _follow(
-        self, channel: str, fn: SnapshotFn, ident: str, ready: asyncio.Future[bool]
+        self, channel: str, kind: ChannelKind, ident: str, ready: asyncio.Future[bool]
     ) -> None:
         try:
-            async with self.hub.join(channel, fn, ident) as feed:
-                await self._relay(channel, feed, ready)
+            async with self.hub.join(channel, kind.snapshot, ident) as feed:
+                await self._relay(channel, feed, kind, ready)
         except Exception as exc:
             log.warning("ws_channel_failed", channel=channel, error=repr(exc))
             self._failed(channel, exc)
@@ -86,17 +126,25 @@ class Connection:
             if not ready.done():
                 ready.set_result(False)
 
-    async def _relay(self, channel: str, feed: Feed, ready: asyncio.Future[bool]) -> None:
+    def _may_read(self, snapshot: Snapshot) -> bool:
+        if isinstance(self.principal, ShareReader):
+            return True  # its own scene's channel, checked on subscribe
+        return self.principal.can(snapshot.workspace_id, Role.viewer)
+
+    async def _relay(
+        self, channel: str, feed: Feed, kind: ChannelKind, ready: asyncio.Future[bool]
+    ) -> None:
         await feed.loaded.wait()
         snapshot = feed.latest
         if feed.failure is not None:
             self._failed(channel, feed.failure)
             return
-        if snapshot is None or not self.principal.can(snapshot.workspace_id, Role.viewer):
+        if snapshot is None or not self._may_read(snapshot):
             self.send({"type": "error", "code": "not_found", "channel": channel})
             return
+        shown = kind.for_share if isinstance(self.principal, ShareReader) else None
         self.send({"type": "subscribed", "channel": channel})
-        self.send(snapshot.message)
+        self.send(shown(snapshot.message) if shown else snapshot.message)
         ready.set_result(True)
         if snapshot.final:
             return
@@ -104,7 +152,7 @@ class Connection:
 
         def deliver(update: Snapshot | None) -> None:
             if update is not None:
-                self.send(update.message)
+                self.send(shown(update.message) if shown else update.message)
             if update is None or update.final:
                 done.set()
 
@@ -144,7 +192,10 @@ def _unavailable(outage: Outage) -> dict[str, Any]:
     }
 
 
-async def _authenticate(ws: WebSocket, hub: ChannelHub) -> Principal | None:
+async def _authenticate(ws: WebSocket, hub: ChannelHub) -> Reader | None:
+    share = ws.query_params.get("share")
+    if share is not None:
+        return await _authenticate_share(share, hub)
     token = ws.query_params.get("token", "")
     resources = hub.resources
     async with hub.sign_ins, resources.sessions() as session:
@@ -154,6 +205,50 @@ async def _authenticate(ws: WebSocket, hub: ChannelHub) -> Principal | None:
         except SpatialvizError:
             return None
     return principal
+
+
+async def _share_alive(reader: ShareReader, hub: ChannelHub) -> bool:
+    """The link neither expired nor revoked (its grant state, cached for a few seconds)."""
+    if time.time() >= reader.expires_at:
+        return False
+    resources = hub.resources
+    async with resources.sessions() as session:
+        state = await grants.state(
+            session, resources.cache, resources.settings, GrantKind.share, reader.share_id
+        )
+    return state.alive_at(time.time()) is not None
+
+
+async def _authenticate_share(token: str, hub: ChannelHub) -> ShareReader | None:
+    if len(token) > 200:
+        return None
+    try:
+        # Proven (MAC) before anything is looked up, as over HTTP.
+        proven = verify_share_token(token, hub.resources.settings)
+    except SpatialvizError:
+        return None
+    if proven is None:
+        return None
+    reader = ShareReader(proven.scene_id, proven.share_id, proven.expires_at)
+    async with hub.sign_ins:
+        return reader if await _share_alive(reader, hub) else None
+
+
+async def _close_when_share_ends(ws: WebSocket, reader: ShareReader, hub: ChannelHub) -> None:
+    """Ends a share link's socket once the link expires or is revoked."""
+    while True:
+        left = reader.expires_at - time.time()
+        await asyncio.sleep(max(0.0, min(SHARE_RECHECK_SECONDS, left)))
+        try:
+            alive = await _share_alive(reader, hub)
+        except Exception as exc:
+            if outage_of(exc) is None:
+                raise
+            continue  # cannot tell now: ask again at the next check
+        if not alive:
+            await ws.send_text(json.dumps({"type": "error", "code": "share_ended"}))
+            await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason="share link ended")
+            return
 
 
 @router.websocket("/api/v1/ws")
@@ -178,6 +273,11 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     conn = Connection(ws, hub, principal)
     conn.send({"type": "hello", "protocol": PROTOCOL_VERSION})
     writer = asyncio.create_task(conn.writer())
+    watch = (
+        asyncio.create_task(_close_when_share_ends(ws, principal, hub))
+        if isinstance(principal, ShareReader)
+        else None
+    )
     try:
         while True:
             raw = await ws.receive_text()
@@ -188,9 +288,11 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await writer
+        for task in (writer, watch):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await conn.aclose()
 
 

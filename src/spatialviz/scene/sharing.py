@@ -18,6 +18,7 @@ from spatialviz.kit.db import as_utc, utcnow
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.scene import ShareLink
 from spatialviz.models.workspace import Role
+from spatialviz.realtime.channels import register_share_verifier
 from spatialviz.scene import delivery, service
 from spatialviz.scene.exceptions import ShareLinkNotFound, SignatureRejected
 from spatialviz.scene.repository import ShareLinkRepository
@@ -113,13 +114,15 @@ def authenticate_share_token(
 ) -> signatures.ShareToken:
     """A share token proven authentic, unexpired and for this scene; 403 otherwise, before
     anything is looked up (so the answer is the same for a missing scene)."""
-    share = _verified_share_token(token, settings)
+    share = verify_share_token(token, settings)
     if share.scene_id != scene_id:
         raise SignatureRejected("The share link is for another scene.")
     return share
 
 
-def _verified_share_token(token: str, settings: Settings) -> signatures.ShareToken:
+def verify_share_token(token: str, settings: Settings) -> signatures.ShareToken:
+    """A share token proven authentic and unexpired (for whichever scene it names); 403
+    otherwise. Whether the link was revoked is ``check_share_grant``'s to say."""
     now = time.time()
     failure: signatures.SignatureError = signatures.SignatureInvalid("no signing secret")
     for secret in keyring.tile_secrets(settings, now, shares=True):
@@ -131,6 +134,10 @@ def _verified_share_token(token: str, settings: Settings) -> signatures.ShareTok
             failure = exc  # authentic but expired: no other secret will do better
             break
     raise SignatureRejected(str(failure), code=failure.code)
+
+
+# A share link's WebSocket (realtime/endpoints.py) is proven as its HTTP requests are.
+register_share_verifier(verify_share_token)
 
 
 def check_share_grant(grant: grants.GrantState) -> None:

@@ -153,8 +153,8 @@ export const EMPTY_MEASURES: MeasureState = { active: null, done: [], nextId: 1 
 
 /**
  * The measuring state machine: `start` a kind, add `point`s (a kind with a fixed count ends by
- * itself; distance and area end on `finish`, or when an area's point lands on its first
- * vertex), `cancel` drops what is being placed (Esc), `undo` removes its last point, `remove`
+ * itself; distance and area end on `finish`, when an area's point lands on its first
+ * vertex, or when a point lands on the last one again), `cancel` drops what is being placed (Esc), `undo` removes its last point, `remove`
  * deletes a finished one. Pure: returns a new state.
  */
 export function measureReducer(state: MeasureState, event: MeasureEvent): MeasureState {
@@ -168,6 +168,11 @@ export function measureReducer(state: MeasureState, event: MeasureEvent): Measur
       // An area closed on its first vertex is complete (snapping makes the point identical).
       if (active.kind === 'area' && first && active.points.length >= 3 && distance(first, event.point) === 0) {
         return { ...state, active: null, done: [...state.done, active] };
+      }
+      // The last point picked again ends a line or polygon (a pinch has no Enter or button).
+      const last = active.points[active.points.length - 1];
+      if (FIXED_POINTS[active.kind] === null && last && distance(last, event.point) === 0) {
+        return active.points.length >= MIN_POINTS[active.kind] ? { ...state, active: null, done: [...state.done, active] } : state;
       }
       const points = [...active.points, event.point];
       const target = FIXED_POINTS[active.kind];

@@ -4,7 +4,7 @@
  * note" and picking a point: a click on desktop, the controller's select in VR (type the
  * note before entering VR: a headset has no keyboard here).
  */
-import { ApiError, API, isSignedIn, me, request } from '../api';
+import { ApiError, API, getShareToken, isSignedIn, me, request } from '../api';
 import { debug, recordError } from '../debug';
 import {
   annotationChannel, checkText, diffAnnotations, fromStored, isOwn, labelText, MAX_TEXT, parseAnnotationsMessage, toStored,
@@ -142,13 +142,15 @@ export function annotationsPanel(sceneId: string, workspaceId: string, viewer: V
       recordError(text);
       message.replaceChildren(errorBox(text, 'annotation-error'));
     }
-    if (isSignedIn()) {
-      // Live: each message is the scene's whole list (a share link has no socket: it
-      // shows the notes as they were when the page opened).
+    if (isSignedIn() || getShareToken()) {
+      // Live: each message is the scene's whole list (a share link follows its own scene's
+      // channel read-only, without author names).
       unsubscribe = subscribe(annotationChannel(sceneId), (m) => {
         const parsed = m.type === 'unknown' ? parseAnnotationsMessage(m.raw) : null;
         if (parsed && parsed.sceneId === sceneId) apply(parsed.annotations);
       });
+    }
+    if (isSignedIn()) {
       try {
         const who = await me();
         userId = who.id;

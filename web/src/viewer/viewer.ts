@@ -26,7 +26,8 @@ import { boxAxisRange, datasetOffset, positionAxis, positionValues, type Tileset
 import { debug } from '../debug';
 import { PointMaterial, type PointStyle } from './material';
 import { buildAxes } from './axes';
-import { rayPick, type RayHit } from './raypick';
+import { aimPick, rayPick, type RayHit } from './raypick';
+import { aimTangent, ORBIT_STEP, PAN_FRACTION, ZOOM_FACTOR, type ViewMove } from '../lib/keynav';
 
 export interface ViewerOptions {
   pointBudget?: number;
@@ -46,6 +47,9 @@ export interface PickHit {
 }
 
 export type Navigation = 'orbit' | 'fly';
+
+/** What a controller button asks of the tool being used: end it, or take back its last point. */
+export type ToolCommand = 'finish' | 'undo';
 
 export class Viewer {
   readonly renderer: THREE.WebGLRenderer;
@@ -418,6 +422,8 @@ export class Viewer {
   readonly frameHooks = new Set<(frameMs: number) => void>();
   /** Draws the frame instead of a plain render, when set (viewer/edl.ts). */
   renderPass: ((renderer: THREE.WebGLRenderer, scene: THREE.Scene, camera: THREE.PerspectiveCamera) => void) | null = null;
+  /** Told of controller commands that are not picks (viewer/xr.ts: the A/X and B/Y buttons). */
+  readonly commandListeners = new Set<(command: ToolCommand) => void>();
   /** Told of every pick (click or XR select), after options.onPick. */
   readonly pickListeners = new Set<(hit: PickHit | null) => void>();
 
@@ -453,6 +459,48 @@ export class Viewer {
     return this.pickNdc(((clientX - rect.left) / rect.width) * 2 - 1, -((clientY - rect.top) / rect.height) * 2 + 1);
   }
 
+  /**
+   * The drawn point nearest the view's centre within `radiusPx` CSS pixels (the keyboard's
+   * crosshair). `commit`: a pick like a click (marker, listeners); otherwise only a look.
+   */
+  aimCentre(radiusPx: number, commit: boolean): PickHit | null {
+    this.camera.updateMatrixWorld();
+    this.raycaster.setFromCamera(new THREE.Vector2(0, 0), this.camera);
+    const height = this.renderer.domElement.clientHeight || this.container.clientHeight;
+    const tangent = aimTangent(radiusPx, height, this.camera.fov);
+    // As far as the far side of the scene (world units: VR scales the root).
+    const centre = this.root.localToWorld(new THREE.Vector3());
+    const reach = this.camera.position.distanceTo(centre) + this.bounds.getSize(new THREE.Vector3()).length() * this.root.scale.x;
+    const hit = aimPick(this.raycaster, this.tiles.group, tangent, reach);
+    const result = hit ? this.hitToPick(hit) : null;
+    if (commit) this.announcePick(result);
+    return result;
+  }
+
+  /** Moves the view by a key press (the keyboard's crosshair): pans, turns around what it looks at, or zooms. */
+  nudgeView(move: ViewMove): void {
+    const target = this.orbit.target;
+    const offset = this.camera.position.clone().sub(target);
+    const distance = Math.max(offset.length(), 1e-9);
+    if (move.kind === 'pan') {
+      this.camera.updateMatrixWorld();
+      const right = new THREE.Vector3().setFromMatrixColumn(this.camera.matrixWorld, 0);
+      const up = new THREE.Vector3().setFromMatrixColumn(this.camera.matrixWorld, 1);
+      const shift = right.multiplyScalar(move.dx).add(up.multiplyScalar(move.dy)).multiplyScalar(distance * PAN_FRACTION);
+      this.setView(this.camera.position.clone().add(shift), target.clone().add(shift));
+      return;
+    }
+    if (move.kind === 'zoom') {
+      offset.multiplyScalar(ZOOM_FACTOR ** move.steps);
+    } else {
+      const spherical = new THREE.Spherical().setFromVector3(offset);
+      spherical.theta -= move.dx * ORBIT_STEP;
+      spherical.phi = THREE.MathUtils.clamp(spherical.phi - move.dy * ORBIT_STEP, 0.01, Math.PI - 0.01);
+      offset.setFromSpherical(spherical);
+    }
+    this.setView(target.clone().add(offset), target.clone());
+  }
+
   /** Raycasts along an XR controller's target ray. */
   pickController(controller: THREE.Object3D): PickHit | null {
     this.raycaster.setFromXRController(controller as THREE.XRTargetRaySpace);
@@ -463,13 +511,18 @@ export class Viewer {
     // The threshold is in world units: follow how VR (or a squeeze) scaled the root.
     const hit = rayPick(this.raycaster, this.tiles.group, this.pickThreshold * this.root.scale.x);
     const result = hit ? this.hitToPick(hit) : null;
+    this.announcePick(result);
+    return result;
+  }
+
+  /** Marks a pick and tells whoever listens (clicks, XR selects, the keyboard's crosshair alike). */
+  private announcePick(result: PickHit | null): void {
     if (result) {
       this.marker.position.copy(result.point); // offset shares the tileset frame with tiles.group
       this.marker.visible = true;
     }
     this.options.onPick?.(result);
     this.pickListeners.forEach((listener) => listener(result));
-    return result;
   }
 
   private hitToPick({ object: points, index, world }: RayHit): PickHit {
@@ -553,6 +606,7 @@ export class Viewer {
     this.renderer.setAnimationLoop(null);
     this.frameHooks.clear();
     this.pickListeners.clear();
+    this.commandListeners.clear();
     this.renderPass = null;
     this.resizeObserver.disconnect();
     this.orbit.dispose();

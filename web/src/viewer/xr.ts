@@ -2,11 +2,17 @@
  * WebXR: an immersive-vr session on a local-floor reference space (hand tracking optional), the
  * scene placed about 1 m in front of the user at a comfortable ~1 m size, select (pinch on Vision
  * Pro via transient-pointer, trigger elsewhere) picks, squeeze with one hand moves and with two
- * hands scales and moves. The point budget follows the headset's frame rate.
+ * hands scales and moves. The A/X button finishes what the tool is placing and B/Y takes back
+ * its last point (buttons 4 and 5 of the xr-standard gamepad; hands without buttons finish a
+ * line by selecting its last point again, lib/measure.ts). The point budget follows the
+ * headset's frame rate.
  */
 import * as THREE from 'three';
 import { debug } from '../debug';
-import type { Viewer } from './viewer';
+import type { ToolCommand, Viewer } from './viewer';
+
+/** xr-standard gamepad buttons (A/X and B/Y on Quest and Pico controllers) and what they ask. */
+const COMMAND_BUTTONS: readonly [number, ToolCommand][] = [[4, 'finish'], [5, 'undo']];
 
 const SCENE_SIZE_M = 1.0;
 const DISTANCE_M = 1.0;
@@ -32,6 +38,8 @@ export class XRController {
   private controllers: THREE.XRTargetRaySpace[] = [];
   private grips: THREE.XRGripSpace[] = [];
   private squeezing = new Set<number>();
+  /** Buttons held at the last frame, per input source, so a press counts once. */
+  private held = new WeakMap<XRInputSource, Set<number>>();
   private grab: { matrix: THREE.Matrix4; distance: number; scale: number; mid: THREE.Vector3; rootPos: THREE.Vector3 } | null = null;
 
   constructor(
@@ -122,6 +130,23 @@ export class XRController {
     const left = xrCamera.cameras[0];
     if (left) tiles.setResolution(xrCamera, left.viewport.z, left.viewport.w);
     this.updateGrab();
+    this.pollButtons();
+  }
+
+  /** Tells the tools of A/X and B/Y presses (three.js raises events for select and squeeze only). */
+  private pollButtons(): void {
+    for (const source of this.session?.inputSources ?? []) {
+      const buttons = source.gamepad?.buttons;
+      if (!buttons) continue;
+      const held = this.held.get(source) ?? new Set<number>();
+      this.held.set(source, held);
+      for (const [index, command] of COMMAND_BUTTONS) {
+        const pressed = !!buttons[index]?.pressed;
+        if (pressed && !held.has(index)) this.viewer.commandListeners.forEach((listener) => listener(command));
+        if (pressed) held.add(index);
+        else held.delete(index);
+      }
+    }
   }
 
   private squeezeStart(i: number): void {
