@@ -77,7 +77,7 @@ _COMPARE = {
 }
 
 
-def _clause_mask(batch: pa.RecordBatch, clause: FilterClause) -> pa.Array:
+def _clause_mask(batch: pa.RecordBatch | pa.Table, clause: FilterClause) -> pa.Array:
     raw = batch.column(clause.column)
     value = clause.value
     if clause.op == "between":
@@ -96,7 +96,9 @@ def _clause_mask(batch: pa.RecordBatch, clause: FilterClause) -> pa.Array:
     return _COMPARE[clause.op](col, _scalar_for(col, value))
 
 
-def filter_mask(batch: pa.RecordBatch, clauses: Sequence[FilterClause]) -> pa.Array | None:
+def filter_mask(
+    batch: pa.RecordBatch | pa.Table, clauses: Sequence[FilterClause]
+) -> pa.Array | None:
     """The rows passing every clause (nulls fail), or None when there is no filter."""
     mask: pa.Array | None = None
     for clause in clauses:
@@ -105,7 +107,12 @@ def filter_mask(batch: pa.RecordBatch, clauses: Sequence[FilterClause]) -> pa.Ar
     return mask
 
 
-def _positions(batch: pa.RecordBatch, enc: ResolvedEncoding) -> list[npt.NDArray[np.float64]]:
+def scene_positions(
+    batch: pa.RecordBatch | pa.Table, enc: ResolvedEncoding
+) -> list[npt.NDArray[np.float64]]:
+    """Each row's x, y, z as the tiles place it (before the tiler's re-centring): the
+    position columns, mapped into the chart box when there is one. Scene queries in the
+    scene's frame call this too, so a box tests what the tiles draw."""
     out = []
     for axis, name in (("x", enc.x), ("y", enc.y), ("z", enc.z)):
         values = _numeric(batch.column(name))
@@ -167,7 +174,7 @@ def transform_batch(batch: pa.RecordBatch, enc: ResolvedEncoding) -> pa.RecordBa
     mask = filter_mask(batch, enc.filter)
     if mask is not None:
         batch = batch.filter(mask)
-    x, y, z = _positions(batch, enc)
+    x, y, z = scene_positions(batch, enc)
     rgb = _colors(batch, enc)
     arrays: list[pa.Array] = [pa.array(x), pa.array(y), pa.array(z)]
     names = ["x", "y", "z", "red", "green", "blue"]

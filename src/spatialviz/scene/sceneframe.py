@@ -1,0 +1,160 @@
+"""The scene frame: where a scene draws each row, so a box drawn in the viewer selects rows.
+
+A scene's tiles hold positions minus a centre (``extras.spatialviz.center`` in
+tileset.json). Adding it back gives the *scene frame*:
+
+- a plain scene: the dataset's own x, y, z;
+- a georeferenced scene: east-north-up metres at the frame's origin (the root transform
+  places them in ECEF), through pyproj from the dataset's CRS;
+- a chart scene: chart-box coordinates, each axis's data range mapped onto ``[0, size]``.
+
+Why the server maps the box (``frame: "scene"`` on the query) rather than the client: the
+georeferenced mapping needs pyproj and the dataset's CRS, which the browser has neither of,
+and a box in east-north-up metres is not axis-aligned in the source CRS (projection scale,
+grid convergence, Earth's curvature), so mapping two corners would be wrong. Here the box is
+widened to a conservative search box in the index's columns (its surface sampled through
+the inverse mapping, with a margin), then every candidate row is mapped forward with the
+same formula the scene uses and tested against the box itself. A chart maps rows with the
+tiler's own function (:func:`spatialviz.styling.transform.scene_positions`). Rows the
+encoding's filter leaves out of the scene are out of the box too. The client needs only the
+recorded centre.
+
+Positions are compared in float64 before the tiles' quantisation (float32 or 16-bit
+positions, and the tiler's lookup grid within 1 mm), so a point within a quantum of a face
+may be drawn a hair on the other side of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from spatialviz.formats.base import SourceInfo
+from spatialviz.formats.canonical import read_canonical
+from spatialviz.geodesy import LocalFrame
+from spatialviz.spatialindex.index import XYZ, Columns
+from spatialviz.styling.encoding import ResolvedEncoding
+from spatialviz.styling.transform import filter_mask, scene_positions
+from spatialviz.tiling.plan import local_frame
+
+F64 = npt.NDArray[np.float64]
+
+#: Points per box edge sampled when bounding a scene box in the source CRS.
+_EDGE_SAMPLES = 9
+
+
+def source_info(canonical: Path, enc: ResolvedEncoding) -> SourceInfo:
+    """What the tiler is told about a scene's source: the CRS and header bounds hold only
+    when positions are the dataset's own x/y/z without a chart box."""
+    reader = read_canonical(canonical)
+    source = reader.info
+    reader.close()
+    plain = enc.chart_box is None and (enc.x, enc.y, enc.z) == XYZ
+    return SourceInfo(
+        format="scene",
+        declared_rows=source.declared_rows,
+        crs_wkt=source.crs_wkt if plain else None,
+        crs_epsg=source.crs_epsg if plain else None,
+        bounds=source.bounds if plain else None,
+        units=dict(source.units) if plain else {},  # z's unit, for the CRS module
+    )
+
+
+@dataclass(frozen=True)
+class SceneFrame:
+    """How rows of one scene map into its frame, and which rows are in the scene at all."""
+
+    kind: str  # "dataset", "georeferenced" or "chart"
+    columns: Columns  # the spatial index's columns
+    enc: ResolvedEncoding
+    frame: LocalFrame | None = None
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Columns the membership test reads besides the index's numeric ones."""
+        return [f.column for f in self.enc.filter]
+
+    def search_box(self, lo: F64, hi: F64) -> tuple[F64, F64]:
+        """A box in the index's columns holding every row whose scene position is in
+        ``lo``..``hi`` (a superset: the exact test is :meth:`select`)."""
+        if self.kind == "chart":
+            return self._chart_search_box(lo, hi)
+        if self.frame is not None:
+            return self._source_search_box(self.frame, lo, hi)
+        return lo, hi
+
+    def positions(self, table: pa.Table) -> F64:
+        """(N, 3) scene-frame positions of ``table``'s rows (NaN where a row has none)."""
+        if self.kind == "chart":
+            return np.stack(scene_positions(table, self.enc), axis=1)
+        xyz = np.stack([_floats(table.column(c)) for c in self.columns], axis=1)
+        if self.frame is None:
+            return xyz
+        e, n, u = self.frame.exact_local(xyz[:, 0].copy(), xyz[:, 1].copy(), xyz[:, 2].copy())
+        return np.stack([e, n, u], axis=1)
+
+    def selector(self, lo: F64, hi: F64) -> Callable[[pa.Table], npt.NDArray[np.bool_]]:
+        def select(table: pa.Table) -> npt.NDArray[np.bool_]:
+            pos = self.positions(table)
+            keep: npt.NDArray[np.bool_] = np.all((pos >= lo) & (pos <= hi), axis=1)
+            mask = filter_mask(table, self.enc.filter)
+            if mask is not None:
+                keep &= np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+            return keep
+
+        return select
+
+    def _chart_search_box(self, lo: F64, hi: F64) -> tuple[F64, F64]:
+        box = self.enc.chart_box
+        assert box is not None
+        out_lo, out_hi = np.empty(3), np.empty(3)
+        for i, axis in enumerate("xyz"):
+            dom = getattr(box, axis)
+            span = dom.max - dom.min
+            if not span > 0:  # every row sits at the axis's middle: let the test decide
+                out_lo[i], out_hi[i] = -math.inf, math.inf
+                continue
+            scale = span / box.size[i]
+            # The inverse of (v - min) / span * size, widened past its rounding.
+            pad = 1e-9 * span + 1e-12 * max(abs(dom.min), abs(dom.max))
+            out_lo[i] = dom.min + lo[i] * scale - pad
+            out_hi[i] = dom.min + hi[i] * scale + pad
+        return out_lo, out_hi
+
+    @staticmethod
+    def _source_search_box(frame: LocalFrame, lo: F64, hi: F64) -> tuple[F64, F64]:
+        axes = [np.linspace(lo[i], hi[i], _EDGE_SAMPLES) for i in range(3)]
+        ge, gn, gu = (a.reshape(-1) for a in np.meshgrid(*axes, indexing="ij"))
+        x, y, z = frame.exact_source(ge, gn, gu)
+        pts = np.column_stack([x, y, z])
+        if not np.isfinite(pts).all():  # part of the box has no source position
+            return np.full(3, -math.inf), np.full(3, math.inf)
+        low, high = pts.min(axis=0), pts.max(axis=0)
+        # Edges curve between samples (metres over tens of km): a generous margin.
+        margin = 1e-3 * (high - low) + 1e-6 * np.maximum(np.abs(low), np.abs(high)) + 1e-3
+        return low - margin, high + margin
+
+
+def _floats(col: pa.ChunkedArray | pa.Array) -> F64:
+    return np.asarray(col.cast(pa.float64()).fill_null(math.nan).to_numpy(), dtype=np.float64)
+
+
+def scene_frame(canonical: Path, enc: ResolvedEncoding) -> SceneFrame:
+    """The frame a scene of ``canonical`` with encoding ``enc`` is drawn in, as the tiler
+    decided it (same inputs, same function)."""
+    if enc.chart_box is not None:
+        return SceneFrame("chart", (enc.x, enc.y, enc.z), enc)
+    columns: Columns = (enc.x, enc.y, enc.z)
+    info = source_info(canonical, enc)
+    if info.bounds is None:
+        return SceneFrame("dataset", columns, enc)
+    frame, _georef, _local = local_frame(info, info.bounds)
+    if frame is None:
+        return SceneFrame("dataset", columns, enc)
+    return SceneFrame("georeferenced", columns, enc, frame)
