@@ -345,7 +345,7 @@ function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, frame: string | u
   const note = h('p', { class: 'muted', 'data-testid': 'box-frame' });
   const runButton = h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box');
   const fill = () => {
-    const extent = viewer.measureBox;
+    const extent = viewer.tileExtent;
     const center = viewer.sceneCenter;
     if (!extent || !center) return false;
     const georeferenced = viewer.queryOffset === null && frame !== 'chart';

@@ -87,6 +87,7 @@ export class Viewer {
   queryOffset: Vec3 | null | undefined = undefined;
   /** Tile coordinates + this = the scene frame of box queries (undefined until the root tileset has loaded). */
   sceneCenter: Vec3 | undefined = undefined;
+  private rootBox: number[] | null = null;
   /**
    * How to read x, y, z from positions (they are no property-table column): the root's
    * inverse transform (georeferenced tiles: ECEF → east-north-up) and its bounding box.
@@ -154,6 +155,7 @@ export class Viewer {
       const frame = sceneInfo.frame;
       this.queryOffset = datasetOffset(frame, root.extras?.spatialviz, !!root.root?.transform);
       this.sceneCenter = sceneCenter(root.extras?.spatialviz);
+      this.rootBox = root.root?.boundingVolume?.box ?? null;
       this.positionFrame = frame === 'chart' ? null : {
         rootInverse: root.root?.transform ? new THREE.Matrix4().fromArray(root.root.transform).invert() : null,
         box: root.root?.boundingVolume?.box ?? null,
@@ -552,6 +554,14 @@ export class Viewer {
   /** The root bounding volume's extent in the measuring frame (its own frame, before the root transform), once known. */
   get measureBox(): { min: Vec3; max: Vec3 } | null {
     const box = this.positionFrame?.box;
+    if (!box || box.length !== 12) return null;
+    const [x, y, z] = ([0, 1, 2] as const).map((axis) => boxAxisRange(box, axis));
+    return { min: [x![0], y![0], z![0]], max: [x![1], y![1], z![1]] };
+  }
+
+  /** The root bounding volume's extent in tile coordinates (every kind of scene, charts included), once known. */
+  get tileExtent(): { min: Vec3; max: Vec3 } | null {
+    const box = this.rootBox;
     if (!box || box.length !== 12) return null;
     const [x, y, z] = ([0, 1, 2] as const).map((axis) => boxAxisRange(box, axis));
     return { min: [x![0], y![0], z![0]], max: [x![1], y![1], z![1]] };
