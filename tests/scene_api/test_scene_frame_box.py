@@ -119,25 +119,35 @@ async def test_a_box_in_east_north_up_metres_on_a_georeferenced_scene(
     assert plain.json()["count"] == 0
 
 
-async def test_a_box_in_chart_coordinates_on_a_chart_scene(
-    client: httpx.AsyncClient, tmp_path: Path
-) -> None:
-    user, headers = await register_and_sign_in(client)
-    source = write_measurements_csv(tmp_path / "measurements.csv", rows=3000)
-    # As the demo uploads it: the row id stands in for x and y, every measurement a column.
+async def demo_chart_dataset(
+    client: httpx.AsyncClient, headers: dict[str, str], workspace_id: str, data: bytes
+) -> dict[str, Any]:
+    """The CSV uploaded as the demo does: the row id stands in for x and y, every
+    measurement a column."""
     answer = await client.post(
         "/api/v1/datasets",
         params={
-            "workspace_id": user["personal_workspace_id"],
+            "workspace_id": workspace_id,
             "filename": "measurements.csv",
             "columns": json.dumps({"x": "id", "y": "id"}),
         },
-        content=source.read_bytes(),
+        content=data,
         headers={**headers, "Content-Type": "application/octet-stream"},
     )
     assert answer.status_code == 202, answer.text
     dataset = await wait_for_dataset(client, headers, answer.json()["dataset"]["id"])
     assert dataset["status"] == "ready", dataset
+    return dataset
+
+
+async def test_a_box_in_chart_coordinates_on_a_chart_scene(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    user, headers = await register_and_sign_in(client)
+    source = write_measurements_csv(tmp_path / "measurements.csv", rows=3000)
+    dataset = await demo_chart_dataset(
+        client, headers, user["personal_workspace_id"], source.read_bytes()
+    )
     encoding = {**CHART_ENCODING, "filter": [{"column": "population", "op": ">=", "value": 3000}]}
     created = await create_scene(client, headers, dataset["id"], encoding)
     scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
@@ -156,6 +166,30 @@ async def test_a_box_in_chart_coordinates_on_a_chart_scene(
         assert count == len(expected) > 0
         assert rows == set(expected.tolist())  # filtered-out rows are not in the scene
         assert (inside & ~shown).any()  # ... and some were inside the box
+
+
+async def test_colouring_by_a_text_column_the_tiles_lack_retiles(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Tiles carry the codes of the text column a categorical colour asks for and no other:
+    switching the colour to such a column re-tiles; back to a numeric one does not."""
+    user, headers = await register_and_sign_in(client)
+    source = write_measurements_csv(tmp_path / "measurements.csv", rows=500)
+    dataset = await demo_chart_dataset(
+        client, headers, user["personal_workspace_id"], source.read_bytes()
+    )
+    by_age = {**CHART_ENCODING, "color": {"mode": "continuous", "column": "age"}}
+    created = await create_scene(client, headers, dataset["id"], by_age)
+    scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
+    assert scene["status"] == "ready", scene
+    url = f"/api/v1/scenes/{scene['id']}"
+    patched = await client.patch(url, json={"encoding": CHART_ENCODING}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["job"] is not None
+    assert (await wait_for_scene(client, headers, scene["id"], within=120))["status"] == "ready"
+    patched = await client.patch(url, json={"encoding": by_age}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["job"] is None
 
 
 @pytest.mark.parametrize(
