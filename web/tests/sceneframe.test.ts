@@ -74,8 +74,8 @@ describe('the scene frame of box queries', () => {
   });
 
   it('names the axes by what the scene draws', () => {
-    expect(sceneAxisNames('chart', false)[0]).toBe('chart x');
-    expect(sceneAxisNames('dataset', true)).toEqual(['east (m)', 'north (m)', 'up (m)']);
+    expect(sceneAxisNames('chart', false)).toEqual(['x', 'y', 'z']);
+    expect(sceneAxisNames('dataset', true)).toEqual(['east', 'north', 'up']);
     expect(sceneAxisNames('dataset', false)).toEqual(['x', 'y', 'z']);
   });
 });

@@ -43,10 +43,9 @@ export function defaultSceneBox(extent: { min: readonly number[]; max: readonly 
   return { min: shift(min, center), max: shift(max, center) };
 }
 
-/** Names of the scene frame's axes, for the box tool's inputs. */
+/** Names of the scene frame's axes, for the box tool's inputs (short: they head a narrow grid; the note says the unit). */
 export function sceneAxisNames(frame: string | undefined, georeferenced: boolean): [string, string, string] {
-  if (frame === 'chart') return ['chart x', 'chart y', 'chart z'];
-  if (georeferenced) return ['east (m)', 'north (m)', 'up (m)'];
+  if (georeferenced && frame !== 'chart') return ['east', 'north', 'up'];
   return ['x', 'y', 'z'];
 }
 
