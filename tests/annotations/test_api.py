@@ -262,7 +262,7 @@ async def _share(client: httpx.AsyncClient, headers: Headers, scene_id: str) -> 
 
 async def _subscribe(ws: Any, channel: str) -> dict[str, Any]:
     await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-    return await _receive(ws)
+    return await receive_json(ws)
 
 
 async def test_a_share_link_follows_its_own_scenes_notes_read_only(
@@ -288,7 +288,7 @@ async def test_a_share_link_follows_its_own_scenes_notes_read_only(
     assert refused.value.response.status_code == 403
 
     async with websockets.connect(f"{server_url}/api/v1/ws?share={token}") as ws:
-        assert (await _receive(ws))["type"] == "hello"
+        assert (await receive_json(ws))["type"] == "hello"
         # Same workspace, same owner, but not the link's scene; nor its tiling job.
         for elsewhere in (f"annotations:{other_scene}", f"job:{job_id}", "annotations:nope"):
             assert await _subscribe(ws, elsewhere) == {
@@ -308,18 +308,18 @@ async def test_a_share_link_follows_its_own_scenes_notes_read_only(
 
         # Read-only: a message that is not a subscription changes nothing.
         await ws.send(json.dumps({"type": "annotate", "channel": channel, "text": "x"}))
-        assert await _receive(ws) == {"type": "error", "code": "bad_message"}
+        assert await receive_json(ws) == {"type": "error", "code": "bad_message"}
 
         revoked = await client.delete(
             f"/api/v1/scenes/{scene_id}/share-links/{link_id}", headers=headers
         )
         assert revoked.status_code == 204
         # Resyncs may repeat the list meanwhile; the socket ends with the link.
-        while (message := await _receive(ws))["type"] == "annotations":
+        while (message := await receive_json(ws))["type"] == "annotations":
             assert message["annotations"][0]["author_name"] is None
         assert message == {"type": "error", "code": "share_ended"}
         with pytest.raises(websockets.ConnectionClosed):
-            await _receive(ws)
+            await receive_json(ws)
         assert ws.close_code == 1008
 
     with pytest.raises(websockets.InvalidStatus) as ended:

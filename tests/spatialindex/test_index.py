@@ -188,3 +188,30 @@ def test_empty_dataset(tmp_path: Path) -> None:
     index = SpatialIndex.open(path, settings=SMALL)
     assert index.box([0, 0, 0], [1, 1, 1]).count == 0
     assert index.knn([0, 0, 0], 3).neighbours == []
+
+
+def test_an_index_over_other_columns_for_a_chart(
+    dataset: tuple[pa.Table, Path, SpatialIndex],
+) -> None:
+    """A chart's axes are columns other than x, y, z: their index lives beside the x/y/z
+    one (its own folder), takes nulls (never inside a box) and answers like brute force."""
+    table, path, plain = dataset
+    rng = np.random.default_rng(5)
+    score = rng.normal(0, 1, N)
+    score[rng.choice(N, 500, replace=False)] = np.nan
+    chart = table.append_column("score", pa.array(score, from_pandas=True))
+    chart_path = path.with_name("chart.parquet")
+    pq.write_table(chart, chart_path, row_group_size=5_000)
+    columns = ("intensity", "score", "x")
+    index = SpatialIndex.open(chart_path, settings=SMALL, columns=columns)
+    assert index.index_dir == default_index_dir(chart_path, columns)
+    assert index.index_dir != default_index_dir(chart_path)
+    values = np.column_stack(
+        [np.asarray(chart[c].to_numpy(zero_copy_only=False), dtype=np.float64) for c in columns]
+    )
+    lo, hi = np.array([1000.0, -0.5, 20.0]), np.array([3000.0, 1.0, 70.0])
+    result = index.box(lo.tolist(), hi.tolist(), samples=10_000)
+    inside = np.all((values >= lo) & (values <= hi), axis=1)
+    assert result.count == int(inside.sum()) > 0
+    assert {s["row_id"] for s in result.samples} == set(np.flatnonzero(inside).tolist())
+    assert plain.columns == ("x", "y", "z")

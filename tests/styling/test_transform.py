@@ -221,3 +221,49 @@ def test_filter_types(clause: dict[str, Any], expected: list[int]) -> None:
     schema = [{"name": f.name, "type": str(f.type)} for f in batch.schema]
     enc = validate_encoding({"filter": [clause]}, schema, {"z": {"min": 0, "max": 3}})
     assert transform_batch(batch, enc)["row_id"].to_pylist() == expected
+
+
+def _regions_batch() -> tuple[pa.RecordBatch, list[dict[str, Any]], dict[str, Any]]:
+    region = pa.array(["north", "south", None, "east", "north", "atlantis"])
+    batch = pa.record_batch(
+        {
+            "x": pa.array(np.arange(6.0)),
+            "y": pa.array(np.arange(6.0)),
+            "z": pa.array(np.arange(6.0)),
+            "region": region,
+            "row_id": pa.array(np.arange(6, dtype=np.int64)),
+        }
+    )
+    schema = [
+        {"name": "x", "type": "double"},
+        {"name": "y", "type": "double"},
+        {"name": "z", "type": "double"},
+        {"name": "region", "type": "string"},
+        {"name": "row_id", "type": "int64", "role": "row_id"},
+    ]
+    stats = {
+        "x": {"min": 0, "max": 5},
+        "y": {"min": 0, "max": 5},
+        "z": {"min": 0, "max": 5},
+        "region": {"categories": ["north", "south", "east"]},
+    }
+    return batch, schema, stats
+
+
+def test_a_text_colour_column_travels_as_category_codes() -> None:
+    """Coloured by a text column, the tiles carry its codes (index in the statistics'
+    categories; anything else, null included, the next code), so a client can recolour by
+    it and hide classes; the text itself never reaches the tiles."""
+    batch, schema, stats = _regions_batch()
+    enc = validate_encoding({"color": {"mode": "categorical", "column": "region"}}, schema, stats)
+    out = transform_batch(batch, enc)
+    codes = out.column(out.schema.get_field_index("region"))
+    assert codes.type == pa.uint16()
+    assert codes.to_pylist() == [0, 1, 3, 2, 0, 3]
+
+
+def test_text_columns_stay_text_unless_the_colour_asks_for_them() -> None:
+    batch, schema, stats = _regions_batch()
+    enc = validate_encoding({"color": {"mode": "continuous", "column": "z"}}, schema, stats)
+    out = transform_batch(batch, enc)
+    assert out.schema.field("region").type == pa.string()  # left out by the tiler's columns

@@ -521,7 +521,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pick a row, or query a box, sphere or nearest neighbours (dataset frame); bearer credential or share token, not a tile signature */
+        /** Pick a row, or query a box (dataset or scene frame), sphere or nearest neighbours (dataset frame); bearer credential or share token, not a tile signature */
         post: operations["query_scene_api_v1_scenes__scene_id__query_post"];
         delete?: never;
         options?: never;
@@ -811,6 +811,13 @@ export interface components {
             max: number[];
             /** Samples */
             samples?: number | null;
+            /**
+             * Frame
+             * @description 'dataset': min/max in the dataset's own x/y/z; 'scene': in the frame the scene draws (tile positions plus the tileset's extras.spatialviz.center: east-north-up metres for a georeferenced scene, chart-box coordinates for a chart); rows the encoding's filter leaves out are not counted
+             * @default dataset
+             * @enum {string}
+             */
+            frame: "dataset" | "scene";
         };
         /** ChartAxes */
         ChartAxes: {

@@ -153,8 +153,9 @@ export const createScene = (body: EncodingRequest) => request<CreatedScene>('POS
 export const getScene = (id: string) => request<Scene>('GET', `${API}/scenes/${id}`);
 export const pickRow = (sceneId: string, row: number) =>
   request<PickResult>('POST', `${API}/scenes/${sceneId}/query`, { json: { kind: 'pick', row } });
+/** A box in the scene's frame (tile positions plus the tileset's centre; lib/sceneframe.ts): the server maps it to the dataset's rows. */
 export const boxQuery = (sceneId: string, min: number[], max: number[]) =>
-  request<BoxResult>('POST', `${API}/scenes/${sceneId}/query`, { json: { kind: 'box', min, max } });
+  request<BoxResult>('POST', `${API}/scenes/${sceneId}/query`, { json: { kind: 'box', frame: 'scene', min, max } });
 export const createShareLink = (sceneId: string) => request<ShareLink>('POST', `${API}/scenes/${sceneId}/share-links`, { json: {} });
 export const uploadRaw = (workspaceId: string, file: File) =>
   request<{ dataset: Dataset; job: Job }>('POST', `${API}/datasets`, {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoryLabel, countCodes, typedAttributes } from '../src/lib/attributekinds';
+import { categoryLabel, countCodes, shownCount, typedAttributes } from '../src/lib/attributekinds';
 import type { SceneAttribute } from '../src/lib/types';
 
 const c = (name: string, min: number, max: number): SceneAttribute => ({ name, kind: 'continuous', min, max });
@@ -37,5 +37,22 @@ describe('countCodes', () => {
   it('counts each code over every tile', () => {
     const counts = countCodes([new Float32Array([2, 2, 6]), [5, 2.0000001]]);
     expect(Object.fromEntries(counts)).toEqual({ 2: 3, 5: 1, 6: 1 });
+  });
+});
+
+describe('shownCount', () => {
+  it('drops exactly the points of hidden codes', () => {
+    const clouds = [
+      { size: 5, codes: new Uint16Array([0, 1, 1, 2, 5]) },
+      { size: 3, codes: new Float32Array([1.0000001, 0, 2]) },
+      { size: 4, codes: null }, // no codes: drawn whole
+    ];
+    expect(shownCount(clouds, new Set())).toBe(12);
+    expect(shownCount(clouds, new Set([1]))).toBe(9);
+    expect(shownCount(clouds, new Set([1, 2]))).toBe(7);
+  });
+
+  it('cannot hide codes the shader cannot (past 255)', () => {
+    expect(shownCount([{ size: 2, codes: [256, 3] }], new Set([256, 3]))).toBe(1);
   });
 });

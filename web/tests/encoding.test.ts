@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultEncoding, encodingRequest, initialColoring, recolourable, validateEncoding } from '../src/lib/encoding';
+import { codedTextColumn, defaultEncoding, encodingRequest, initialColoring, recolourable, validateEncoding } from '../src/lib/encoding';
 import type { Column } from '../src/lib/types';
 
 const col = (name: string, type = 'float64', role: Column['role'] = 'attribute'): Column => ({ name, type, role, unit: null });
@@ -57,5 +57,23 @@ describe('recolourable', () => {
       { name: 'label', kind: 'categorical', min: null, categories: ['a', 'b'] },
     ]);
     expect(kept.map((a) => a.name)).toEqual(['intensity', 'flag']);
+  });
+
+  it('offers the text column whose codes the tiles carry, and no other', () => {
+    const attributes = [
+      { name: 'age', kind: 'continuous', min: 18, max: 95 },
+      { name: 'region', kind: 'categorical', min: null, categories: ['north', 'south'] },
+      { name: 'label', kind: 'categorical', min: null, categories: ['a', 'b'] },
+    ];
+    const demoChart = { color: { mode: 'categorical', column: 'region', palette: 'tableau10', categories: ['north', 'south'] } };
+    expect(codedTextColumn(demoChart)).toBe('region');
+    expect(recolourable(attributes, codedTextColumn(demoChart)).map((a) => a.name)).toEqual(['age', 'region']);
+  });
+
+  it('finds no coded column unless a categorical colour names text categories', () => {
+    expect(codedTextColumn({ color: { mode: 'continuous', column: 'age' } })).toBeNull();
+    expect(codedTextColumn({ color: { mode: 'categorical', column: 'classification', categories: [1, 2] } })).toBeNull();
+    expect(codedTextColumn({ color: { mode: 'categorical', column: 'region', categories: null } })).toBeNull();
+    expect(codedTextColumn(null)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxAxisRange, datasetOffset, positionAxis, positionValues, shift } from '../src/lib/sceneframe';
+import { boxAxisRange, datasetOffset, defaultSceneBox, positionAxis, positionValues, sceneAxisNames, sceneCenter, shift } from '../src/lib/sceneframe';
 
 describe('datasetOffset', () => {
   const demo = { center: [500176.5445, 4000176.686, 56.2475], georef: null };
@@ -55,5 +55,27 @@ describe('colouring by position', () => {
     const demoRoot = [0, 0, 0, 178.9, 0, 0, 0, 180.6, 0, 0, 0, 21.17];
     expect(boxAxisRange(demoRoot, 2)).toEqual([-21.17, 21.17]);
     expect(boxAxisRange([1, 2, 3, 0, 2, 0, 1, 0, 0, 0, 0, 4], 0)).toEqual([0, 2]);
+  });
+});
+
+describe('the scene frame of box queries', () => {
+  it("is the tile frame plus the tileset's centre, for every kind of scene", () => {
+    expect(sceneCenter({ center: [0.5, 1, 0.5], georef: null })).toEqual([0.5, 1, 0.5]);
+    expect(sceneCenter({ center: [1.5, -2, 3], georef: { epsg: 32610 } })).toEqual([1.5, -2, 3]);
+    expect(sceneCenter({ center: [1, 'x', 3] })).toEqual([0, 0, 0]);
+    expect(sceneCenter(null)).toEqual([0, 0, 0]);
+  });
+
+  it('defaults to the middle half of the tile-frame extent, shifted into the scene frame', () => {
+    // A chart of size 1 x 2 x 1: tiles centred on (0.5, 1, 0.5).
+    const box = defaultSceneBox({ min: [-0.5, -1, -0.5], max: [0.5, 1, 0.5] }, [0.5, 1, 0.5]);
+    expect(box.min).toEqual([0.25, 0.5, 0.25]);
+    expect(box.max).toEqual([0.75, 1.5, 0.75]);
+  });
+
+  it('names the axes by what the scene draws', () => {
+    expect(sceneAxisNames('chart', false)).toEqual(['x', 'y', 'z']);
+    expect(sceneAxisNames('dataset', true)).toEqual(['east', 'north', 'up']);
+    expect(sceneAxisNames('dataset', false)).toEqual(['x', 'y', 'z']);
   });
 });

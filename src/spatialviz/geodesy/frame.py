@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 from pyproj import Transformer
+from pyproj.enums import TransformDirection
 from pyproj.transformer import AreaOfInterest
 
 from spatialviz.geodesy.labels import SourceCrs
@@ -250,6 +251,22 @@ class LocalFrame:
         north = r[1, 0] * ex + r[1, 1] * ey + r[1, 2] * ez
         up = r[2, 0] * ex + r[2, 1] * ey + r[2, 2] * ez
         return east, north, up
+
+    def exact_source(self, east: F64, north: F64, up: F64) -> tuple[F64, F64, F64]:
+        """Local metres -> source coordinates (the inverse of :meth:`exact_local`, through
+        pyproj; non-finite where a position has none in the source CRS)."""
+        r = self.rotation
+        ex = r[0, 0] * east + r[1, 0] * north + r[2, 0] * up + self.origin[0]
+        ey = r[0, 1] * east + r[1, 1] * north + r[2, 1] * up + self.origin[1]
+        ez = r[1, 2] * north + r[2, 2] * up + self.origin[2]
+        transformer = to_ecef_transformer(self.source, self.area)
+        x, y, h = transformer.transform(
+            ex, ey, ez, direction=TransformDirection.INVERSE, errcheck=False
+        )
+        z = np.asarray(h, dtype=np.float64)
+        if not self.source.has_vertical:
+            z = z / self.source.z_to_metre
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), z
 
     def with_grid(
         self, lo: tuple[float, float, float], hi: tuple[float, float, float], points: int

@@ -391,7 +391,8 @@ async def revoke_share_link(
 
 @router.post(
     "/{scene_id}/query",
-    summary="Pick a row, or query a box, sphere or nearest neighbours (dataset frame); "
+    summary="Pick a row, or query a box (dataset or scene frame), sphere or nearest "
+    "neighbours (dataset frame); "
     "bearer credential or share token, not a tile signature",
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
@@ -404,7 +405,8 @@ async def query_scene(
     scene = await service.get_scene_unscoped(session, access.entry.scene_id)
     dataset = await service.dataset_of(session, scene)
     path = await queries.canonical_path(resources.settings, resources.storage, dataset)
-    return await queries.run(path, body, resources.settings)
+    resolved = ResolvedEncoding.model_validate(scene.resolved)
+    return await queries.run(path, body, resources.settings, resolved)
 
 
 # --- exports -------------------------------------------------------------------------------

@@ -109,6 +109,13 @@ class BoxQuery(BaseModel):
     min: Vec3
     max: Vec3
     samples: int | None = Field(default=None, ge=0)
+    frame: Literal["dataset", "scene"] = Field(
+        default="dataset",
+        description="'dataset': min/max in the dataset's own x/y/z; 'scene': in the frame the "
+        "scene draws (tile positions plus the tileset's extras.spatialviz.center: east-north-up "
+        "metres for a georeferenced scene, chart-box coordinates for a chart); rows the "
+        "encoding's filter leaves out are not counted",
+    )
 
 
 class SphereQuery(BaseModel):

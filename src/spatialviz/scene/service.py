@@ -44,7 +44,7 @@ from spatialviz.styling.encoding import (
     type_kind,
     validate_encoding,
 )
-from spatialviz.styling.transform import ChartAxes, axes_metadata
+from spatialviz.styling.transform import ChartAxes, axes_metadata, coded_text_column
 
 TILE_KIND = "scene.tile"
 
@@ -257,7 +257,8 @@ async def update_scene(
     encoding_given: bool,
 ) -> tuple[Scene, Job | None]:
     """Rename and/or re-encode. A colour/size-only change keeps the tiles (the client
-    restyles from per-point attributes); positions or the filter changing re-tiles."""
+    restyles from per-point attributes); positions or the filter changing re-tiles, and so
+    does a categorical colour by a text column whose codes the tiles do not carry."""
     scene = await get_scene(session, principal, scene_id)
     require_role(principal, scene.workspace_id, Role.editor)
     if name is not None:
@@ -269,7 +270,14 @@ async def update_scene(
         old = ResolvedEncoding.model_validate(scene.resolved)
         scene.encoding = encoding or {}
         scene.resolved = resolved.model_dump(mode="json")
-        if not is_style_only_change(old, resolved) or scene.status == SceneStatus.failed:
+        # Tiles carry the codes of the text column a categorical colour asks for, and no
+        # other: colouring by a text column the tiles lack needs new tiles.
+        needs_codes = coded_text_column(resolved) not in (None, coded_text_column(old))
+        if (
+            not is_style_only_change(old, resolved)
+            or needs_codes
+            or scene.status == SceneStatus.failed
+        ):
             job = await _start_tiling(jobs, scene, dataset)
     await session.flush()
     await delivery.forget_delivery(session, cache, scene.id)

@@ -21,11 +21,10 @@ import numpy as np
 import pyarrow as pa
 import structlog
 
-from spatialviz.formats.base import SourceInfo
-from spatialviz.formats.canonical import read_canonical
 from spatialviz.job.context import JobCancelled, JobContext, JobError
 from spatialviz.job.registry import JobKind, JobResult, job_kind, register_job_kind
 from spatialviz.scene.exports import EXPORT_KINDS
+from spatialviz.scene.sceneframe import source_info
 from spatialviz.scene.service import TILE_KIND, apply_tiling_outcome
 from spatialviz.spatialindex.index import SpatialIndex
 from spatialviz.styling.encoding import ResolvedEncoding
@@ -62,21 +61,7 @@ class TransformedReader:
     def __init__(self, path: str, encoding: ResolvedEncoding) -> None:
         self.path = path
         self.encoding = encoding
-        canonical = read_canonical(Path(path))
-        source = canonical.info
-        canonical.close()
-        plain = self.encoding.chart_box is None and (
-            (self.encoding.x, self.encoding.y, self.encoding.z) == ("x", "y", "z")
-        )
-        # Header bounds and the CRS hold only when positions are the dataset's own x/y/z.
-        self.info = SourceInfo(
-            format="scene",
-            declared_rows=source.declared_rows,
-            crs_wkt=source.crs_wkt if plain else None,
-            crs_epsg=source.crs_epsg if plain else None,
-            bounds=source.bounds if plain else None,
-            units=dict(source.units) if plain else {},  # z's unit, for the CRS module
-        )
+        self.info = source_info(Path(path), self.encoding)
 
     def iter_batches(self) -> Iterator[pa.RecordBatch]:
         return transform_parquet(self.path, self.encoding)
@@ -126,10 +111,15 @@ def _put_output(ctx: JobContext, key: str, path: Path) -> None:
     ctx.storage.put_file(f"{ctx.staging_prefix}/{key}", path)
 
 
-def _warm_query_index(canonical: Path) -> None:
-    """Build the dataset's spatial index next to its canonical file (local storage)."""
+def _warm_query_index(canonical: Path, resolved: dict[str, Any]) -> None:
+    """Build the dataset's spatial index next to its canonical file (local storage), over
+    the scene's position columns when they are not x, y, z (a chart's axes)."""
+    enc = ResolvedEncoding.model_validate(resolved)
+    columns = (enc.x, enc.y, enc.z)
     try:
         SpatialIndex.open(canonical)
+        if columns != ("x", "y", "z"):
+            SpatialIndex.open(canonical, columns=columns)
     except Exception as exc:  # the query endpoint builds it on demand otherwise
         log.warning("query_index_failed", file_path=str(canonical), error=repr(exc))
 
@@ -228,7 +218,7 @@ def _merge_tiling(ctx: JobContext, result_names: list[Any]) -> JobResult:
     local = ctx.storage.local_path(canonical_key)
     if local is not None:
         ctx.progress(0.95, "indexing")
-        _warm_query_index(local)
+        _warm_query_index(local, dict(ctx.params["resolved"]))
     shutil.rmtree(_work_root(ctx), ignore_errors=True)
     return {
         "version": version,

@@ -16,13 +16,14 @@ Every query has a scan budget (rows read); going over it raises :class:`QueryLim
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,19 +91,32 @@ def morton_codes(xyz: F64, lo: F64, hi: F64) -> npt.NDArray[np.uint64]:
 # --- building the index --------------------------------------------------------------------
 
 
-def _xyz(table: pa.Table | pa.RecordBatch) -> F64:
-    cols = [np.asarray(table.column(c).to_numpy(zero_copy_only=False), np.float64) for c in "xyz"]
-    return np.stack(cols, axis=1)
+Columns = tuple[str, str, str]
+XYZ: Columns = ("x", "y", "z")
 
 
-def _dataset_bounds(pf: pq.ParquetFile, batch_rows: int) -> tuple[F64, F64]:
+def _as_float(col: pa.Array | pa.ChunkedArray) -> F64:
+    """A column as float64, nulls as NaN (times as their integer ticks, booleans as 0/1)."""
+    if pa.types.is_temporal(col.type):
+        col = col.cast(pa.int64())
+    elif pa.types.is_boolean(col.type):
+        col = col.cast(pa.uint8())
+    filled = col.cast(pa.float64()).fill_null(math.nan)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), np.float64)
+
+
+def _xyz(table: pa.Table | pa.RecordBatch, columns: Columns = XYZ) -> F64:
+    return np.stack([_as_float(table.column(c)) for c in columns], axis=1)
+
+
+def _dataset_bounds(pf: pq.ParquetFile, batch_rows: int, columns: Columns = XYZ) -> tuple[F64, F64]:
     lo = np.full(3, np.inf)
     hi = np.full(3, -np.inf)
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=["x", "y", "z"]):
-        xyz = _xyz(batch)
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns)):
+        xyz = _xyz(batch, columns)
         if len(xyz):
-            lo = np.fmin(lo, np.nanmin(xyz, axis=0))
-            hi = np.fmax(hi, np.nanmax(xyz, axis=0))
+            lo = np.fmin(lo, np.fmin.reduce(xyz, axis=0))
+            hi = np.fmax(hi, np.fmax.reduce(xyz, axis=0))
     if not np.all(np.isfinite(lo)):
         return np.zeros(3), np.zeros(3)
     return lo, hi
@@ -111,9 +125,12 @@ def _dataset_bounds(pf: pq.ParquetFile, batch_rows: int) -> tuple[F64, F64]:
 class _GroupWriter:
     """Writes index row groups and records each group's exact bounding box."""
 
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int) -> None:
+    def __init__(
+        self, path: Path, schema: pa.Schema, rows_per_group: int, columns: Columns
+    ) -> None:
         self.writer = pq.ParquetWriter(path, schema)
         self.schema = schema
+        self.columns = columns
         self.rows_per_group = rows_per_group
         self.lo: list[F64] = []
         self.hi: list[F64] = []
@@ -123,9 +140,11 @@ class _GroupWriter:
         table = table.drop_columns([_CODE]).select(self.schema.names)
         for start in range(0, table.num_rows, self.rows_per_group):
             chunk = table.slice(start, self.rows_per_group)
-            xyz = _xyz(chunk)
-            self.lo.append(np.nanmin(xyz, axis=0))
-            self.hi.append(np.nanmax(xyz, axis=0))
+            xyz = _xyz(chunk, self.columns)
+            # fmin/fmax skip NaN (a null position) without warning; an all-null group's
+            # box is NaN, which no region meets.
+            self.lo.append(np.fmin.reduce(xyz, axis=0))
+            self.hi.append(np.fmax.reduce(xyz, axis=0))
             self.rows.append(chunk.num_rows)
             self.writer.write_table(chunk, row_group_size=self.rows_per_group)
 
@@ -207,22 +226,29 @@ def _source_signature(path: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def default_index_dir(canonical: str | Path) -> Path:
+def default_index_dir(canonical: str | Path, columns: Columns = XYZ) -> Path:
+    """``<file>.qindex`` over x, y, z; ``<file>.qindex-<a>-<b>-<c>`` over other columns (a
+    chart's axes), named by a digest so any column name makes a safe file name."""
     p = Path(canonical)
-    return p.with_name(p.name + ".qindex")
+    if columns == XYZ:
+        return p.with_name(p.name + ".qindex")
+    digest = hashlib.sha256("\0".join(columns).encode()).hexdigest()[:16]
+    return p.with_name(f"{p.name}.qindex-{digest}")
 
 
 def build_index(
     canonical: str | Path,
     index_dir: str | Path | None = None,
     settings: IndexSettings = IndexSettings(),
+    columns: Columns = XYZ,
 ) -> Path:
-    """Build the spatial index of ``canonical`` into ``index_dir`` (atomically renamed)."""
+    """Build the spatial index of ``canonical`` over ``columns`` (its x, y, z unless a chart
+    asks for others) into ``index_dir`` (atomically renamed)."""
     src = Path(canonical)
-    target = Path(index_dir) if index_dir is not None else default_index_dir(src)
+    target = Path(index_dir) if index_dir is not None else default_index_dir(src, columns)
     pf = pq.ParquetFile(src)
     schema = pf.schema_arrow
-    lo, hi = _dataset_bounds(pf, settings.read_batch_rows)
+    lo, hi = _dataset_bounds(pf, settings.read_batch_rows, columns)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         spill = staging / "spill"
@@ -232,10 +258,10 @@ def build_index(
         def with_codes() -> Iterator[pa.Table]:
             for batch in pf.iter_batches(batch_size=settings.read_batch_rows):
                 table = pa.Table.from_batches([batch])
-                codes = morton_codes(_xyz(table), lo, hi)
+                codes = morton_codes(_xyz(table, columns), lo, hi)
                 yield table.append_column(_CODE, pa.array(codes, type=pa.uint64()))
 
-        out = _GroupWriter(staging / "points.parquet", schema, settings.rows_per_group)
+        out = _GroupWriter(staging / "points.parquet", schema, settings.rows_per_group, columns)
         try:
             top_shift = 3 * _BITS - _FANOUT_BITS
             _sort_out(
@@ -255,6 +281,7 @@ def build_index(
             "source": _source_signature(src),
             "rows": int(sum(out.rows)),
             "bounds": [lo.tolist(), hi.tolist()],
+            "columns": list(columns),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest))
         if target.exists():
@@ -269,7 +296,7 @@ def build_index(
     return target
 
 
-def _is_current(index_dir: Path, canonical: Path) -> bool:
+def _is_current(index_dir: Path, canonical: Path, columns: Columns = XYZ) -> bool:
     try:
         manifest = json.loads((index_dir / "manifest.json").read_text())
     except (OSError, ValueError):
@@ -277,6 +304,7 @@ def _is_current(index_dir: Path, canonical: Path) -> bool:
     return bool(
         manifest.get("version") == INDEX_VERSION
         and manifest.get("source") == _source_signature(canonical)
+        and tuple(manifest.get("columns", XYZ)) == columns
     )
 
 
@@ -388,8 +416,11 @@ def _point(value: Sequence[float], field: str) -> F64:
 class SpatialIndex:
     """An opened spatial index. Cheap to keep per dataset: a few arrays and a file handle."""
 
-    def __init__(self, canonical: Path, index_dir: Path, limits: QueryLimits) -> None:
+    def __init__(
+        self, canonical: Path, index_dir: Path, limits: QueryLimits, columns: Columns = XYZ
+    ) -> None:
         self.canonical = canonical
+        self.columns = columns
         self.index_dir = index_dir
         self.limits = limits
         groups = np.load(index_dir / "groups.npz")
@@ -411,13 +442,15 @@ class SpatialIndex:
         index_dir: str | Path | None = None,
         limits: QueryLimits = QueryLimits(),
         settings: IndexSettings = IndexSettings(),
+        columns: Columns = XYZ,
     ) -> SpatialIndex:
-        """Open the cached index of ``canonical``, building it first if missing or stale."""
+        """Open the cached index of ``canonical`` over ``columns``, building it first if
+        missing or stale."""
         src = Path(canonical)
-        target = Path(index_dir) if index_dir is not None else default_index_dir(src)
-        if not _is_current(target, src):
-            build_index(src, target, settings)
-        return cls(src, target, limits)
+        target = Path(index_dir) if index_dir is not None else default_index_dir(src, columns)
+        if not _is_current(target, src, columns):
+            build_index(src, target, settings, columns)
+        return cls(src, target, limits, columns)
 
     # --- regions ---
 
@@ -450,6 +483,24 @@ class SpatialIndex:
     def _region(
         self, lo: F64, hi: F64, inside: Any, samples: int | None, field: str
     ) -> RegionResult:
+        return self.where(
+            lo, hi, lambda table: inside(_xyz(table, self.columns)), samples=samples, field=field
+        )
+
+    def where(
+        self,
+        lo: F64,
+        hi: F64,
+        select: Callable[[pa.Table], npt.NDArray[np.bool_]],
+        *,
+        samples: int | None = None,
+        field: str = "max",
+        columns: Sequence[str] = (),
+    ) -> RegionResult:
+        """The rows ``select`` keeps among those in row groups meeting the box ``lo``..``hi``
+        (in the index's columns), which must hold every row ``select`` can keep. ``select``
+        sees the numeric columns and ``columns``; the scan budget applies to the groups
+        read."""
         if samples is None:
             samples = min(DEFAULT_SAMPLES, self.limits.max_samples)
         if not 0 <= samples <= self.limits.max_samples:
@@ -458,9 +509,10 @@ class SpatialIndex:
         groups = self._candidates(lo, hi, field)
         acc = _Accumulator(self.numeric)
         matched: list[tuple[int, npt.NDArray[np.int64]]] = []
+        wanted = list(dict.fromkeys([*self.numeric, *self.columns, *columns]))
         for g in groups:
-            table = self.file.read_row_group(int(g), columns=self.numeric)
-            idx = np.flatnonzero(inside(_xyz(table)))
+            table = self.file.read_row_group(int(g), columns=wanted)
+            idx = np.flatnonzero(select(table))
             if len(idx):
                 acc.add(table.take(pa.array(idx)))
                 matched.append((int(g), idx))
@@ -538,7 +590,7 @@ class SpatialIndex:
             scanned += int(self.rows[g])
             if scanned > self.limits.max_scan_rows:
                 raise QueryLimitError("k", "too many points to search; ask for fewer")
-            xyz = _xyz(self.file.read_row_group(int(g), columns=["x", "y", "z"]))
+            xyz = _xyz(self.file.read_row_group(int(g), columns=list(self.columns)), self.columns)
             d = np.sqrt(np.einsum("ij,ij->i", xyz - p, xyz - p))
             d = np.where(np.isnan(d), np.inf, d)
             local = np.arange(len(d), dtype=np.int64)

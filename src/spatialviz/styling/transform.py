@@ -78,7 +78,7 @@ _COMPARE = {
 }
 
 
-def _clause_mask(batch: pa.RecordBatch, clause: FilterClause) -> pa.Array:
+def _clause_mask(batch: pa.RecordBatch | pa.Table, clause: FilterClause) -> pa.Array:
     raw = batch.column(clause.column)
     value = clause.value
     if clause.op == "between":
@@ -97,7 +97,9 @@ def _clause_mask(batch: pa.RecordBatch, clause: FilterClause) -> pa.Array:
     return _COMPARE[clause.op](col, _scalar_for(col, value))
 
 
-def filter_mask(batch: pa.RecordBatch, clauses: Sequence[FilterClause]) -> pa.Array | None:
+def filter_mask(
+    batch: pa.RecordBatch | pa.Table, clauses: Sequence[FilterClause]
+) -> pa.Array | None:
     """The rows passing every clause (nulls fail), or None when there is no filter."""
     mask: pa.Array | None = None
     for clause in clauses:
@@ -106,7 +108,12 @@ def filter_mask(batch: pa.RecordBatch, clauses: Sequence[FilterClause]) -> pa.Ar
     return mask
 
 
-def _positions(batch: pa.RecordBatch, enc: ResolvedEncoding) -> list[npt.NDArray[np.float64]]:
+def scene_positions(
+    batch: pa.RecordBatch | pa.Table, enc: ResolvedEncoding
+) -> list[npt.NDArray[np.float64]]:
+    """Each row's x, y, z as the tiles place it (before the tiler's re-centring): the
+    position columns, mapped into the chart box when there is one. Scene queries in the
+    scene's frame call this too, so a box tests what the tiles draw."""
     out = []
     for axis, name in (("x", enc.x), ("y", enc.y), ("z", enc.z)):
         values = _numeric(batch.column(name))
@@ -151,6 +158,27 @@ def _sizes(batch: pa.RecordBatch, size: ResolvedColumnSize) -> npt.NDArray[np.fl
     return px.astype(np.float32)
 
 
+def coded_text_column(enc: ResolvedEncoding) -> str | None:
+    """The text column whose per-point category codes the tiles carry: the one a categorical
+    colour asks for (tiles carry what the current encoding needs, nothing more). Codes let a
+    client recolour by it and hide its classes; the text itself stays out of the tiles."""
+    color = enc.color
+    if not isinstance(color, ResolvedCategorical) or not color.categories:
+        return None
+    return color.column if all(isinstance(c, str) for c in color.categories) else None
+
+
+def category_codes(values: pa.Array, color: ResolvedCategorical) -> pa.Array:
+    """uint16 codes of a text column: ``i`` for ``categories[i]`` (the dataset statistics'
+    order, which the API's attribute lists with counts), ``len(categories)`` for any other
+    value or null (at most 256 named categories, so codes fit)."""
+    categories = list(color.categories or [])
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    lookup = pc.index_in(values, value_set=pa.array(categories).cast(values.type))
+    return lookup.fill_null(len(categories)).cast(pa.uint16())
+
+
 def required_columns(enc: ResolvedEncoding, available: Sequence[str]) -> list[str]:
     """The input columns a transform reads (so Parquet reads project only these)."""
     needed = {enc.x, enc.y, enc.z, ROW_ID, *enc.attributes, *(f.column for f in enc.filter)}
@@ -168,7 +196,7 @@ def transform_batch(batch: pa.RecordBatch, enc: ResolvedEncoding) -> pa.RecordBa
     mask = filter_mask(batch, enc.filter)
     if mask is not None:
         batch = batch.filter(mask)
-    x, y, z = _positions(batch, enc)
+    x, y, z = scene_positions(batch, enc)
     rgb = _colors(batch, enc)
     arrays: list[pa.Array] = [pa.array(x), pa.array(y), pa.array(z)]
     names = ["x", "y", "z", "red", "green", "blue"]
@@ -177,10 +205,15 @@ def transform_batch(batch: pa.RecordBatch, enc: ResolvedEncoding) -> pa.RecordBa
         names.append("point_size")
         arrays.append(pa.array(_sizes(batch, enc.size)))
     present = set(batch.schema.names)
+    coded = coded_text_column(enc)
     for name in enc.attributes:
         if name in present:
             names.append(name)
-            arrays.append(batch.column(name))
+            arrays.append(
+                category_codes(batch.column(name), enc.color)
+                if name == coded and isinstance(enc.color, ResolvedCategorical)
+                else batch.column(name)
+            )
     names.append(ROW_ID)
     if ROW_ID in present:
         arrays.append(batch.column(ROW_ID).cast(pa.int64()))

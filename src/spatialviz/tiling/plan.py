@@ -428,18 +428,13 @@ def plan(
             raise TilingError("the source has no points")
         bounds = (_triple(found.lo), _triple(found.hi))
         declared = found.total
-    frame, georef = _georeference(info, bounds)
-    local = frame.box_to_local(*bounds) if frame is not None else None
+    frame, georef, local = local_frame(info, bounds)
     if frame is not None and local is not None:
         cube = root_cube(*local)
         # pyproj per point costs ~1 s per million for a projected CRS: a verified lookup
         # grid over the bounds makes it ~0.1 s (to within 1 mm, see LocalFrame.with_grid).
         frame = frame.with_grid(bounds[0], bounds[1], declared)
     else:
-        if frame is not None and georef is not None:  # the centre placed, not the corners
-            georef["placed"] = False
-            georef["warnings"].append("Part of the data's extent cannot be placed on Earth.")
-        frame = None
         cube = root_cube(np.asarray(bounds[0]), np.asarray(bounds[1]))
     report("scan", 1.0)
     writer = _BucketWriter(workdir, options)
@@ -481,6 +476,26 @@ def plan(
         frame=frame,
         georef=georef,
     )
+
+
+def local_frame(
+    info: SourceInfo, bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
+) -> tuple[
+    LocalFrame | None,
+    dict[str, Any] | None,
+    tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None,
+]:
+    """The east-north-up frame the tiles of ``info`` are built in (None: they stay in source
+    units), what the CRS module said, and the bounds' box in that frame. Scene queries in
+    the scene's frame call this too, so they see the frame the tiler chose."""
+    frame, georef = _georeference(info, bounds)
+    local = frame.box_to_local(*bounds) if frame is not None else None
+    if frame is not None and local is None:
+        if georef is not None:  # the centre placed, not the corners
+            georef["placed"] = False
+            georef["warnings"].append("Part of the data's extent cannot be placed on Earth.")
+        frame = None
+    return frame, georef, local
 
 
 def _georeference(

@@ -64,3 +64,25 @@ export function countCodes(arrays: Iterable<ArrayLike<number>>): Map<number, num
   }
   return counts;
 }
+
+/**
+ * Points left drawn when the codes in `hidden` are hidden: each array holds one cloud's
+ * per-point codes (rounded like the shader, which can hide codes 0..255 only); a cloud
+ * without codes (null) is drawn whole.
+ */
+export function shownCount(clouds: Iterable<{ size: number; codes: ArrayLike<number> | null }>, hidden: ReadonlySet<number>): number {
+  let shown = 0;
+  for (const { size, codes } of clouds) {
+    if (!codes || hidden.size === 0) {
+      shown += size;
+      continue;
+    }
+    let dropped = 0;
+    for (let i = 0; i < codes.length; i++) {
+      const code = Math.round(codes[i]!);
+      if (code >= 0 && code < 256 && hidden.has(code)) dropped++;
+    }
+    shown += size - dropped;
+  }
+  return shown;
+}

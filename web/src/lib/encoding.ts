@@ -48,14 +48,29 @@ export function initialColoring(encoding: Record<string, unknown> | null | undef
   return { color: '', colormap: 'viridis' };
 }
 
+/**
+ * The text column whose per-point category codes the tiles carry (the server's
+ * styling/transform.py `coded_text_column`): the column of a categorical colour over named
+ * categories. Tiles carry what the current encoding needs, so other text columns are not in
+ * them.
+ */
+export function codedTextColumn(resolved: Record<string, unknown> | null | undefined): string | null {
+  const color = resolved?.color as { mode?: unknown; column?: unknown; categories?: unknown } | undefined;
+  if (!color || color.mode !== 'categorical' || typeof color.column !== 'string') return null;
+  const categories = color.categories;
+  if (!Array.isArray(categories) || categories.length === 0 || !categories.every((c) => typeof c === 'string')) return null;
+  return color.column;
+}
+
 /** Attributes the client can recolour by: those the tiles carry as numbers. A text column
- * (no numeric range, or string categories) lives only in the tiles' own colours. */
+ * is carried as category codes only when `coded` names it (see codedTextColumn); any other
+ * lives only in the tiles' own colours. */
 export function recolourable<
-  T extends { kind: string; min?: number | null; categories?: unknown[] | null },
->(attributes: T[]): T[] {
+  T extends { name: string; kind: string; min?: number | null; categories?: unknown[] | null },
+>(attributes: T[], coded: string | null = null): T[] {
   return attributes.filter((a) => {
     const categories = a.categories ?? [];
-    if (categories.some((c) => typeof c === 'string')) return false;
+    if (categories.some((c) => typeof c === 'string')) return a.name === coded && a.kind === 'categorical';
     return a.kind === 'continuous' || categories.length > 0 || typeof a.min === 'number';
   });
 }

@@ -24,6 +24,31 @@ export function datasetOffset(frame: string | undefined, extras: TilesetExtras |
   return [0, 0, 0]; // tilesets written before the centre was recorded were not shifted
 }
 
+/**
+ * What to add to a tile coordinate to get the scene frame the box query speaks (`frame:
+ * "scene"`, docs/scenes.md): the tileset's recorded centre, for every kind of scene. The
+ * server, not the client, maps that frame to the dataset's rows: east-north-up metres need
+ * pyproj and the CRS, and are not axis-aligned in the source CRS (scene/sceneframe.py).
+ */
+export function sceneCenter(extras: TilesetExtras | null | undefined): Vec3 {
+  const c = extras?.center;
+  if (Array.isArray(c) && c.length === 3 && c.every((v) => typeof v === 'number' && Number.isFinite(v))) return [c[0], c[1], c[2]] as Vec3;
+  return [0, 0, 0];
+}
+
+/** The middle half of a tile-frame extent, in the scene frame: the box tool's default box. */
+export function defaultSceneBox(extent: { min: readonly number[]; max: readonly number[] }, center: Vec3): { min: Vec3; max: Vec3 } {
+  const min = [0, 1, 2].map((i) => (3 * extent.min[i]! + extent.max[i]!) / 4);
+  const max = [0, 1, 2].map((i) => (extent.min[i]! + 3 * extent.max[i]!) / 4);
+  return { min: shift(min, center), max: shift(max, center) };
+}
+
+/** Names of the scene frame's axes, for the box tool's inputs (short: they head a narrow grid; the note says the unit). */
+export function sceneAxisNames(frame: string | undefined, georeferenced: boolean): [string, string, string] {
+  if (georeferenced && frame !== 'chart') return ['east', 'north', 'up'];
+  return ['x', 'y', 'z'];
+}
+
 export function shift(v: readonly number[], by: Vec3, sign: 1 | -1 = 1): Vec3 {
   return [v[0]! + sign * by[0], v[1]! + sign * by[1], v[2]! + sign * by[2]];
 }

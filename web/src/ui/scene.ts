@@ -3,7 +3,7 @@ import { ApiError, boxQuery, createShareLink, getScene, getShareToken, isSignedI
 import { arControl } from './ar';
 import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
-import { initialColoring, recolourable } from '../lib/encoding';
+import { codedTextColumn, initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
 import { type BakedColor, bakedLegend } from '../lib/bakedlegend';
 import { readinessChannel } from '../lib/protocol';
@@ -13,7 +13,7 @@ import { errorBox, formatCount, h } from './dom';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
 import { typedAttributes } from '../lib/attributekinds';
-import { shift } from '../lib/sceneframe';
+import { defaultSceneBox, sceneAxisNames, shift } from '../lib/sceneframe';
 
 type ViewerModule = typeof import('../viewer/viewer');
 type XRModule = typeof import('../viewer/xr');
@@ -123,10 +123,11 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   };
 
   // Colour by
-  // Tiles carry numeric attributes only: a text column (a categorical region name) is in
-  // the tiles' own colours, not recolourable here.
+  // Tiles carry numeric attributes, and the category codes of the text column a
+  // categorical colour asks for (a region name: code i is categories[i]); other text
+  // columns are only in the tiles' own colours.
   // Constant attributes hidden; LAS codes categorical (lib/attributekinds.ts).
-  const attributes = typedAttributes(recolourable(scene.attributes ?? []));
+  const attributes = typedAttributes(recolourable(scene.attributes ?? [], codedTextColumn(scene.resolved_encoding)));
   const coloring = initialColoring(scene.encoding);
   const initialColor = attributes.some((a) => a.name === coloring.color) ? coloring.color : '';
   const initialMap = coloring.colormap;
@@ -203,11 +204,13 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     }), mode === 'orbit' ? ' Orbit' : ' Fly (WASD, drag to look)')));
 
   // Box tool
-  // min/max in the dataset's frame (what the API checks); the box is drawn in the tiles'.
+  // min/max in the scene's frame (tile coordinates plus the tileset's centre), which the
+  // server maps to the dataset's rows: for a georeferenced scene east-north-up metres, for a
+  // chart the chart box (lib/sceneframe.ts, scene/sceneframe.py on the server).
   const runBox = async (min: number[], max: number[]): Promise<BoxResult | null> => {
     const { Box3, Vector3 } = await import('three');
-    const offset = viewer.queryOffset;
-    if (offset) viewer.showBox(new Box3(new Vector3(...shift(min, offset, -1)), new Vector3(...shift(max, offset, -1))));
+    const center = viewer.sceneCenter;
+    if (center) viewer.showBox(new Box3(new Vector3(...shift(min, center, -1)), new Vector3(...shift(max, center, -1))));
     boxPanel.replaceChildren(h('h2', {}, 'Box'), h('p', { class: 'muted' }, 'Querying…'));
     try {
       const result = await boxQuery(scene.id, min, max);
@@ -219,7 +222,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
       return null;
     }
   };
-  const boxForm = boxTool(viewer, runBox);
+  const boxForm = boxTool(viewer, scene.frame, runBox);
 
   // Actions
   const actions = h('div', { class: 'actions' });
@@ -326,34 +329,35 @@ function boxResult(result: BoxResult): HTMLElement {
         h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, formatValue(s.min)), h('td', {}, formatValue(s.mean)), h('td', {}, formatValue(s.max)))))));
 }
 
-/** Min/max inputs in the dataset's coordinates, pre-filled with the middle half of the scene's bounds. */
-function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, run: (min: number[], max: number[]) => Promise<unknown>): HTMLElement {
+/** Min/max inputs in the scene's frame, pre-filled with the middle half of the scene's bounds. */
+function boxTool(viewer: InstanceType<ViewerModule['Viewer']>, frame: string | undefined, run: (min: number[], max: number[]) => Promise<unknown>): HTMLElement {
   const inputs: HTMLInputElement[] = [];
   const grid = h('div', { class: 'box-grid' }, h('span', {}), h('span', {}, 'min'), h('span', {}, 'max'));
+  const labels: HTMLElement[] = [];
   for (const axis of ['x', 'y', 'z']) {
     const lo = h('input', { type: 'number', step: 'any', 'aria-label': `${axis} min`, 'data-testid': `box-${axis}-min` });
     const hi = h('input', { type: 'number', step: 'any', 'aria-label': `${axis} max`, 'data-testid': `box-${axis}-max` });
+    const label = h('span', {}, axis);
+    labels.push(label);
     inputs.push(lo, hi);
-    grid.append(h('span', {}, axis), lo, hi);
+    grid.append(label, lo, hi);
   }
-  const note = h('p', { class: 'muted', 'data-testid': 'box-unavailable', hidden: true },
-    'Box queries need a scene in the dataset\'s own coordinates; georeferenced and chart scenes do not offer them yet.');
+  const note = h('p', { class: 'muted', 'data-testid': 'box-frame' });
   const runButton = h('button', { type: 'submit', 'data-testid': 'box-run' }, 'Count points in box');
   const fill = () => {
-    const b = viewer.bounds;
-    const offset = viewer.queryOffset;
-    if (b.isEmpty() || offset === undefined) return false;
-    if (offset === null) {
-      note.hidden = false;
-      runButton.disabled = true;
-      inputs.forEach((input) => (input.disabled = true));
-      return true;
-    }
-    const c = b.getCenter(b.min.clone());
-    const s = b.getSize(b.min.clone()).multiplyScalar(0.25);
-    const lo = shift([c.x - s.x, c.y - s.y, c.z - s.z], offset);
-    const hi = shift([c.x + s.x, c.y + s.y, c.z + s.z], offset);
-    const vals = [lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]];
+    const extent = viewer.tileExtent;
+    const center = viewer.sceneCenter;
+    if (!extent || !center) return false;
+    const georeferenced = viewer.queryOffset === null && frame !== 'chart';
+    sceneAxisNames(frame, georeferenced).forEach((name, i) => {
+      labels[i]!.textContent = name;
+      inputs[2 * i]!.setAttribute('aria-label', `${name} min`);
+      inputs[2 * i + 1]!.setAttribute('aria-label', `${name} max`);
+    });
+    note.textContent = frame === 'chart' ? 'In chart-box coordinates (each axis from 0 to its size).'
+      : georeferenced ? 'In east-north-up metres around the scene\'s centre.' : 'In the dataset\'s coordinates.';
+    const box = defaultSceneBox(extent, center);
+    const vals = [box.min[0], box.max[0], box.min[1], box.max[1], box.min[2], box.max[2]];
     // 12 digits: millimetres on map coordinates of 7 digits, and small units alike.
     inputs.forEach((input, i) => (input.value = String(Number(vals[i]!.toPrecision(12)))));
     return true;

@@ -21,8 +21,8 @@ import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
 import { columnAsFloat32, exactRowId, type PropertyTableLike } from '../lib/properties';
 import type { Scene, SceneAttribute } from '../lib/types';
-import { countCodes } from '../lib/attributekinds';
-import { boxAxisRange, datasetOffset, positionAxis, positionValues, type TilesetExtras, type Vec3 } from '../lib/sceneframe';
+import { countCodes, shownCount } from '../lib/attributekinds';
+import { boxAxisRange, datasetOffset, positionAxis, positionValues, sceneCenter, type TilesetExtras, type Vec3 } from '../lib/sceneframe';
 import { debug } from '../debug';
 import { PointMaterial, type PointStyle } from './material';
 import { buildAxes } from './axes';
@@ -68,6 +68,10 @@ export class Viewer {
   private clock = new THREE.Timer();
   private pointsByTile = new Map<Tile, THREE.Points[]>();
   private visiblePoints = 0;
+  private visibleTiles = new Set<Tile>();
+  private hiddenCodes: ReadonlySet<number> = new Set();
+  /** Points drawn after hiding categories; null when it must be counted again. */
+  private shown: number | null = null;
   private colorAttribute: string | null = null;
   private style: PointStyle = { mode: 'rgb', colormap: 'viridis', min: 0, max: 1, size: 2 };
   private raycaster = new THREE.Raycaster();
@@ -85,6 +89,9 @@ export class Viewer {
    * undefined until the root tileset has loaded, null where no shift does it.
    */
   queryOffset: Vec3 | null | undefined = undefined;
+  /** Tile coordinates + this = the scene frame of box queries (undefined until the root tileset has loaded). */
+  sceneCenter: Vec3 | undefined = undefined;
+  private rootBox: number[] | null = null;
   /**
    * How to read x, y, z from positions (they are no property-table column): the root's
    * inverse transform (georeferenced tiles: ECEF → east-north-up) and its bounding box.
@@ -151,6 +158,8 @@ export class Viewer {
       const root = tileset as { extras?: { spatialviz?: TilesetExtras }; root?: { transform?: number[]; boundingVolume?: { box?: number[] } } };
       const frame = sceneInfo.frame;
       this.queryOffset = datasetOffset(frame, root.extras?.spatialviz, !!root.root?.transform);
+      this.sceneCenter = sceneCenter(root.extras?.spatialviz);
+      this.rootBox = root.root?.boundingVolume?.box ?? null;
       this.positionFrame = frame === 'chart' ? null : {
         rootInverse: root.root?.transform ? new THREE.Matrix4().fromArray(root.root.transform).invert() : null,
         box: root.root?.boundingVolume?.box ?? null,
@@ -162,6 +171,9 @@ export class Viewer {
     this.tiles.addEventListener('tile-visibility-change', ({ tile, visible }) => {
       const n = this.countPoints(tile);
       this.visiblePoints += visible ? n : -n;
+      if (visible) this.visibleTiles.add(tile);
+      else this.visibleTiles.delete(tile);
+      this.shown = null;
     });
     this.tiles.addEventListener('load-error', ({ error, url: failed }) => {
       debug.errors.push(`tile ${String(failed)}: ${error.message}`);
@@ -207,11 +219,13 @@ export class Viewer {
       }
     });
     this.pointsByTile.set(tile, points);
+    this.shown = null;
     debug.tilesLoaded = this.pointsByTile.size;
   }
 
   private onDisposeModel(tile: Tile): void {
     this.pointsByTile.delete(tile);
+    this.shown = null;
     debug.tilesLoaded = this.pointsByTile.size;
   }
 
@@ -305,12 +319,29 @@ export class Viewer {
       max: range?.[1] ?? attribute?.max ?? 1,
     };
     this.material.setStyle(this.style);
+    this.shown = null;
     this.pointsByTile.forEach((list) => list.forEach((p) => this.applyColorAttribute(p)));
   }
 
   /** Hides the points of these category codes (categorical colouring). */
   setHiddenCodes(codes: ReadonlySet<number>): void {
     this.material.setHiddenCodes(codes);
+    this.hiddenCodes = new Set(codes);
+    this.shown = null;
+  }
+
+  /** Points drawn right now: those of the visible tiles, less the hidden categories'. */
+  private pointsShown(): number {
+    const column = this.colorAttribute;
+    if (!column || this.hiddenCodes.size === 0 || this.style.mode !== 'categorical') return this.visiblePoints;
+    if (this.shown === null) {
+      const clouds: { size: number; codes: ArrayLike<number> | null }[] = [];
+      this.visibleTiles.forEach((tile) => (this.pointsByTile.get(tile) ?? []).forEach((p) => {
+        clouds.push({ size: p.geometry.getAttribute('position')?.count ?? 0, codes: this.valueAttribute(p, column)?.array ?? null });
+      }));
+      this.shown = shownCount(clouds, this.hiddenCodes);
+    }
+    return this.shown;
   }
 
   /** Sets the continuous colour range (in the attribute's values). */
@@ -409,11 +440,12 @@ export class Viewer {
     // where the headset's layers need the plain path.
     if (this.renderPass && !this.renderer.xr.isPresenting) this.renderPass(this.renderer, this.scene, this.camera);
     else this.renderer.render(this.scene, this.camera);
-    debug.pointsDrawn = this.visiblePoints;
+    const shown = this.pointsShown();
+    debug.pointsDrawn = shown;
     debug.pointBudget = this.budget.budget;
     debug.errorTarget = this.tiles.errorTarget;
     debug.tilesLoading = this.tiles.loadProgress < 1;
-    this.options.onStatus?.({ tiles: this.pointsByTile.size, points: this.visiblePoints, budget: this.budget.budget, loading: this.tiles.loadProgress < 1 });
+    this.options.onStatus?.({ tiles: this.pointsByTile.size, points: shown, budget: this.budget.budget, loading: this.tiles.loadProgress < 1 });
   }
 
   /** Hook for the XR controller (runs before tiles.update each frame). */
@@ -580,25 +612,40 @@ export class Viewer {
     return { min: [x![0], y![0], z![0]], max: [x![1], y![1], z![1]] };
   }
 
+  /** The root bounding volume's extent in tile coordinates (every kind of scene, charts included), once known. */
+  get tileExtent(): { min: Vec3; max: Vec3 } | null {
+    const box = this.rootBox;
+    if (!box || box.length !== 12) return null;
+    const [x, y, z] = ([0, 1, 2] as const).map((axis) => boxAxisRange(box, axis));
+    return { min: [x![0], y![0], z![0]], max: [x![1], y![1], z![1]] };
+  }
+
   /** World → tileset coordinates. */
   toTileset(world: THREE.Vector3): THREE.Vector3 {
     return this.tiles.group.worldToLocal(world.clone());
   }
 
-  /** Shows (or hides, with null) the query box, given in tileset coordinates. */
+  /**
+   * Shows (or hides, with null) the query box, given in tile coordinates (the measuring
+   * frame: before a georeferenced tileset's root transform, so the box stands upright).
+   */
   showBox(box: THREE.Box3 | null): void {
     if (this.boxHelper) {
-      this.boxHelper.removeFromParent();
+      this.boxHelper.parent?.removeFromParent();
       this.boxHelper.dispose();
       this.boxHelper = null;
     }
     if (!box) return;
     this.boxHelper = new THREE.Box3Helper(box.clone(), 0xffd166);
-    this.offset.add(this.boxHelper); // offset shares the tileset frame with tiles.group
+    const frame = new THREE.Group();
+    frame.matrixAutoUpdate = false;
+    frame.matrix.copy(this.tilesetToMeasure).invert(); // tile coordinates → tileset frame
+    frame.add(this.boxHelper);
+    this.offset.add(frame); // offset shares the tileset frame with tiles.group
   }
 
   get pointsDrawn(): number {
-    return this.visiblePoints;
+    return this.pointsShown();
   }
 
   dispose(): void {
