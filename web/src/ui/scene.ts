@@ -5,7 +5,7 @@ import { debug, recordError } from '../debug';
 import { COLORMAPS } from '../lib/colormap';
 import { codedTextColumn, initialColoring, recolourable } from '../lib/encoding';
 import { legendFor } from '../lib/legend';
-import { type BakedColor, bakedLegend } from '../lib/bakedlegend';
+import { bakedLegend } from '../lib/bakedlegend';
 import { readinessChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { watchJob } from '../live';
@@ -146,7 +146,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     const attribute = current();
     const counts = attribute?.kind === 'categorical' ? viewer.categoryCounts() : undefined;
     counted = counts ? [...counts.values()].reduce((a, b) => a + b, 0) : -1;
-    const baked = attribute ? null : bakedLegend(scene.resolved_encoding.color as BakedColor | undefined, scene.attributes ?? []);
+    const baked = attribute ? null : bakedLegend(scene.resolved_encoding.color, scene.attributes ?? []);
     if (baked) {
       legendSlot.replaceChildren(legendElement(baked)); // the tiles' colours: nothing to toggle
       return;
