@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spatialviz.spatialindex.index import (
+    MAX_AXIS_INDEXES,
     IndexSettings,
     QueryLimitError,
     QueryLimits,
@@ -214,4 +215,42 @@ def test_an_index_over_other_columns_for_a_chart(
     inside = np.all((values >= lo) & (values <= hi), axis=1)
     assert result.count == int(inside.sum()) > 0
     assert {s["row_id"] for s in result.samples} == set(np.flatnonzero(inside).tolist())
+    assert plain.columns == ("x", "y", "z")
+
+
+def test_axis_indexes_per_file_are_bounded_least_recently_used_first(
+    dataset: tuple[pa.Table, Path, SpatialIndex],
+) -> None:
+    """Each set of chart axes gets an index that copies the file's rows: at most
+    MAX_AXIS_INDEXES stay beside one file, the least recently opened is removed first (the
+    x/y/z index is never), and a query over evicted axes rebuilds them and answers."""
+    table, path, plain = dataset
+    chart_path = path.with_name("axes.parquet")
+    pq.write_table(table, chart_path, row_group_size=5_000)
+    SpatialIndex.open(chart_path, settings=SMALL)
+    triples = [("intensity", "x", "y"), ("x", "intensity", "y"), ("y", "x", "intensity")]
+    triples += [("z", "x", "intensity"), ("intensity", "z", "y"), ("y", "z", "x")]
+    assert len(triples) > MAX_AXIS_INDEXES
+    first = triples[0]
+    for columns in triples[:MAX_AXIS_INDEXES]:
+        SpatialIndex.open(chart_path, settings=SMALL, columns=columns)
+    # Used again: the next eviction takes the second, not the first.
+    SpatialIndex.open(chart_path, settings=SMALL, columns=first)
+    for columns in triples[MAX_AXIS_INDEXES:]:
+        SpatialIndex.open(chart_path, settings=SMALL, columns=columns)
+
+    kept = {c for c in triples if default_index_dir(chart_path, c).is_dir()}
+    assert len(kept) == MAX_AXIS_INDEXES
+    assert first in kept
+    assert triples[1] not in kept
+    assert triples[2] not in kept
+    assert default_index_dir(chart_path).is_dir()  # x/y/z: never evicted
+
+    again = SpatialIndex.open(chart_path, settings=SMALL, columns=triples[1])
+    values = np.column_stack(
+        [np.asarray(table[c].to_numpy(zero_copy_only=False), dtype=np.float64) for c in triples[1]]
+    )
+    lo, hi = np.array([10.0, 1000.0, 5.0]), np.array([60.0, 3000.0, 50.0])
+    inside = np.all((values >= lo) & (values <= hi), axis=1)
+    assert again.box(lo.tolist(), hi.tolist()).count == int(inside.sum()) > 0
     assert plain.columns == ("x", "y", "z")

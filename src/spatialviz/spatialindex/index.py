@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -236,6 +237,26 @@ def default_index_dir(canonical: str | Path, columns: Columns = XYZ) -> Path:
     return p.with_name(f"{p.name}.qindex-{digest}")
 
 
+#: Indexes over other columns (a chart's axes) kept per canonical file. Each is a full copy
+#: of the file's rows, one per set of axes a scene asks for: unbounded, an editor could fill
+#: the disk by making scenes over every combination of columns. The least recently opened
+#: goes first; a query that needs it again rebuilds it.
+MAX_AXIS_INDEXES = 4
+
+
+def _make_room_for_an_axis_index(canonical: Path) -> None:
+    """Remove the least recently used axis indexes of ``canonical`` until one more fits."""
+    named = re.compile(re.escape(canonical.name) + r"\.qindex-[0-9a-f]{16}")
+    existing = sorted(
+        (entry.stat().st_mtime_ns, entry)
+        for entry in canonical.parent.iterdir()
+        if named.fullmatch(entry.name) and entry.is_dir()
+    )
+    for _, stale in existing[: max(0, len(existing) - MAX_AXIS_INDEXES + 1)]:
+        # A query still reading it keeps its open files (POSIX); the next one rebuilds it.
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def build_index(
     canonical: str | Path,
     index_dir: str | Path | None = None,
@@ -449,7 +470,15 @@ class SpatialIndex:
         src = Path(canonical)
         target = Path(index_dir) if index_dir is not None else default_index_dir(src, columns)
         if not _is_current(target, src, columns):
+            if columns != XYZ and index_dir is None:
+                _make_room_for_an_axis_index(src)
             build_index(src, target, settings, columns)
+        elif columns != XYZ:
+            try:
+                os.utime(target)  # recently used: the last to be evicted
+                return cls(src, target, limits, columns)
+            except FileNotFoundError:  # evicted by another query just now
+                build_index(src, target, settings, columns)
         return cls(src, target, limits, columns)
 
     # --- regions ---
