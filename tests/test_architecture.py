@@ -237,3 +237,68 @@ def test_every_listed_deferred_import_is_within_one_package() -> None:
     reader; within a package it breaks a cycle between two of its modules."""
     for module, name in CYCLE_BREAKERS:
         assert module.split("/")[0] == name.split(".")[1], (module, name)
+
+
+# --- the test modules -------------------------------------------------------------------------
+
+TESTS_ROOT = Path(__file__).resolve().parent
+
+
+def _test_module_imports(path: Path, root: Path) -> Iterator[tuple[int, str]]:
+    """(line, imported module) for every import of ``path`` (a file under the ``tests``
+    package ``root``), nested ones included; ``from tests.x import test_y`` is also
+    reported as ``tests.x.test_y``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = path.relative_to(root.parent).parts[: -node.level]
+                module = ".".join((*package, *(node.module or "").split(".")))
+            else:
+                module = node.module or ""
+            module = module.rstrip(".")
+            yield node.lineno, module
+            for alias in node.names:
+                yield node.lineno, f"{module}.{alias.name}"
+
+
+def _imports_of_test_modules(root: Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("test_*.py")):
+        for line, name in _test_module_imports(path, root):
+            parts = name.split(".")
+            if parts[0] == "tests" and any(p.startswith("test_") for p in parts[1:]):
+                found.append(f"{path.relative_to(root.parent)}:{line} imports {name}")
+    return sorted(set(found))
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """A helper one test module takes from another ties the two together: moving, renaming
+    or deleting a test breaks an unrelated one, and pytest imports the other module's tests
+    (and fixtures) into the importer's namespace. Shared helpers live in modules not named
+    ``test_*`` (``helpers.py``)."""
+    assert _imports_of_test_modules(TESTS_ROOT) == []
+
+
+def test_the_test_import_rule_bites(tmp_path: Path) -> None:
+    """The walker must see absolute, nested and relative imports of a ``test_*`` module,
+    and must not flag a helper module: a walker that saw nothing would pass vacuously."""
+    package = tmp_path / "tests" / "pkg"
+    package.mkdir(parents=True)
+    (package / "helpers.py").write_text("")
+    (package / "test_a.py").write_text("X = 1\n")
+    (package / "test_b.py").write_text(
+        "from tests.pkg.test_a import X\n"
+        "from tests.pkg.helpers import Y\n"
+        "def f():\n    from . import test_a\n"
+        "import tests.pkg.test_a\n"
+    )
+    assert _imports_of_test_modules(tmp_path / "tests") == [
+        "tests/pkg/test_b.py:1 imports tests.pkg.test_a",
+        "tests/pkg/test_b.py:1 imports tests.pkg.test_a.X",
+        "tests/pkg/test_b.py:4 imports tests.pkg.test_a",
+        "tests/pkg/test_b.py:5 imports tests.pkg.test_a",
+    ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 import laspy
 import numpy as np
 
+from spatialviz.config import Settings
 from tests.factories import Headers, poll_status
 
 
@@ -58,3 +60,11 @@ async def wait_for_dataset(
     """Poll until ingest has finished (ready or failed)."""
     url = f"/api/v1/datasets/{dataset_id}"
     return await poll_status(client, headers, url, frozenset({"ready", "failed"}), within)
+
+
+def stored_files(settings: Settings) -> list[str]:
+    """Every file under the local storage root, relative to it (uploads in flight excluded)."""
+    root = Path(settings.storage_url.removeprefix("file://"))
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".tmp" not in p.parts
+    )

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import httpx
 import pytest
 
 from spatialviz.config import Settings
 from spatialviz.kit.errors import PROBLEM_JSON
-from tests.dataset.helpers import csv_bytes, las_bytes, upload, wait_for_dataset
+from tests.dataset.helpers import csv_bytes, las_bytes, stored_files, upload, wait_for_dataset
 from tests.factories import add_member, bearer, register, register_and_sign_in, sign_in
-
-
-def stored_files(settings: Settings) -> list[str]:
-    root = Path(settings.storage_url.removeprefix("file://"))
-    return sorted(
-        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".tmp" not in p.parts
-    )
 
 
 async def test_csv_upload_becomes_a_ready_dataset(client: httpx.AsyncClient) -> None:

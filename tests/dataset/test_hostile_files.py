@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from spatialviz.config import Settings
-from tests.dataset.helpers import las_bytes, upload, wait_for_dataset
-from tests.dataset.test_endpoints import stored_files
+from tests.dataset.helpers import las_bytes, stored_files, upload, wait_for_dataset
 from tests.factories import register_and_sign_in
 from tests.formats.bombs import arrow_zstd_bomb, geojson_nesting_bomb, parquet_page_bomb
 

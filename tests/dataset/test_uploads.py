@@ -15,8 +15,7 @@ from spatialviz.dataset.uploads import sweep_expired
 from spatialviz.kit.db import utcnow
 from spatialviz.kit.resources import Resources
 from spatialviz.models.upload import Upload
-from tests.dataset.helpers import csv_bytes, wait_for_dataset
-from tests.dataset.test_endpoints import stored_files
+from tests.dataset.helpers import csv_bytes, stored_files, wait_for_dataset
 from tests.factories import Headers, register_and_sign_in
 
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -17,34 +17,14 @@ from typing import Any
 import yaml
 
 from spatialviz.kit.logging import NAMESPACE, _stop_listener, field_path
+from tests.deploy.log_template import TEMPLATE, mapped_fields, template
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-TEMPLATE = DEPLOY / "elasticsearch" / "index-template.json"
 ILM_POLICY = DEPLOY / "elasticsearch" / "ilm-policy.json"
 FILEBEAT = DEPLOY / "filebeat" / "filebeat.yml"
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 NOT_FIELDS = {"exc_info", "stack_info"}  # structlog turns these into error.* itself
-
-
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(TEMPLATE.read_text())
-    return loaded
-
-
-def mapped_fields() -> dict[str, str]:
-    """Every leaf field of the template's mappings, dotted path → Elasticsearch type."""
-    fields: dict[str, str] = {}
-
-    def walk(properties: dict[str, Any], prefix: str) -> None:
-        for name, spec in properties.items():
-            if "properties" in spec:
-                walk(spec["properties"], f"{prefix}{name}.")
-            else:
-                fields[f"{prefix}{name}"] = spec["type"]
-
-    walk(template()["template"]["mappings"]["properties"], "")
-    return fields
 
 
 def logged_keys() -> dict[str, str]:

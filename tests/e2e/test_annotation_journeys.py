@@ -17,7 +17,7 @@ from PIL import Image
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from tests.dataset.helpers import csv_bytes
-from tests.e2e.test_browser import PASSWORD, register_through_ui, wait_until
+from tests.e2e.helpers import PASSWORD, register_through_ui, wait_until
 from tests.factories import add_member, bearer, create_workspace, register, sign_in
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 

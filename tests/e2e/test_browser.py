@@ -5,10 +5,8 @@ row, and run an immersive WebXR session under the IWER emulator standing in for 
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -21,27 +19,8 @@ from spatialviz.config import Settings
 from spatialviz.styling.colormaps import apply_colormap
 from spatialviz.tiling.glb import read_glb
 from tests.dataset.helpers import csv_bytes
+from tests.e2e.helpers import register_through_ui, wait_until
 from tests.scene_api.helpers import create_scene, ready_dataset, shift_row_ids, wait_for_scene
-
-PASSWORD = "a long browser password 7"
-
-
-async def register_through_ui(page: Page, base: str, email: str) -> None:
-    await page.goto(f"{base}/register")
-    await page.get_by_test_id("auth-email").fill(email)
-    await page.get_by_test_id("auth-password").fill(PASSWORD)
-    await page.get_by_test_id("auth-submit").click()
-    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
-
-
-async def wait_until(page: Page, expression: str, within: float = 30.0) -> None:
-    """Poll a JavaScript expression with page.evaluate (the app's CSP forbids the eval that
-    Playwright's wait_for_function uses, and tests must not loosen the CSP)."""
-    deadline = time.monotonic() + within
-    while not await page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {within}s: {expression}")
-        await asyncio.sleep(0.1)
 
 
 def colormap_pixels(png: bytes, name: str = "viridis", tolerance: float = 40.0) -> int:

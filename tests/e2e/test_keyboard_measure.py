@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from spatialviz.config import Settings
 from spatialviz.demo.command import DEMO_EMAIL, run_demo
 from tests.e2e.conftest import sign_in_through_ui, watched_tab
-from tests.e2e.test_browser import wait_until
+from tests.e2e.helpers import wait_until
 
 POINTS = 3_000
 ACTIVE_TESTID = "document.activeElement && document.activeElement.dataset.testid"

@@ -8,7 +8,6 @@ exception fails the test."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,11 +19,9 @@ from playwright.async_api import Browser, Page, expect
 from spatialviz.config import Settings
 from spatialviz.demo.command import CHART_ROWS, DEMO_EMAIL, run_demo
 from spatialviz.demo.generate import write_measurements_csv
-from tests.e2e.cesium_support import las_in_utm
 from tests.e2e.conftest import sign_in_through_ui, watched_tab
-from tests.e2e.test_browser import register_through_ui, wait_until
-from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
-from tests.scene_api.test_scene_frame_box import chart_oracle, enu_oracle
+from tests.e2e.helpers import ready_utm_las_scene, wait_until
+from tests.scene_api.box_oracles import chart_oracle, enu_oracle
 
 
 @pytest.fixture
@@ -111,18 +108,9 @@ async def test_a_georeferenced_scene_box_counts_in_east_north_up_metres(
     watched_page: tuple[Page, list[str]], live_server: str, tmp_path: Path
 ) -> None:
     page, problems = watched_page
-    await register_through_ui(page, live_server, "viewer.box.georef@example.com")
-    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
-    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    source = tmp_path / "survey.las"
-    las_in_utm(source)
+    email = "viewer.box.georef@example.com"
+    source, _, scene = await ready_utm_las_scene(page, live_server, email, tmp_path)
     async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
-        me = (await client.get("/api/v1/me", headers=headers)).json()
-        workspace = me["workspaces"][0]["id"]
-        dataset = await ready_dataset(client, headers, workspace, source.read_bytes(), "u.las")
-        created = await create_scene(client, headers, dataset["id"])
-        scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
-        assert scene["status"] == "ready", scene
         tileset = (await client.get(scene["tileset_url"])).json()
     enu = enu_oracle(source, tileset)
     await page.goto(f"{live_server}/scenes/{scene['id']}")

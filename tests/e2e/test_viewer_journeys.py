@@ -15,7 +15,7 @@ from playwright.async_api import Page, Route, expect
 
 from spatialviz.styling.colormaps import apply_colormap
 from tests.dataset.helpers import csv_bytes, las_bytes
-from tests.e2e.test_browser import register_through_ui, wait_until
+from tests.e2e.helpers import register_through_ui, wait_until
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
 ROWS = 3000

@@ -22,10 +22,8 @@ from playwright.async_api import Browser, Page, expect
 
 from spatialviz.config import Settings
 from spatialviz.demo.command import DEMO_EMAIL, run_demo
-from tests.e2e.cesium_support import las_in_utm
 from tests.e2e.conftest import sign_in_through_ui, watched_tab
-from tests.e2e.test_browser import register_through_ui, wait_until
-from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
+from tests.e2e.helpers import ready_utm_las_scene, wait_until
 
 POINTS = 3_000
 
@@ -111,15 +109,7 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     rows = done["rows"]
     assert None not in rows, rows
     assert len(set(rows)) == 2, rows
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
-        picked = []
-        for row in rows:
-            query = {"kind": "pick", "row": row}
-            answer = await client.post(
-                f"/api/v1/scenes/{scene_id}/query", headers=headers, json=query
-            )
-            assert answer.status_code == 200, answer.text
-            picked.append(answer.json()["row"])
+    picked = await _exact_rows(live_server, scene_id, headers, rows)
     expected = math.dist(*([r["x"], r["y"], r["z"]] for r in picked))
     assert expected > 1.0
     assert done["value"] == pytest.approx(expected, abs=1e-6)
@@ -421,18 +411,8 @@ async def test_a_georeferenced_scene_measures_in_east_north_up_metres(
     curvature over the scene: under 1 cm for 250 m from the centre), and the clip box is
     upright in that frame (it keeps some points and drops others)."""
     page, problems = watched_page
-    await register_through_ui(page, live_server, "viewer.tools.georef@example.com")
-    tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
-    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    source = tmp_path / "survey.las"
-    las_in_utm(source)
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
-        me = (await client.get("/api/v1/me", headers=headers)).json()
-        workspace = me["workspaces"][0]["id"]
-        dataset = await ready_dataset(client, headers, workspace, source.read_bytes(), "u.las")
-        created = await create_scene(client, headers, dataset["id"])
-        scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
-    assert scene["status"] == "ready", scene
+    email = "viewer.tools.georef@example.com"
+    _, headers, scene = await ready_utm_las_scene(page, live_server, email, tmp_path)
     await page.goto(f"{live_server}/scenes/{scene['id']}")
     await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
     await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)

@@ -13,7 +13,7 @@ from pyproj import CRS
 
 from spatialviz.formats.canonical import write_canonical
 from spatialviz.geodesy import SourceCrs, georeference
-from tests.geodesy.test_realdata_placement import assert_placed, open_file, tile_file
+from tests.geodesy.placement import assert_placed, open_file, tile_file
 from tests.geodesy.truth import pyproj_ecef
 
 US_FOOT = 1200 / 3937

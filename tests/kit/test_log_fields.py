@@ -26,7 +26,7 @@ from spatialviz.kit.resources import open_resources
 from spatialviz.signing import signatures
 from tests.conftest import TEST_SECRET, find_leaks
 from tests.dataset.helpers import csv_bytes, upload, wait_for_dataset
-from tests.deploy.test_log_shipping import mapped_fields
+from tests.deploy.log_template import mapped_fields
 from tests.factories import DEFAULT_PASSWORD, bearer, create_api_key, register, sign_in
 from tests.job.helpers import create_job, make_workspace
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from spatialviz.cli import app
 from spatialviz.formats import FormatError
 from spatialviz.tiling.output_guard import MARKER
+from tests.geodesy.realdata import realdata
 
 
 def _csv(path: Path, n: int = 200) -> Path:
@@ -161,11 +162,7 @@ def test_real_extrabytes_file_tiles_with_every_point(tmp_path: Path) -> None:
 
     import laspy
 
-    from tests.formats.test_las_spec import REALDATA
-
-    src = REALDATA / "extrabytes.las"
-    if not src.exists():
-        pytest.skip("extrabytes.las is not in ../shared/realdata (the real-file sample is absent)")
+    src = realdata("extrabytes.las")  # skips, saying why, when the real-file sample is absent
     result = _tile(src, tmp_path / "out")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
