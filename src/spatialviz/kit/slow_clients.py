@@ -8,6 +8,12 @@ the first byte of each later request, the headers must be complete within
 ``request_header_timeout_seconds``, else the server answers ``408`` and closes. A body's own
 pace is bounded by ``kit/bodylimit.py`` (idle timeout, minimum rate).
 
+The same class also closes idle connections gently when the server stops (a Gunicorn HUP or
+TERM): uvicorn closes a connection with no request in progress at once, so a request sent
+on a connection accepted an instant before, still unread, was reset. An idle connection
+gets ``SHUTDOWN_GRACE_SECONDS`` to deliver a request, which is served with
+``connection: close``.
+
 ``spatialviz serve`` uses it with one uvicorn process and with Gunicorn's workers alike.
 """
 
@@ -46,6 +52,11 @@ _RESPONSE = (
 )
 
 
+#: How long an idle connection may still deliver a request once the server stops (it delays
+#: that server's exit by as much at most).
+SHUTDOWN_GRACE_SECONDS = 2.0
+
+
 class _HeaderDeadline:
     """Mixed into uvicorn's protocol class (its ``cycle`` is made when headers complete)."""
 
@@ -57,6 +68,7 @@ class _HeaderDeadline:
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._header_timer: asyncio.TimerHandle | None = None
+        self._stopping = False
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -66,6 +78,22 @@ class _HeaderDeadline:
         super().data_received(data)  # type: ignore[misc]
         if self.cycle is not cycle or not self._ours():
             self._disarm()  # headers complete (or the connection became a WebSocket)
+        if self._stopping and self._serving():
+            self.cycle.keep_alive = False  # the one request a stopping server still serves
+
+    def shutdown(self) -> None:
+        """The server stops: an idle connection may still deliver one request (see above)."""
+        if self._serving() or self.transport.is_closing() or not self._ours():
+            super().shutdown()  # type: ignore[misc]
+            return
+        self._stopping = True
+        self.loop.call_later(SHUTDOWN_GRACE_SECONDS, self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        if self._serving():
+            self.cycle.keep_alive = False  # closed after its response
+        elif not self.transport.is_closing():
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
