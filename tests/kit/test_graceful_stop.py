@@ -8,8 +8,10 @@ server has stopped listening and told its connections to shut down."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import uvicorn
 
 from spatialviz.kit.slow_clients import header_deadline_protocol
@@ -33,7 +35,9 @@ async def _poll(condition: Any, what: str) -> None:
     raise AssertionError(what)
 
 
-async def test_an_idle_connection_still_delivers_its_request_while_the_server_stops() -> None:
+@pytest.fixture
+async def stopping_server() -> AsyncIterator[tuple[uvicorn.Server, asyncio.Task[None], int]]:
+    """A serving uvicorn (the product's protocol class), its serve() task and its port."""
     config = uvicorn.Config(
         _hello,
         host="127.0.0.1",
@@ -45,11 +49,25 @@ async def test_an_idle_connection_still_delivers_its_request_while_the_server_st
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     await _poll(lambda: server.started or serving.done(), "the server did not start")
-    port = server.servers[0].sockets[0].getsockname()[1]
+    yield server, serving, server.servers[0].sockets[0].getsockname()[1]
+    server.should_exit = True
+    await asyncio.wait_for(serving, 120)
 
+
+async def _idle_connection_then_stop(
+    server: uvicorn.Server, port: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await _poll(lambda: len(server.server_state.connections) == 1, "no connection seen")
     server.should_exit = True
+    return reader, writer
+
+
+async def test_an_idle_connection_still_delivers_its_request_while_the_server_stops(
+    stopping_server: tuple[uvicorn.Server, asyncio.Task[None], int],
+) -> None:
+    server, serving, port = stopping_server
+    reader, writer = await _idle_connection_then_stop(server, port)
     # uvicorn closes its listener and shuts its connections down in one step.
     await _poll(lambda: not server.servers[0].is_serving(), "the server did not stop")
 
@@ -65,23 +83,11 @@ async def test_an_idle_connection_still_delivers_its_request_while_the_server_st
     assert body == b"hello"
 
 
-async def test_an_idle_connection_that_sends_nothing_is_closed_when_the_server_stops() -> None:
-    config = uvicorn.Config(
-        _hello,
-        host="127.0.0.1",
-        port=0,
-        http=header_deadline_protocol(30.0),
-        lifespan="off",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    await _poll(lambda: server.started or serving.done(), "the server did not start")
-    port = server.servers[0].sockets[0].getsockname()[1]
-
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    await _poll(lambda: len(server.server_state.connections) == 1, "no connection seen")
-    server.should_exit = True
+async def test_an_idle_connection_that_sends_nothing_is_closed_when_the_server_stops(
+    stopping_server: tuple[uvicorn.Server, asyncio.Task[None], int],
+) -> None:
+    server, serving, port = stopping_server
+    reader, writer = await _idle_connection_then_stop(server, port)
     # Closed after the grace, long before the 30 s header deadline would have answered 408.
     assert await asyncio.wait_for(reader.read(), 120) == b""
     await asyncio.wait_for(serving, 120)
