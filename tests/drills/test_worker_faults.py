@@ -219,7 +219,8 @@ async def test_worker_killed_mid_tiling_leaves_nothing_after_the_sweep(
 ) -> None:
     start(workers, settings)
     headers, scene_id, job_id = await _scene_job(client)
-    victim = await freeze_worker_at_work(resources, job_id, workers)
+    scratch = scratch_root(settings) / f"job-{job_id}-"
+    victim = await freeze_worker_at_work(resources, job_id, workers, scratch_prefix=scratch)
     victim.worker.kill()
     left = _leftovers(settings)
     # the killed attempt's scratch directory and the job's tiling work are on disk

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,12 +50,30 @@ class Victim:
     parts: list[JobPart]  # running in the worker when it was frozen
 
 
+def _holds_scratch(pid: int, prefix: Path) -> bool:
+    """Whether the process keeps a scratch directory named ``prefix…`` open: an attempt
+    holds its scratch's lock from just after its claim until it ends (job/leftovers.py)."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        targets = [os.readlink(fd) for fd in fds.iterdir()]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    resolved = str(prefix.parent.resolve() / prefix.name)
+    return any(target.startswith(resolved) for target in targets)
+
+
 async def freeze_worker_at_work(
-    resources: Resources, job_id: uuid.UUID, workers: Sequence[Worker]
+    resources: Resources,
+    job_id: uuid.UUID,
+    workers: Sequence[Worker],
+    *,
+    scratch_prefix: Path | None = None,
 ) -> Victim:
     """Wait for a map part running in one of ``workers`` and SIGSTOP that worker's whole
     process group, so the parts it runs are caught mid-run (they cannot finish between
-    looking and killing)."""
+    looking and killing). With ``scratch_prefix``, a part is caught only once its process
+    holds its scratch directory: the claim is written an instant before the directory is
+    made, and a freeze in between leaves nothing on disk to sweep."""
     while True:
         parts = await wait_for_parts(
             resources,
@@ -74,6 +93,7 @@ async def freeze_worker_at_work(
             if p.status == PartStatus.running
             and p.position != REDUCE_POSITION
             and holder.holds(_pid(p))
+            and (scratch_prefix is None or _holds_scratch(_pid(p), scratch_prefix))
         ]
         if caught:
             return Victim(holder, caught)
