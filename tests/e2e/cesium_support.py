@@ -25,12 +25,6 @@ from pyproj import CRS, Geod, Transformer
 REPO = Path(__file__).resolve().parents[2]
 CESIUM_BUILD = REPO / "tools" / "cesium" / "node_modules" / "cesium" / "Build" / "Cesium"
 HARNESS = Path(__file__).resolve().parent / "cesium"
-REALDATA = next(
-    (p / "shared" / "realdata" for p in REPO.parents if (p / "shared" / "realdata").is_dir()),
-    REPO.parent / "shared" / "realdata",
-)
-"""The shared real-data sample: ``../shared/realdata`` beside the clone (CI), or beside a
-folder holding this checkout (a worktree)."""
 
 
 def _handler(roots: Mapping[str, Path]) -> type[SimpleHTTPRequestHandler]:

@@ -39,7 +39,6 @@ from tests.dataset.helpers import csv_bytes
 from tests.e2e.cesium_support import (
     CESIUM_BUILD,
     HARNESS,
-    REALDATA,
     Truth,
     drawn_pixels,
     geojson_in_degrees,
@@ -50,6 +49,7 @@ from tests.e2e.cesium_support import (
 )
 from tests.e2e.conftest import CHROMIUM, chromium, require
 from tests.factories import register_and_sign_in
+from tests.realdata import realdata
 from tests.scene_api.helpers import ready_scene
 
 POINT_SIZE_PX = 4
@@ -233,9 +233,7 @@ async def test_las_tiled_by_the_cli(
 
 
 async def test_feet_crs_las(cesium: CesiumPage, site: tuple[str, Path]) -> None:
-    source = REALDATA / "autzen_trim.laz"
-    if not source.exists():
-        pytest.skip(f"{source} is absent (the shared real-data sample)")
+    source = realdata("autzen_trim.laz")
     origin, tilesets = site
     tile_with_cli(source, tilesets / "autzen")
     shown = await cesium.show(f"{origin}/tilesets/autzen/tileset.json")

@@ -14,17 +14,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from laspy.vlrs.vlrlist import VLRList
+from tests.realdata import realdata
 
 from spatialviz.formats import FormatError, ReaderLimits, open_reader
 from spatialviz.formats.las_header import POINT_RECORD_SIZE
 
-_ROOT = Path(__file__).resolve().parents[2]
-# ../shared/realdata from the repository root; from a worktree under wt/ it is one more up
-REALDATA = next(
-    (p for p in (_ROOT.parent / "shared/realdata", _ROOT.parent.parent / "shared/realdata")
-     if p.is_dir()),
-    _ROOT.parent / "shared/realdata",
-)  # fmt: skip
 _VERSIONS = {"1.0": range(2), "1.1": range(2), "1.2": range(4), "1.3": range(6), "1.4": range(11)}
 _CASES = [(v, pf) for v, formats in _VERSIONS.items() for pf in formats]
 
@@ -157,15 +151,8 @@ def test_evlrs_are_read(tmp_path: Path) -> None:
     _assert_matches_laspy(_read_all(path), path)
 
 
-def _real(name: str) -> Path:
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"{name} is not in ../shared/realdata (the real-file sample is absent)")
-    return path
-
-
 def test_real_extrabytes_file_keeps_its_extra_dimensions() -> None:
-    path = _real("extrabytes.las")
+    path = realdata("extrabytes.las")
     table = _read_all(path, ReaderLimits())
     _assert_matches_laspy(table, path)
     truth = laspy.read(str(path))
@@ -178,7 +165,7 @@ def test_real_extrabytes_file_keeps_its_extra_dimensions() -> None:
 
 
 def test_real_copc_file() -> None:
-    path = _real("simple.copc.laz")
+    path = realdata("simple.copc.laz")
     _assert_matches_laspy(_read_all(path, ReaderLimits()), path)
 
 

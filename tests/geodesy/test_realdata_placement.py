@@ -22,8 +22,8 @@ from tests.geodesy.placement import (
     open_file,
     tile_file,
 )
-from tests.geodesy.realdata import realdata
 from tests.geodesy.truth import pyproj_ecef, tileset_points
+from tests.realdata import realdata
 from tests.tiling.helpers import load_json
 
 

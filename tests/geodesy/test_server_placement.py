@@ -11,7 +11,7 @@ import httpx
 from spatialviz.config import Settings
 from tests.factories import register_and_sign_in
 from tests.geodesy.placement import assert_placed, las_truth
-from tests.geodesy.realdata import realdata
+from tests.realdata import realdata
 from tests.scene_api.helpers import create_scene, ready_dataset, wait_for_scene
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from spatialviz.cli import app
 from spatialviz.formats import FormatError
 from spatialviz.tiling.output_guard import MARKER
-from tests.geodesy.realdata import realdata
+from tests.realdata import realdata
 
 
 def _csv(path: Path, n: int = 200) -> Path:
