@@ -27,7 +27,7 @@ from spatialviz.auth.repository import ApiKeyRepository, UserRepository
 from spatialviz.auth.revocation import is_revoked
 from spatialviz.auth.tokens import InvalidToken, decode_access_token, digest, looks_like_api_key
 from spatialviz.config import Settings
-from spatialviz.kit.db import as_utc, utcnow
+from spatialviz.kit.db import utcnow
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.ratelimit import get_rate_limiter
 from spatialviz.kit.resources import Resources
@@ -77,7 +77,7 @@ async def _api_key_principal(session: AsyncSession, token: str) -> Principal:
     if (
         key is None
         or key.revoked_at is not None
-        or (key.expires_at is not None and as_utc(key.expires_at) <= now)
+        or (key.expires_at is not None and key.expires_at <= now)
     ):
         raise InvalidAccessToken("The API key is invalid, expired or revoked")
     member_role = await keys.creator_role(key)

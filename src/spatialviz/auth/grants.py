@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spatialviz.auth.grant_repository import TileGrantRepository
 from spatialviz.config import Settings
 from spatialviz.kit.cache import Cache
-from spatialviz.kit.db import after_commit, as_utc
+from spatialviz.kit.db import after_commit
 from spatialviz.kit.tenancy import Principal
 from spatialviz.signing.signatures import Grant, GrantKind
 
@@ -69,7 +69,7 @@ def cache_key(kind: str, grant_id: uuid.UUID) -> str:
 
 
 def _epoch(moment: datetime | None) -> int | None:
-    return None if moment is None else int(as_utc(moment).timestamp())
+    return None if moment is None else int(moment.timestamp())
 
 
 async def cached_state(cache: Cache, grant: Grant) -> GrantState | None:

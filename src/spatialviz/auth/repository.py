@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spatialviz.kit.db import as_utc, utcnow
+from spatialviz.kit.db import utcnow
 from spatialviz.kit.tenancy import Principal, WorkspaceScopedRepository
 from spatialviz.models import ApiKey, Membership, RefreshToken, Role, User, Workspace
 
@@ -167,7 +167,7 @@ class ApiKeyRepository(WorkspaceScopedRepository[ApiKey]):
     async def record_use(self, key: ApiKey, now: datetime) -> None:
         # Written at most once a minute per key, so a busy key is not a write per request.
         last = key.last_used_at
-        if last is None or now - as_utc(last) > API_KEY_LAST_USED_RESOLUTION:
+        if last is None or now - last > API_KEY_LAST_USED_RESOLUTION:
             await self.session.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key.id)

@@ -25,7 +25,7 @@ from spatialviz.auth.revocation import revoke_session, revoke_token
 from spatialviz.auth.tokens import digest, issue_access_token, new_api_key, new_refresh_token
 from spatialviz.config import Settings
 from spatialviz.kit.cache import Cache
-from spatialviz.kit.db import as_utc, utcnow
+from spatialviz.kit.db import utcnow
 from spatialviz.kit.errors import NotFound
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import ApiKey, RefreshToken, Role, User, Workspace
@@ -155,7 +155,7 @@ async def refresh(
     tokens = RefreshTokenRepository(session)
     row = await tokens.by_hash(digest(refresh_token))
     now = utcnow()
-    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= now:
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         return RefreshOutcome.invalid
     users = UserRepository(session)
     if row.used_at is not None or not await tokens.mark_used(row.id, now):

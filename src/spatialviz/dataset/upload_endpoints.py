@@ -17,7 +17,6 @@ from fastapi import APIRouter, Header, Request, Response, status
 from spatialviz.auth.deps import CurrentPrincipal
 from spatialviz.dataset import tus, uploads
 from spatialviz.job.endpoints import JobServiceDep
-from spatialviz.kit.db import as_utc
 from spatialviz.kit.deps import ResourcesDep, SessionDep
 from spatialviz.kit.errors import problem_responses
 
@@ -152,4 +151,4 @@ async def delete(
 
 
 def _http_date(moment: datetime) -> str:
-    return format_datetime(as_utc(moment), usegmt=True)
+    return format_datetime(moment, usegmt=True)

@@ -20,7 +20,7 @@ from spatialviz.dataset.exceptions import UploadNotFound
 from spatialviz.dataset.repository import UploadRepository
 from spatialviz.dataset.streaming import SNIFF_BYTES, StreamedBlob
 from spatialviz.job.service import JobService
-from spatialviz.kit.db import after_commit, as_utc, on_rollback, transaction, utcnow
+from spatialviz.kit.db import after_commit, on_rollback, transaction, utcnow
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
@@ -92,7 +92,7 @@ async def create_upload(
 
 async def get_upload(session: AsyncSession, principal: Principal, upload_id: uuid.UUID) -> Upload:
     upload = await UploadRepository(session).get(principal, upload_id)
-    if upload is None or (upload.dataset_id is None and as_utc(upload.expires_at) < utcnow()):
+    if upload is None or (upload.dataset_id is None and upload.expires_at < utcnow()):
         raise UploadNotFound("Upload not found or expired.")
     return upload
 
@@ -109,7 +109,7 @@ async def append(
 ) -> tuple[Upload, Finished | None]:
     repo = UploadRepository(session)
     upload = await repo.get_for_write(principal, upload_id)
-    if upload is None or as_utc(upload.expires_at) < utcnow():
+    if upload is None or upload.expires_at < utcnow():
         raise UploadNotFound("Upload not found or expired.")
     offset, checksum = headers.parse()
     if upload.dataset_id is not None:

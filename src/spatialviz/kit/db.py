@@ -78,7 +78,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -135,8 +135,3 @@ async def transaction(
         except BaseException as exc:
             await finish_transaction(session, exc)
             raise
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone-aware columns; they are UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

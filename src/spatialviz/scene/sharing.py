@@ -14,7 +14,7 @@ from spatialviz.auth import grants
 from spatialviz.config import Settings
 from spatialviz.kit import keyring
 from spatialviz.kit.cache import Cache
-from spatialviz.kit.db import as_utc, utcnow
+from spatialviz.kit.db import utcnow
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.scene import ShareLink
 from spatialviz.models.workspace import Role
@@ -31,7 +31,7 @@ def share_url(settings: Settings, link: ShareLink, request_origin: str) -> str:
     token = signatures.issue_share_token(
         link.id,
         link.scene_id,
-        as_utc(link.expires_at),
+        link.expires_at,
         keyring.tile_signing_secret(settings, time.time()),
     )
     base = (settings.public_base_url or request_origin).rstrip("/")
@@ -146,4 +146,4 @@ def check_share_grant(grant: grants.GrantState) -> None:
 
 
 def share_expiry(link: ShareLink) -> datetime:
-    return as_utc(link.expires_at).astimezone(UTC)
+    return link.expires_at.astimezone(UTC)
