@@ -57,12 +57,26 @@ async def test_cache_roundtrip_and_expiry(adapters: tuple[Cache, PubSub]) -> Non
 
 async def test_pubsub_delivers_only_subscribed_channels(adapters: tuple[Cache, PubSub]) -> None:
     _, pubsub = adapters
+    # No pause after subscribing: the subscription is live once the context is entered.
     async with pubsub.subscribe("job:1") as messages:
-        await asyncio.sleep(0.05)
         await pubsub.publish("job:2", b"other")
         await pubsub.publish("job:1", b"mine")
         channel, data = await asyncio.wait_for(anext(aiter(messages)), 5)
     assert (channel, data) == ("job:1", b"mine")
+
+
+async def test_every_channel_of_a_subscription_is_live_at_once(
+    adapters: tuple[Cache, PubSub],
+) -> None:
+    """Messages published right after subscribing to several channels all arrive, in order,
+    including one sent while the later channels were still being confirmed."""
+    _, pubsub = adapters
+    async with pubsub.subscribe("scene:1", "scene:2", "scene:3") as messages:
+        for n in (3, 1, 2):
+            await pubsub.publish(f"scene:{n}", str(n).encode())
+        stream = aiter(messages)
+        got = [await asyncio.wait_for(anext(stream), 5) for _ in range(3)]
+    assert got == [("scene:3", b"3"), ("scene:1", b"1"), ("scene:2", b"2")]
 
 
 @pytest.mark.skipif(not SERVICES, reason="services mode only")

@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -134,6 +134,34 @@ class RedisCache:
         await ping_redis(self._r)
 
 
+# How long the server may take to confirm a SUBSCRIBE before the subscription counts as
+# failed (a RedisTimeoutError: the dependency is away).
+SUBSCRIBE_CONFIRM_SECONDS = 10.0
+
+
+async def _confirmed(ps: aioredis.client.PubSub, count: int) -> list[dict[str, Any]]:
+    """Wait for the server's confirmation of each channel. Replies on one connection come
+    in order, so from then on every message published to the channels reaches us: a caller
+    may subscribe, then read the current state, and miss no update in between (redis-py's
+    subscribe() only sends the command). Returns the messages of channels confirmed
+    earlier that arrived meanwhile."""
+    deadline = time.monotonic() + SUBSCRIBE_CONFIRM_SECONDS
+    seen = 0
+    early: list[dict[str, Any]] = []
+    while seen < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RedisTimeoutError(f"SUBSCRIBE not confirmed within {SUBSCRIBE_CONFIRM_SECONDS} s")
+        msg = await ps.get_message(timeout=left)
+        if msg is None:
+            continue
+        if msg["type"] == "subscribe":
+            seen += 1
+        elif msg["type"] == "message":
+            early.append(msg)
+    return early
+
+
 class RedisPubSub:
     """Classic PUBLISH/SUBSCRIBE. On a Redis Cluster a message published on any node is
     broadcast to every node, so a subscription holds one plain connection to one node
@@ -180,14 +208,16 @@ class RedisPubSub:
     async def _subscription(
         self, client: aioredis.Redis, channels: tuple[str, ...]
     ) -> AsyncIterator[AsyncIterator[tuple[str, bytes]]]:
-        ps = client.pubsub(ignore_subscribe_messages=True)
-        await ps.subscribe(*(self._p + c for c in channels))
+        ps = client.pubsub()
+        names = {self._p + c for c in channels}
+        await ps.subscribe(*names)
+        early = await _confirmed(ps, len(names))
         strip = len(self._p)
 
         async def messages() -> AsyncIterator[tuple[str, bytes]]:
             while True:
-                msg = await ps.get_message(timeout=1.0)
-                if msg is None:
+                msg = early.pop(0) if early else await ps.get_message(timeout=1.0)
+                if msg is None or msg["type"] != "message":
                     continue
                 channel = msg["channel"]
                 name = channel.decode() if isinstance(channel, bytes) else str(channel)
