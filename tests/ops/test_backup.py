@@ -4,6 +4,8 @@ for byte. Refusals say why in one line and touch nothing."""
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.resources import storage_from_settings
 from spatialviz.ops.backup import BackupError, restore_backup, write_backup
+from spatialviz.ops.backup_status import STATUS_KEY
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
 from tests.conftest import TEST_SECRET, _sqlalchemy_pg_url, pg_admin
 from tests.factories import register_and_sign_in
@@ -161,3 +164,36 @@ def test_the_cli_says_what_is_missing_in_one_line(settings: Settings, tmp_path: 
     result = run_spatialviz("backup", str(tmp_path / "b.age"), env=env)
     assert_one_line_refusal(result, "SPATIALVIZ_BACKUP_RECIPIENTS")
     assert not (tmp_path / "b.age").exists()
+
+
+def _gauge(scrape: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", scrape, flags=re.MULTILINE)
+    assert match is not None, f"{name} is not exported"
+    return float(match.group(1))
+
+
+@pytest.mark.usefixtures("age_keys")
+async def test_a_finished_backup_shows_on_the_metrics_of_the_api(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    """The backup-age alert's input: 0 until a backup succeeds, then its time and size."""
+    stamp = "spatialviz_backup_last_success_timestamp_seconds"
+    assert _gauge((await client.get("/metrics")).text, stamp) == 0
+    await register_and_sign_in(client)
+    storage = storage_from_settings(settings)
+    started = time.time()
+    backup = tmp_path / "b.age"
+    write_backup(settings, storage, backup, force=False)
+    scrape = (await client.get("/metrics")).text
+    assert started <= _gauge(scrape, stamp) <= time.time()
+    assert _gauge(scrape, "spatialviz_backup_last_size_bytes") == backup.stat().st_size
+    # The record is not data: the next backup leaves it out, restore ignores it.
+    assert STATUS_KEY not in {blob["key"] for blob in _manifest_blobs(settings, tmp_path)}
+
+
+def _manifest_blobs(settings: Settings, tmp_path: Path) -> list[dict[str, Any]]:
+    again = tmp_path / "again.age"
+    blobs: list[dict[str, Any]] = write_backup(
+        settings, storage_from_settings(settings), again, force=False
+    )["blobs"]
+    return blobs

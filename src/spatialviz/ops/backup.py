@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import tarfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from pyrage import x25519
 
 from spatialviz.config import Settings
 from spatialviz.kit.storage import BlobStorage
+from spatialviz.ops.backup_status import BackupRecord, record_success
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -109,6 +111,8 @@ def write_backup(
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
+    # Only now, with the file in place: the backup-age alert trusts this record.
+    record_success(storage, BackupRecord(time.time(), out.stat().st_size))
     return manifest
 
 
