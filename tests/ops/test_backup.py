@@ -4,7 +4,9 @@ for byte. Refusals say why in one line and touch nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +26,7 @@ from spatialviz.ops.backup import BackupError, restore_backup, write_backup
 from spatialviz.ops.backup_status import STATUS_KEY
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
 from tests.conftest import TEST_SECRET, _sqlalchemy_pg_url, pg_admin
-from tests.factories import register_and_sign_in
+from tests.factories import DEFAULT_PASSWORD, create_workspace, register_and_sign_in
 from tests.scene_api.helpers import ready_scene
 
 Keys = tuple[str, str]  # (recipient, identity)
@@ -115,6 +117,60 @@ async def test_restore_serves_the_same_scene_byte_for_byte(
         assert me.status_code == 200, me.text  # same users, same signing keys
         after = await _scene_bytes(restored_client, headers, scene["id"])
     assert after == before
+
+
+@pytest.mark.usefixtures("age_keys")
+async def test_writes_commit_while_a_backup_is_under_way(
+    client: httpx.AsyncClient, settings: Settings, empty_settings: Settings, tmp_path: Path
+) -> None:
+    """The backup is held just after its database snapshot (before it reads the blobs, most
+    of its run): the API's writes commit meanwhile; the backup then finishes and restores
+    to the snapshot, consistent, without the writes made after it."""
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    before = await _scene_bytes(client, headers, scene["id"])
+    snapshot_taken, resume = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        snapshot_taken.set()
+        # Bounded so a failing test cannot hang the run; the test sets it long before.
+        assert resume.wait(300), "the test never let the backup go on"
+
+    backup = tmp_path / "during-writes.age"
+    running = asyncio.create_task(
+        asyncio.to_thread(
+            write_backup,
+            settings,
+            storage_from_settings(settings),
+            backup,
+            force=False,
+            after_snapshot=hold,
+        )
+    )
+    try:
+        assert await asyncio.to_thread(snapshot_taken.wait, 300)
+        # Writes while the backup is under way: a new account and a workspace (rows in
+        # several tables, in their own transactions), both committed and readable.
+        later, later_headers = await register_and_sign_in(client)
+        team = await create_workspace(client, later_headers, name="Made during the backup")
+        assert not running.done()  # still held: these writes did not wait for it
+        listed = await client.get("/api/v1/workspaces", headers=later_headers)
+        assert team["id"] in {w["id"] for w in listed.json()["items"]}, listed.text
+    finally:
+        resume.set()
+    manifest = await running
+    assert manifest["blobs"]
+
+    restore_backup(empty_settings, storage_from_settings(empty_settings), backup, force=False)
+    async for restored_client in _client_for(create_app(empty_settings)):
+        # The snapshot's state, whole: the scene's rows and every blob they name...
+        after = await _scene_bytes(restored_client, headers, scene["id"])
+        # ...and nothing written after it.
+        refused = await restored_client.post(
+            "/api/v1/auth/token", data={"username": later["email"], "password": DEFAULT_PASSWORD}
+        )
+    assert after == before
+    assert refused.status_code == 401, refused.text
 
 
 @pytest.mark.usefixtures("age_keys")
