@@ -12,10 +12,12 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from spatialviz import __version__
 from spatialviz.annotations.endpoints import router as annotations_router
 from spatialviz.api_docs import install_api_docs
+from spatialviz.auth import grants
 from spatialviz.auth.endpoints import router as auth_router
 from spatialviz.auth.passwords import configure_password_hashing
 from spatialviz.config import Settings
@@ -30,12 +32,15 @@ from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.openapi import install_openapi
+from spatialviz.kit.pool_metrics import DatabasePoolCollector
 from spatialviz.kit.replica import ReplicaFallbackMiddleware
-from spatialviz.kit.resources import open_resources
+from spatialviz.kit.resources import Resources, open_resources
 from spatialviz.kit.security import SecurityHeadersMiddleware
 from spatialviz.kit.sweep import sweep_temporary_forever
+from spatialviz.ops.backup_status import BackupMetrics
 from spatialviz.ops.endpoints import router as ops_router
 from spatialviz.realtime.endpoints import router as realtime_router
+from spatialviz.scene import delivery
 from spatialviz.scene.endpoints import router as scene_router
 from spatialviz.scene.fastpath import SignedDeliveryFastPath
 from spatialviz.styling.encoding import Encoding
@@ -46,6 +51,19 @@ from spatialviz.workspace.endpoints import router as workspace_router
 log = structlog.get_logger(__name__)
 # Routes whose body is a file streamed to storage under max_upload_bytes.
 STREAMED_UPLOADS = (("POST", "/api/v1/datasets"), ("PATCH", "/api/v1/uploads/"))
+# The caches the signed fast path lives on: their hit ratio is on the dashboard.
+COUNTED_CACHES = (delivery.CACHE_NAMESPACE, grants.CACHE_NAMESPACE)
+
+
+def _engines(app: FastAPI) -> dict[str, AsyncEngine]:
+    """The engines whose pools /metrics reports: none before the lifespan opened them."""
+    resources: Resources | None = getattr(app.state, "resources", None)
+    if resources is None:
+        return {}
+    engines = {"primary": resources.engine}
+    if resources.replica is not None:
+        engines["replica"] = resources.replica.replica_engine
+    return engines
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = open_resources(settings, registry)
+        resources = open_resources(settings, registry, counted_caches=COUNTED_CACHES)
         app.state.resources = resources
         supervisor = await start_jobs(resources)
         sweeper = asyncio.create_task(sweep_uploads_forever(resources), name="upload-sweeper")
@@ -90,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.backup_metrics = BackupMetrics(registry)
+    registry.register(DatabasePoolCollector(functools.partial(_engines, app)))
     install_error_handlers(app)
     # A scene's encoding is validated against the dataset's columns in code; its shape (and
     # the colormap names) is published for the web client's generated types.

@@ -4,6 +4,10 @@ for byte. Refusals say why in one line and touch nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,9 +23,10 @@ from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.resources import storage_from_settings
 from spatialviz.ops.backup import BackupError, restore_backup, write_backup
+from spatialviz.ops.backup_status import STATUS_KEY
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
 from tests.conftest import TEST_SECRET, _sqlalchemy_pg_url, pg_admin
-from tests.factories import register_and_sign_in
+from tests.factories import DEFAULT_PASSWORD, create_workspace, register_and_sign_in
 from tests.scene_api.helpers import ready_scene
 
 Keys = tuple[str, str]  # (recipient, identity)
@@ -115,6 +120,60 @@ async def test_restore_serves_the_same_scene_byte_for_byte(
 
 
 @pytest.mark.usefixtures("age_keys")
+async def test_writes_commit_while_a_backup_is_under_way(
+    client: httpx.AsyncClient, settings: Settings, empty_settings: Settings, tmp_path: Path
+) -> None:
+    """The backup is held just after its database snapshot (before it reads the blobs, most
+    of its run): the API's writes commit meanwhile; the backup then finishes and restores
+    to the snapshot, consistent, without the writes made after it."""
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    before = await _scene_bytes(client, headers, scene["id"])
+    snapshot_taken, resume = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        snapshot_taken.set()
+        # Bounded so a failing test cannot hang the run; the test sets it long before.
+        assert resume.wait(300), "the test never let the backup go on"
+
+    backup = tmp_path / "during-writes.age"
+    running = asyncio.create_task(
+        asyncio.to_thread(
+            write_backup,
+            settings,
+            storage_from_settings(settings),
+            backup,
+            force=False,
+            after_snapshot=hold,
+        )
+    )
+    try:
+        assert await asyncio.to_thread(snapshot_taken.wait, 300)
+        # Writes while the backup is under way: a new account and a workspace (rows in
+        # several tables, in their own transactions), both committed and readable.
+        later, later_headers = await register_and_sign_in(client)
+        team = await create_workspace(client, later_headers, name="Made during the backup")
+        assert not running.done()  # still held: these writes did not wait for it
+        listed = await client.get("/api/v1/workspaces", headers=later_headers)
+        assert team["id"] in {w["id"] for w in listed.json()["items"]}, listed.text
+    finally:
+        resume.set()
+    manifest = await running
+    assert manifest["blobs"]
+
+    restore_backup(empty_settings, storage_from_settings(empty_settings), backup, force=False)
+    async for restored_client in _client_for(create_app(empty_settings)):
+        # The snapshot's state, whole: the scene's rows and every blob they name...
+        after = await _scene_bytes(restored_client, headers, scene["id"])
+        # ...and nothing written after it.
+        refused = await restored_client.post(
+            "/api/v1/auth/token", data={"username": later["email"], "password": DEFAULT_PASSWORD}
+        )
+    assert after == before
+    assert refused.status_code == 401, refused.text
+
+
+@pytest.mark.usefixtures("age_keys")
 async def test_restore_refuses_a_non_empty_target_and_a_wrong_key(
     client: httpx.AsyncClient,
     settings: Settings,
@@ -161,3 +220,36 @@ def test_the_cli_says_what_is_missing_in_one_line(settings: Settings, tmp_path: 
     result = run_spatialviz("backup", str(tmp_path / "b.age"), env=env)
     assert_one_line_refusal(result, "SPATIALVIZ_BACKUP_RECIPIENTS")
     assert not (tmp_path / "b.age").exists()
+
+
+def _gauge(scrape: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", scrape, flags=re.MULTILINE)
+    assert match is not None, f"{name} is not exported"
+    return float(match.group(1))
+
+
+@pytest.mark.usefixtures("age_keys")
+async def test_a_finished_backup_shows_on_the_metrics_of_the_api(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    """The backup-age alert's input: 0 until a backup succeeds, then its time and size."""
+    stamp = "spatialviz_backup_last_success_timestamp_seconds"
+    assert _gauge((await client.get("/metrics")).text, stamp) == 0
+    await register_and_sign_in(client)
+    storage = storage_from_settings(settings)
+    started = time.time()
+    backup = tmp_path / "b.age"
+    write_backup(settings, storage, backup, force=False)
+    scrape = (await client.get("/metrics")).text
+    assert started <= _gauge(scrape, stamp) <= time.time()
+    assert _gauge(scrape, "spatialviz_backup_last_size_bytes") == backup.stat().st_size
+    # The record is not data: the next backup leaves it out, restore ignores it.
+    assert STATUS_KEY not in {blob["key"] for blob in _manifest_blobs(settings, tmp_path)}
+
+
+def _manifest_blobs(settings: Settings, tmp_path: Path) -> list[dict[str, Any]]:
+    again = tmp_path / "again.age"
+    blobs: list[dict[str, Any]] = write_backup(
+        settings, storage_from_settings(settings), again, force=False
+    )["blobs"]
+    return blobs

@@ -32,6 +32,8 @@ from spatialviz.kit.tenancy import Principal
 from spatialviz.signing.signatures import Grant, GrantKind
 
 _REVOKED = b"-"
+#: The cache key namespace of grant states (hit/miss counted, ``kit.cache_metrics``).
+CACHE_NAMESPACE = "tile-grant"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ GONE = GrantState(None)
 
 
 def cache_key(kind: str, grant_id: uuid.UUID) -> str:
-    return f"tile-grant:{kind}{grant_id.hex}"
+    return f"{CACHE_NAMESPACE}:{kind}{grant_id.hex}"
 
 
 def _epoch(moment: datetime | None) -> int | None:

@@ -60,6 +60,7 @@ class JobContext:
         self.storage: BlobStorage = attempt.storage
         self.scratch: Path = attempt.scratch
         self._last_progress = 0.0
+        self.points = 0
 
     @property
     def staging_prefix(self) -> str:
@@ -75,6 +76,12 @@ class JobContext:
             self._last_progress = now
             self._attempt.report(min(max(fraction, 0.0), 1.0), stage)
         self.check_cancelled()
+
+    def count_points(self, count: int) -> None:
+        """Count points this step processed (``spatialviz_tiling_points_total``): reported
+        with the step, so whichever process runs it (a Celery pool process, the embedded
+        pool's parent) exports them."""
+        self.points += count
 
     def check_cancelled(self) -> None:
         """Raise :class:`JobCancelled` if someone asked the job to stop (seen within one

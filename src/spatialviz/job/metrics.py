@@ -1,4 +1,5 @@
-"""Job metrics: duration by kind and outcome, failures by error code, queue depth."""
+"""Job metrics: duration by kind and outcome, failures by error code, queue depth, and the
+points tiled (tiling throughput)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,18 @@ class JobMetrics:
             registry=registry,
             multiprocess_mode="max",
         )
+        # Labelled by kind only (a handful, from the registry): the scrape target already
+        # says which worker; per-job or per-scene labels would grow without bound.
+        self.points = Counter(
+            "spatialviz_tiling_points_total",
+            "Points tiled by this process's workers, by job kind (rate(): points per second)",
+            ["kind"],
+            registry=registry,
+        )
 
     def observe(self, step: Step) -> None:
+        if step.points and step.kind:
+            self.points.labels(step.kind).inc(step.points)
         if step.outcome is not Outcome.finished or step.status is None:
             return
         self.duration.labels(step.kind, step.status.value).observe(step.duration_seconds)

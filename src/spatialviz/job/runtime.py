@@ -308,7 +308,7 @@ def run_item(
         recorded, last = rt.call(op.complete_part(rt, job.id, attempt_no, part, value, share))
         if not recorded:
             raise JobLost(job_id)
-        return attempt.step(Outcome.mapped, value=value, last=last)
+        return attempt.step(Outcome.mapped, value=value, last=last, points=ctx.points)
 
     return _guarded(attempt, body)
 

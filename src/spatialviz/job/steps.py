@@ -43,6 +43,9 @@ class Step:
     # reduce). Outcome.mapped: whether this part was the last, so the reduce is to be sent.
     pending: list[int] | None = None
     last: bool = False
+    # Points the job code processed in this step (``JobContext.count_points``): the adapter
+    # that receives the step adds them to the tiling throughput counter.
+    points: int = 0
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ worker's start-up), never at import time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -18,6 +19,7 @@ from spatialviz.kit.cache import (
     RedisPubSub,
     create_redis,
 )
+from spatialviz.kit.cache_metrics import CountingCache
 from spatialviz.kit.db import create_engine, create_session_factory
 from spatialviz.kit.jobs import JobQueue, UnstartedJobQueue
 from spatialviz.kit.ratelimit import RateLimiter, create_rate_limiter
@@ -61,7 +63,15 @@ def storage_from_settings(settings: Settings) -> BlobStorage:
     )
 
 
-def open_resources(settings: Settings, registry: CollectorRegistry | None = None) -> Resources:
+def open_resources(
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    *,
+    counted_caches: Iterable[str] = (),
+) -> Resources:
+    """``counted_caches``: cache key namespaces whose hits and misses ``registry`` counts
+    (the API's; a worker counts none)."""
+    registry = registry or CollectorRegistry()
     engine = create_engine(settings.database_url, echo=settings.database_echo)
     storage = storage_from_settings(settings)
     redis_client = None
@@ -72,6 +82,8 @@ def open_resources(settings: Settings, registry: CollectorRegistry | None = None
         cache, pubsub = RedisCache(redis_client), RedisPubSub(redis_client)
     else:
         cache, pubsub = MemoryCache(), MemoryPubSub()
+    if counted_caches:
+        cache = CountingCache(cache, registry, counted_caches)
     return Resources(
         settings=settings,
         engine=engine,
@@ -81,7 +93,7 @@ def open_resources(settings: Settings, registry: CollectorRegistry | None = None
         pubsub=pubsub,
         rate_limiter=create_rate_limiter(settings),
         redis=redis_client,
-        registry=registry or CollectorRegistry(),
+        registry=registry,
         replica=_replica_router(settings, engine),
     )
 

@@ -33,6 +33,8 @@ from spatialviz.scene.repository import SceneRepository
 from spatialviz.signing import signatures
 
 TILESET = "tileset.json"
+#: The cache key namespace of delivery facts (hit/miss counted, ``kit.cache_metrics``).
+CACHE_NAMESPACE = "scene-delivery"
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _parse_delivery(raw: bytes) -> Delivery | None:
 
 
 def delivery_key(scene_id: uuid.UUID) -> str:
-    return f"scene-delivery:{scene_id}"
+    return f"{CACHE_NAMESPACE}:{scene_id}"
 
 
 async def forget_delivery(session: AsyncSession, cache: Cache, scene_id: uuid.UUID) -> None:

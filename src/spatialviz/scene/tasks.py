@@ -188,7 +188,11 @@ def _index_tiling_chunk(ctx: JobContext, chunk_id: Any) -> str:
     """Idempotent: a part run again (its worker was lost, or a late duplicate of it runs
     beside the new one) rewrites the same result file, swapped in whole."""
     work = _work_dir(ctx)
-    result = index_chunk(_load_plan(work), int(chunk_id))
+    the_plan = _load_plan(work)
+    result = index_chunk(the_plan, int(chunk_id))
+    # The chunk's points are the tiling work (each point is in exactly one chunk), counted
+    # here where the worker did it, so rate() is points tiled per second.
+    ctx.count_points(the_plan.chunks[int(chunk_id)].count)
     path = work / f"result-{int(chunk_id)}.pickle"
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with partial.open("wb") as fh:
