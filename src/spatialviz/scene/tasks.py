@@ -144,8 +144,11 @@ def _load_plan(work: Path) -> Plan:
     return plan
 
 
-def _tiling_options(ctx: JobContext) -> TilingOptions:
+def _tiling_options(ctx: JobContext, _encoding: ResolvedEncoding) -> TilingOptions:
     return TilingOptions(
+        # Every column in the tiles until the web client fetches sidecars; then the
+        # encoding's columns (styling.transform.tile_columns).
+        tile_properties="all",
         jobs=1,
         memory_budget=ctx.settings.scene_tiling_memory_budget,
         max_chunk_points=ctx.settings.scene_tiling_max_chunk_points,
@@ -168,7 +171,7 @@ def _prepare_tiling(ctx: JobContext) -> list[int]:
     try:
         the_plan = plan(
             source,
-            _tiling_options(ctx),
+            _tiling_options(ctx, encoding),
             str(work / "chunks"),
             str(work / "out"),
             on_progress,
