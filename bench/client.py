@@ -77,7 +77,11 @@ def _scene_id(base: str, token: str, name: str) -> str:
 
 
 async def measure(
-    base: str, tokens: dict[str, Any], scene_id: str, settle_s: float
+    base: str,
+    tokens: dict[str, Any],
+    scene_id: str,
+    settle_s: float,
+    recolour: str | None = None,
 ) -> dict[str, Any]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -124,11 +128,28 @@ async def measure(
         loaded_first: list[str] = []
         if first_points is not None:
             loaded_first = await page.evaluate(LOADED_BY_FIRST_FRAME)
+        settled = set(sizes)
+        if recolour is not None:
+            await _recolour(page, recolour, sizes, settle_s)
         await browser.close()
     first_frame_code = _first_frame_code(base, loaded_first)
+    after = {r: n for r, n in sizes.items() if r not in settled}
+    sizes = {r: n for r, n in sizes.items() if r in settled}
     tile_ids = [r for r in sizes if "/tiles/" in urls.get(r, "")]
     total = sum(sizes.values())
     tile_bytes = sum(sizes[r] for r in tile_ids)
+    sidecars = [r for r in sizes if urls.get(r, "").split("?")[0].endswith(".attrs.glb")]
+    recoloured = {}
+    if recolour is not None:
+        recoloured = {
+            "recolour_by": recolour,
+            # What colouring by a column the tiles leave out fetched: the tiles' sidecars.
+            "recolour_bytes": sum(after.values()),
+            "recolour_requests": len(after),
+            "recolour_sidecar_requests": sum(
+                1 for r in after if urls.get(r, "").split("?")[0].endswith(".attrs.glb")
+            ),
+        }
     return {
         "scene_id": scene_id,
         "viewport": [1440, 900],
@@ -139,9 +160,33 @@ async def measure(
         "points_drawn": drawn,
         "tiles_loaded": tiles,
         "bytes_tiles_per_point": round(tile_bytes / drawn, 2) if drawn else None,
+        "sidecar_requests": len(sidecars),
         "seconds_to_first_points": round(first_points, 2) if first_points else None,
         **first_frame_code,
+        **recoloured,
     }
+
+
+async def _recolour(page: Any, column: str, sizes: dict[str, int], settle_s: float) -> None:
+    """Colour by ``column`` in the scene page, then wait until no response has arrived for
+    ``settle_s`` seconds and no sidecar is on its way."""
+    await page.get_by_test_id("color-by").select_option(column)
+    started = time.monotonic()
+    stable_since = None
+    last: tuple[int, int] = (-1, -1)
+    while time.monotonic() - started < 120:
+        state = await page.evaluate(
+            "() => { const d = window.__spatialviz; return d.sidecars ? d.sidecars.fetched : 0; }"
+        )
+        now = (state, len(sizes))
+        if now == last:
+            stable_since = stable_since or time.monotonic()
+            if time.monotonic() - stable_since >= settle_s:
+                return
+        else:
+            stable_since = None
+        last = now
+        await asyncio.sleep(0.25)
 
 
 def _first_frame_code(base: str, urls: list[str]) -> dict[str, Any]:
@@ -171,10 +216,16 @@ def main() -> None:
     parser.add_argument("--password", required=True)
     parser.add_argument("--scene-name", default="Demo: LiDAR town")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds with nothing new")
+    parser.add_argument(
+        "--recolour",
+        metavar="COLUMN",
+        help="after the view settles, colour by COLUMN and count what that fetched",
+    )
     args = parser.parse_args()
     tokens = _tokens(args.base, args.email, args.password)
     scene_id = _scene_id(args.base, tokens["access_token"], args.scene_name)
-    print(json.dumps(asyncio.run(measure(args.base, tokens, scene_id, args.settle)), indent=2))
+    result = asyncio.run(measure(args.base, tokens, scene_id, args.settle, args.recolour))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

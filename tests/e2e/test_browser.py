@@ -101,7 +101,11 @@ async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_p
 
 def stored_tileset(storage: Path) -> tuple[list[list[str]], list[float]]:
     """The extensionsRequired of every stored tile, and the tileset's centre."""
-    required = [read_glb(p.read_bytes())[0]["extensionsRequired"] for p in storage.rglob("*.glb")]
+    required = [
+        read_glb(p.read_bytes())[0]["extensionsRequired"]
+        for p in storage.rglob("*.glb")
+        if not p.name.endswith(".attrs.glb")
+    ]
     (tileset,) = storage.rglob("tileset.json")
     center: list[float] = json.loads(tileset.read_text())["extras"]["spatialviz"]["center"]
     return required, center

@@ -158,6 +158,9 @@ async def test_las_classes_are_named_counted_and_can_be_hidden(
     assert scene["status"] == "ready", scene
     await page.goto(f"{live_server}/scenes/{scene['id']}")
     await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    # Lean tiles: the LAS colours need no column, so classification is in the sidecars,
+    # and none is fetched until something asks for it.
+    assert await page.evaluate("window.__spatialviz.sidecars.fetched") == 0
 
     # Fields that are zero everywhere are not offered; classification is categorical.
     offered = await page.get_by_test_id("color-by").locator("option").all_inner_texts()
@@ -169,6 +172,7 @@ async def test_las_classes_are_named_counted_and_can_be_hidden(
 
     await page.get_by_test_id("point-size").fill("8")
     await page.get_by_test_id("color-by").select_option("classification")
+    await wait_until(page, "window.__spatialviz.sidecars.fetched > 0", 30)
     legend = page.get_by_test_id("legend")
     await expect(legend).to_have_attribute("data-kind", "categorical")
     await expect(legend).to_contain_text("Ground (2)")

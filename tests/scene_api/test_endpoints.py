@@ -352,6 +352,10 @@ async def test_exports_usdz_and_3tz_end_to_end(client: httpx.AsyncClient) -> Non
     assert names[-1] == INDEX_NAME
     tileset = json.loads(zipfile.ZipFile(io.BytesIO(archive.content)).read("tileset.json"))
     assert tileset["asset"]["version"] == "1.1"
+    # The archive is the whole tileset: the sidecars travel with their tiles.
+    sidecar = tileset["root"]["extras"]["spatialviz"]["attributes"]
+    assert sidecar in names
+    assert sidecar.removesuffix(".attrs.glb") + ".glb" in names
 
     glb = await fetch_export(client, headers, scene["id"], "glb")
     assert glb.content[:4] == b"glTF"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from spatialviz.tiling.glb import PointContent, decode_points, read_glb
+from spatialviz.tiling.glb import PointContent, decode_points, decode_sidecar, read_glb
+from spatialviz.tiling.nodes import SIDECAR_SUFFIX
 
 
 @dataclass
@@ -23,6 +24,8 @@ class TileVisit:
     geometric_error: float
     parent_box: list[float] | None
     parent_error: float | None
+    sidecar: Path | None = None
+    """The node's sidecar (the tile's extras.spatialviz.attributes), if it has one."""
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -41,7 +44,9 @@ def walk(tileset_path: Path) -> Iterator[TileVisit]:
             sub = load_json(base / uri)
             yield from visit(sub["root"], (base / uri).parent, depth + 1, tile)
         elif uri:
+            sidecar = tile.get("extras", {}).get("spatialviz", {}).get("attributes")
             yield TileVisit(
+                sidecar=base / sidecar if sidecar else None,
                 path=base / uri,
                 box=tile["boundingVolume"]["box"],
                 depth=depth,
@@ -61,11 +66,18 @@ def all_tilesets(out: Path) -> list[Path]:
 
 
 def decode(path: Path) -> tuple[PointContent, npt.NDArray[np.float64]]:
-    """A tile's points and its per-axis quantization step in the z-up frame."""
+    """A tile's points, with the columns of its sidecar if it has one (row i: point i), and
+    its per-axis quantization step in the z-up frame."""
     data = path.read_bytes()
     doc, _ = read_glb(data)
     sx, sy, sz = doc["nodes"][0]["scale"]
-    return decode_points(data), np.array([sx, sz, sy])
+    content = decode_points(data)
+    sidecar = path.with_name(path.name.removesuffix(".glb") + SIDECAR_SUFFIX)
+    if sidecar.exists():
+        extra = decode_sidecar(sidecar.read_bytes())
+        assert not set(extra) & set(content.properties), "a column in both files"
+        content = replace(content, properties={**content.properties, **extra})
+    return content, np.array([sx, sz, sy])
 
 
 def box_bounds(box: list[float]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from spatialviz.tiling import TilingOptions, tile
-from spatialviz.tiling.glb import PointContent, encode_glb
+from spatialviz.tiling.glb import PointContent, decode_sidecar, encode_glb, encode_tile
 from tests.tiling.conftest import Tiled
 from tests.tiling.helpers import walk
 from tests.tiling.sources import make_cloud, many_values_content, parquet_source
@@ -42,7 +42,10 @@ def validate(paths: list[Path]) -> list[dict[str, object]]:
 
 
 def test_all_tiles_pass_gltf_validator(tiled: Tiled) -> None:
-    paths = [v.path for v in walk(tiled.out / "tileset.json")]
+    visits = list(walk(tiled.out / "tileset.json"))
+    sidecars = [v.sidecar for v in visits if v.sidecar is not None]
+    assert sidecars  # the sidecars are glTF too: a client decodes them like a tile
+    paths = [v.path for v in visits] + sidecars
     reports = validate(paths)
     assert len(reports) == len(paths)
     bad = [r for r in reports if r["errors"] != 0]
@@ -76,7 +79,8 @@ def test_draco_tiles_with_every_attribute_pass(tmp_path: Path) -> None:
     plain views, permuted into Draco's order."""
     source = parquet_source(make_cloud(6_000, seed=5), tmp_path / "in.parquet")
     tile(source, tmp_path / "out", TilingOptions(jobs=1, compression="draco", leaf_points=2_000))
-    paths = [v.path for v in walk(tmp_path / "out" / "tileset.json")]
+    visits = list(walk(tmp_path / "out" / "tileset.json"))
+    paths = [v.path for v in visits] + [v.sidecar for v in visits if v.sidecar is not None]
     reports = validate(paths)
     assert len(reports) == len(paths) > 1
     assert [r for r in reports if r["errors"] != 0 or r["warnings"] != 0] == []
@@ -85,8 +89,16 @@ def test_draco_tiles_with_every_attribute_pass(tmp_path: Path) -> None:
 @pytest.mark.parametrize("compression", ["none", "meshopt", "draco"])
 def test_tiles_with_more_values_than_vertex_slots_pass(tmp_path: Path, compression: str) -> None:
     """25 per-point values of every kind (flags, uint8/16, int16, float64, 64-bit ids): the
-    tile is valid and has two vertex attributes, under WebGL's 16."""
+    tile is valid and has two vertex attributes, under WebGL's 16; the same values as a
+    sidecar are valid too."""
     path = tmp_path / "many.glb"
-    path.write_bytes(encode_glb(many_values_content(2_345), compression=compression))  # type: ignore[arg-type]
-    (report,) = validate([path])
-    assert (report["errors"], report["warnings"]) == (0, 0)
+    content = many_values_content(2_345)
+    path.write_bytes(encode_glb(content, compression=compression))  # type: ignore[arg-type]
+    side = tmp_path / "many.attrs.glb"
+    lean = PointContent(content.positions, content.colors, {}, sidecar=content.properties)
+    files = encode_tile(lean, compression=compression)  # type: ignore[arg-type]
+    assert files.sidecar is not None
+    side.write_bytes(files.sidecar)
+    reports = validate([path, side])
+    assert [(r["errors"], r["warnings"]) for r in reports] == [(0, 0), (0, 0)]
+    assert decode_sidecar(files.sidecar).keys() == content.properties.keys()

@@ -143,17 +143,46 @@ def test_root_transform_places_tileset_on_the_globe(tiled: Tiled) -> None:
 
 
 def test_glb_structure_and_metadata(tiled: Tiled) -> None:
-    path = next(iter(walk(tiled.out / "tileset.json"))).path
+    visits = list(walk(tiled.out / "tileset.json"))
+    path = visits[0].path
     doc, _ = read_glb(path.read_bytes())
     assert doc["extensionsRequired"] == ["KHR_mesh_quantization"]
     prim = doc["meshes"][0]["primitives"][0]
     assert prim["mode"] == 0
     assert doc["accessors"][prim["attributes"]["POSITION"]]["componentType"] == 5123
+    # Lean tiles: the row id (a pick's identity) only; the other columns are in the sidecar,
+    # which the tileset names in the tile's extras (not as content).
     table = doc["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
-    assert set(table["properties"]) == {"intensity", "classification", "row_id"}
+    assert set(table["properties"]) == {"row_id"}
     feature_ids = prim["extensions"]["EXT_mesh_features"]["featureIds"][0]
     assert feature_ids["propertyTable"] == 0
     assert "attribute" not in feature_ids
+    assert all(v.sidecar == v.path.with_name(v.path.stem + ".attrs.glb") for v in visits)
+    assert all(v.sidecar is not None and v.sidecar.exists() for v in visits)
+    assert visits[0].sidecar is not None
+    side, _ = read_glb(visits[0].sidecar.read_bytes())
+    assert "meshes" not in side
+    side_table = side["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
+    assert set(side_table["properties"]) == {"intensity", "classification"}
+    extras = load_json(tiled.out / "tileset.json")["extras"]["spatialviz"]["properties"]
+    assert extras == {"tile": ["row_id"], "sidecar": ["intensity", "classification"]}
+
+
+def test_tile_properties_choose_what_tiles_carry(tmp_path: Path) -> None:
+    source = parquet_source(make_cloud(3_000), tmp_path / "in.parquet")
+    for keep, tile_cols, files in (
+        (("intensity",), {"intensity", "row_id"}, 2),
+        ("all", {"intensity", "classification", "row_id"}, 1),
+    ):
+        out = tmp_path / f"out-{files}"
+        tile(source, out, TilingOptions(jobs=1, tile_properties=keep))  # type: ignore[arg-type]
+        visit = next(iter(walk(out / "tileset.json")))
+        doc, _ = read_glb(visit.path.read_bytes())
+        table = doc["extensions"]["EXT_structural_metadata"]["propertyTables"][0]
+        assert set(table["properties"]) == tile_cols
+        assert len(list(out.glob("tiles/0-0-0-0*.glb"))) == files
+        content, _ = decode(visit.path)
+        assert set(content.properties) == {"intensity", "classification", "row_id"}
 
 
 def test_progress_reports_every_stage_in_order(tiled: Tiled) -> None:

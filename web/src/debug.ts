@@ -10,6 +10,8 @@ export interface DebugState {
   sceneId: string | null;
   sceneReady: boolean;
   tilesLoaded: number;
+  /** tile sidecars (the columns a tile leaves out) fetched so far, and those held now */
+  sidecars: { fetched: number; held: number };
   /** true while the viewer still has tiles to download or parse */
   tilesLoading: boolean;
   pointsDrawn: number;
@@ -40,6 +42,7 @@ export const debug: DebugState = {
   sceneId: null,
   sceneReady: false,
   tilesLoaded: 0,
+  sidecars: { fetched: 0, held: 0 },
   tilesLoading: false,
   pointsDrawn: 0,
   pointBudget: 0,

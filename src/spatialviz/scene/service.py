@@ -256,9 +256,11 @@ async def update_scene(
     encoding: dict[str, Any] | None,
     encoding_given: bool,
 ) -> tuple[Scene, Job | None]:
-    """Rename and/or re-encode. A colour/size-only change keeps the tiles (the client
-    restyles from per-point attributes); positions or the filter changing re-tiles, and so
-    does a categorical colour by a text column whose codes the tiles do not carry."""
+    """Rename and/or re-encode. A colour/size-only change keeps the tiles: the client
+    restyles from per-point columns, the tiles' own or (a column the encoding did not need
+    when tiled) their sidecars'. Positions or the filter changing re-tiles, and so does a
+    categorical colour by a text column whose codes neither carries (docs/scenes.md,
+    "Tile content")."""
     scene = await get_scene(session, principal, scene_id)
     require_role(principal, scene.workspace_id, Role.editor)
     if name is not None:

@@ -28,7 +28,7 @@ from spatialviz.scene.sceneframe import source_info
 from spatialviz.scene.service import TILE_KIND, apply_tiling_outcome
 from spatialviz.spatialindex.index import SpatialIndex
 from spatialviz.styling.encoding import ResolvedEncoding
-from spatialviz.styling.transform import transform_parquet
+from spatialviz.styling.transform import tile_columns, transform_parquet
 from spatialviz.tiling import (
     ChunkResult,
     Plan,
@@ -144,8 +144,11 @@ def _load_plan(work: Path) -> Plan:
     return plan
 
 
-def _tiling_options(ctx: JobContext) -> TilingOptions:
+def _tiling_options(ctx: JobContext, encoding: ResolvedEncoding) -> TilingOptions:
     return TilingOptions(
+        # The columns the encoding needs; the rest go to sidecars, which the viewer fetches
+        # only to colour by one (docs/scenes.md, "Tile content").
+        tile_properties=tile_columns(encoding),
         jobs=1,
         memory_budget=ctx.settings.scene_tiling_memory_budget,
         max_chunk_points=ctx.settings.scene_tiling_max_chunk_points,
@@ -168,7 +171,7 @@ def _prepare_tiling(ctx: JobContext) -> list[int]:
     try:
         the_plan = plan(
             source,
-            _tiling_options(ctx),
+            _tiling_options(ctx, encoding),
             str(work / "chunks"),
             str(work / "out"),
             on_progress,

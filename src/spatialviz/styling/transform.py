@@ -168,6 +168,19 @@ def coded_text_column(enc: ResolvedEncoding) -> str | None:
     return color.column if all(isinstance(c, str) for c in color.categories) else None
 
 
+def tile_columns(enc: ResolvedEncoding) -> tuple[str, ...]:
+    """The per-point columns the encoding needs in every tile (besides the row id, which a
+    pick needs, and ``point_size``): the column a colour maps (continuous, or categorical
+    and then its codes for a text column) and the filter's columns. Tiles leave the other
+    columns to their nodes' sidecars, which the viewer fetches only to colour by one
+    (docs/scenes.md, "Tile content")."""
+    wanted: list[str] = []
+    if isinstance(enc.color, ResolvedContinuous | ResolvedCategorical):
+        wanted.append(enc.color.column)
+    wanted += [f.column for f in enc.filter if f.column not in wanted]
+    return tuple(wanted)
+
+
 def category_codes(values: pa.Array, color: ResolvedCategorical) -> pa.Array:
     """uint16 codes of a text column: ``i`` for ``categories[i]`` (the dataset statistics'
     order, which the API's attribute lists with counts), ``len(categories)`` for any other

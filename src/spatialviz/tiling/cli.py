@@ -108,6 +108,15 @@ def tile_command(
             "'Tile content'."
         ),
     ] = "meshopt",
+    tile_properties: Annotated[
+        str,
+        typer.Option(
+            "--tile-properties",
+            help="Columns each tile carries besides row_id: a comma list, '' (default: none, "
+            "the rest go to per-node sidecars, tiles/<node>.attrs.glb) or 'all' (no "
+            "sidecars). See docs/scenes.md 'Tile content'.",
+        ),
+    ] = "",
     force: Annotated[
         bool,
         typer.Option(
@@ -136,11 +145,15 @@ def tile_command(
         raise typer.BadParameter(
             f"expected one of {', '.join(COMPRESSIONS)}", param_hint="--compression"
         )
+    inline: str | tuple[str, ...] = tile_properties.strip()
+    if inline != "all":
+        inline = tuple(a.strip() for a in tile_properties.split(",") if a.strip())
     options = TilingOptions(
         memory_budget=budget,
         jobs=jobs,
         attributes=attrs,  # type: ignore[arg-type]
         compression=compression,
+        tile_properties=inline,  # type: ignore[arg-type]
     )
     with one_line_errors(debug):
         check_input(input_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from spatialviz.tiling.glb import ContentEncoder, encode_glb
+from spatialviz.tiling.glb import ContentEncoder, encode_tile
 from spatialviz.tiling.options import COMPRESSIONS
 
 
@@ -12,4 +12,4 @@ def encoder_for(compression: str) -> ContentEncoder:
     """The encoder for ``TilingOptions.compression``."""
     if compression not in COMPRESSIONS:
         raise ValueError(f"unknown compression {compression!r}")
-    return partial(encode_glb, compression=compression)
+    return partial(encode_tile, compression=compression)

@@ -22,7 +22,7 @@ import importlib
 import json
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,13 +51,24 @@ class PointContent:
     positions: npt.NDArray[np.float64]
     colors: npt.NDArray[np.uint8] | None
     properties: Mapping[str, npt.NDArray[Any]]
+    sidecar: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
+    """Per-point columns for the node's sidecar file rather than the tile (see
+    :func:`encode_tile`)."""
+
+
+@dataclass(frozen=True)
+class TileFiles:
+    """One node's files: the tile (GLB) and, when some columns stay out of it, its sidecar."""
+
+    tile: bytes
+    sidecar: bytes | None
 
 
 class ContentEncoder(Protocol):
-    """Turns a node's points into tile content bytes (GLB)."""
+    """Turns a node's points into its files (the GLB, and the sidecar if any)."""
 
-    def __call__(self, content: PointContent) -> bytes:
-        """Return the complete file content."""
+    def __call__(self, content: PointContent) -> TileFiles:
+        """Return the complete files' content."""
         ...
 
 
@@ -163,25 +174,36 @@ class _BinBuilder:
 
 
 def encode_glb(content: PointContent, *, compression: Compression = "none") -> bytes:
-    """Encode one node's points as a GLB, its vertex data compressed as asked.
+    """Encode one node's points as a single GLB (every property in it), compressed as asked."""
+    if content.sidecar:
+        raise ValueError("encode_glb writes one file: use encode_tile for a sidecar")
+    return encode_tile(content, compression=compression).tile
+
+
+def encode_tile(content: PointContent, *, compression: Compression = "none") -> TileFiles:
+    """Encode one node's points as a GLB, its vertex data compressed as asked, and the
+    ``sidecar`` columns (if any) as a second, mesh-less GLB holding only a property table.
 
     Compressed tiles store the points in Z-order of their quantized positions (every
     attribute permuted alike): both codecs predict a point from the one before it. The
-    file's point order carries no meaning (row ids travel as a property).
-    ``meshopt``: EXT_meshopt_compression on every view (vertex and property table).
+    file's point order carries no meaning (row ids travel as a property); the sidecar's rows
+    follow the tile's, so its row i is the tile's point i.
+    ``meshopt``: EXT_meshopt_compression on every view (vertex and property tables).
     ``draco``: KHR_draco_mesh_compression holding position and colour
-    (:mod:`spatialviz.tiling.draco`); the property table stays plain views.
+    (:mod:`spatialviz.tiling.draco`); the property tables stay plain views.
     """
     n = len(content.positions)
     q, translation, scale = quantize_positions(content.positions)
     colors = srgb_to_linear_u8(content.colors) if content.colors is not None else None
     properties = content.properties
+    sidecar = content.sidecar
     if compression != "none" and n > 1:
         order = local_morton_order(q)
         # np.take, not q[order]: ~10x faster on 2-D rows with numpy's fancy indexing.
         q = np.take(q, order, axis=0)
         colors = np.take(colors, order, axis=0) if colors is not None else None
         properties = {name: np.take(values, order) for name, values in properties.items()}
+        sidecar = {name: np.take(values, order) for name, values in sidecar.items()}
     packed: bytes | None = None
     if compression == "draco" and n > 0:
         packed = draco.encode_points(q[:, :3], colors)
@@ -214,12 +236,38 @@ def encode_glb(content: PointContent, *, compression: Compression = "none") -> b
     }
     if properties and n:
         add_property_table(doc, primitive, bins, properties, n)
+    tile = _finish(doc, bins)
+    side = _sidecar_glb(sidecar, n, compression) if sidecar and n else None
+    return TileFiles(tile=tile, sidecar=side)
+
+
+def _sidecar_glb(
+    properties: Mapping[str, npt.NDArray[Any]], n: int, compression: Compression
+) -> bytes:
+    """A glTF with no scene or mesh, only the EXT_structural_metadata property table of
+    ``properties`` (n rows, the tile's point order): a client decodes it as it does a
+    tile's table. Meshopt-coded views when the tiles are (Draco codes no table)."""
+    bins = _BinBuilder(meshopt=compression == "meshopt")
+    doc: dict[str, Any] = {
+        "asset": {"version": "2.0", "generator": "spatialviz.tiling"},
+        "extensionsUsed": [],
+        "extensionsRequired": [],
+        # The table may hold padding rows (CODED_ROWS_MULTIPLE): the points are the first n.
+        "extras": {"spatialviz": {"points": n}},
+    }
+    add_property_table(doc, None, bins, properties, n)
+    return _finish(doc, bins)
+
+
+def _finish(doc: dict[str, Any], bins: _BinBuilder) -> bytes:
     doc["bufferViews"] = bins.views
     payload = bins.payload()
     doc["buffers"] = bins.buffers(payload)
     if bins.fallback_length:
         doc["extensionsUsed"].append("EXT_meshopt_compression")
         doc["extensionsRequired"].append("EXT_meshopt_compression")
+    if not doc["extensionsRequired"]:
+        del doc["extensionsRequired"]  # glTF forbids an empty list (a plain sidecar's)
     return _pack(doc, payload)
 
 
@@ -300,43 +348,58 @@ def decode_points(data: bytes) -> PointContent:
     prim = doc["meshes"][0]["primitives"][0]
     node = doc["nodes"][0]
 
-    def view_bytes(index: int) -> tuple[bytes, int | None]:
-        view = doc["bufferViews"][index]
-        packed = view.get("extensions", {}).get("EXT_meshopt_compression")
-        if packed is not None:
-            meshopt = _meshopt()
-
-            start = packed.get("byteOffset", 0)
-            rows = meshopt.decode_gltf_buffer(
-                payload[start : start + packed["byteLength"]],
-                packed["count"],
-                packed["byteStride"],
-                "ATTRIBUTES",
-            )
-            return np.ascontiguousarray(rows).tobytes(), packed["byteStride"]
-        start = view.get("byteOffset", 0)
-        return payload[start : start + view["byteLength"]], view.get("byteStride")
-
     coded = prim.get("extensions", {}).get("KHR_draco_mesh_compression")
     colors: npt.NDArray[np.uint8] | None = None
     if coded is not None:
-        raw, _ = view_bytes(coded["bufferView"])
+        raw = _view_bytes(doc, payload, coded["bufferView"])
         q16, colors = draco.decode_points(raw)
         q = q16.astype(np.float64)
     else:
-        raw, _ = view_bytes(doc["accessors"][prim["attributes"]["POSITION"]]["bufferView"])
+        raw = _view_bytes(
+            doc, payload, doc["accessors"][prim["attributes"]["POSITION"]]["bufferView"]
+        )
         q = np.frombuffer(raw, dtype=np.uint16).reshape(-1, 4)[:, :3].astype(np.float64)
         if "COLOR_0" in prim["attributes"]:
-            raw, _ = view_bytes(doc["accessors"][prim["attributes"]["COLOR_0"]]["bufferView"])
+            raw = _view_bytes(
+                doc, payload, doc["accessors"][prim["attributes"]["COLOR_0"]]["bufferView"]
+            )
             colors = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 4)[:, :3].copy()
     gltf = q * np.asarray(node["scale"]) + np.asarray(node["translation"])
     local = np.column_stack([gltf[:, 0], -gltf[:, 2], gltf[:, 1]])
+    props = _read_table(doc, payload, len(local))
+    return PointContent(positions=local, colors=colors, properties=props)
+
+
+def decode_sidecar(data: bytes) -> dict[str, npt.NDArray[Any]]:
+    """The columns of a sidecar written by :func:`encode_tile` (row i: the tile's point i)."""
+    doc, payload = read_glb(data)
+    n = int(doc["extras"]["spatialviz"]["points"])
+    return _read_table(doc, payload, n)
+
+
+def _view_bytes(doc: dict[str, Any], payload: bytes, index: int) -> bytes:
+    """A buffer view's bytes, meshopt-decoded when coded."""
+    view = doc["bufferViews"][index]
+    packed = view.get("extensions", {}).get("EXT_meshopt_compression")
+    if packed is not None:
+        start = packed.get("byteOffset", 0)
+        rows = _meshopt().decode_gltf_buffer(
+            payload[start : start + packed["byteLength"]],
+            packed["count"],
+            packed["byteStride"],
+            "ATTRIBUTES",
+        )
+        return np.ascontiguousarray(rows).tobytes()
+    start = view.get("byteOffset", 0)
+    return payload[start : start + view["byteLength"]]
+
+
+def _read_table(doc: dict[str, Any], payload: bytes, n: int) -> dict[str, npt.NDArray[Any]]:
     props: dict[str, npt.NDArray[Any]] = {}
     meta = doc.get("extensions", {}).get("EXT_structural_metadata")
     if meta:
         table = meta["propertyTables"][0]
         classes = meta["schema"]["classes"][table["class"]]["properties"]
         for name, prop in table["properties"].items():
-            raw, _ = view_bytes(prop["values"])
-            props[name] = read_property(classes[name], raw, len(local))
-    return PointContent(positions=local, colors=colors, properties=props)
+            props[name] = read_property(classes[name], _view_bytes(doc, payload, prop["values"]), n)
+    return props

@@ -74,12 +74,13 @@ def table_bytes(values: npt.NDArray[Any]) -> bytes:
 
 def add_property_table(
     doc: dict[str, Any],
-    primitive: dict[str, Any],
+    primitive: dict[str, Any] | None,
     sink: ViewSink,
     properties: Mapping[str, npt.NDArray[Any]],
     n: int,
 ) -> None:
-    """Write ``properties`` (n values each) as the primitive's property table."""
+    """Write ``properties`` (n values each) as the primitive's property table (``primitive``
+    None: a sidecar's table, tied to no mesh; row i belongs to point i of its tile)."""
     rows = -(-n // CODED_ROWS_MULTIPLE) * CODED_ROWS_MULTIPLE if sink.coded else n
     class_props: dict[str, Any] = {}
     table_props: dict[str, Any] = {}
@@ -88,13 +89,16 @@ def add_property_table(
         class_props[name] = class_property(values)
         size = 1 if values.dtype == np.bool_ else values.dtype.itemsize
         table_props[name] = {"values": sink.add_table_values(table_bytes(values), size)}
-    doc["extensionsUsed"] += ["EXT_mesh_features", "EXT_structural_metadata"]
+    doc["extensionsUsed"] += ["EXT_structural_metadata"]
     doc["extensions"] = {
         "EXT_structural_metadata": {
             "schema": {"id": SCHEMA_ID, "classes": {CLASS: {"properties": class_props}}},
             "propertyTables": [{"class": CLASS, "count": rows, "properties": table_props}],
         }
     }
+    if primitive is None:
+        return
+    doc["extensionsUsed"].insert(-1, "EXT_mesh_features")
     # No "attribute": feature ids are the vertex indices, one feature per point.
     primitive.setdefault("extensions", {})["EXT_mesh_features"] = {
         "featureIds": [{"featureCount": n, "propertyTable": 0}]

@@ -27,10 +27,17 @@ class NodeRecord:
     lo: tuple[float, float, float]
     hi: tuple[float, float, float]
     bytes: int
+    """Of the node's files: the tile and its sidecar."""
+    sidecar: bool = False
+    """Whether ``tiles/<name>.attrs.glb`` holds the columns the tile leaves out."""
 
     @property
     def name(self) -> str:
         return node_name(self.level, self.key)
+
+
+SIDECAR_SUFFIX = ".attrs.glb"
+"""A node's sidecar: ``tiles/<node>.attrs.glb`` beside ``tiles/<node>.glb``."""
 
 
 def node_name(level: int, key: int) -> str:
@@ -39,7 +46,8 @@ def node_name(level: int, key: int) -> str:
 
 
 def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> NodeRecord:
-    """Encode the records of one node into ``tiles/<name>.glb``."""
+    """Encode the records of one node into ``tiles/<name>.glb`` (and the columns the tiles
+    leave out into ``tiles/<name>.attrs.glb``)."""
     local = np.column_stack([rec["x"], rec["y"], rec["z"]]) - np.asarray(plan.center)
     colors = None
     if plan.has_color:
@@ -47,12 +55,18 @@ def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> N
             [(rec[c] >> plan.color_shift).astype(np.uint8) for c in ("red", "green", "blue")]
         )
     flags = plan.flag_names
-    properties = {name: stored_values(name, rec[name], flags) for name in plan.property_names}
-    data = encoder_for(plan.options.compression)(
-        PointContent(positions=local, colors=colors, properties=properties)
+    properties = {n: stored_values(n, rec[n], flags) for n in plan.tile_property_names}
+    sidecar = {n: stored_values(n, rec[n], flags) for n in plan.sidecar_property_names}
+    files = encoder_for(plan.options.compression)(
+        PointContent(positions=local, colors=colors, properties=properties, sidecar=sidecar)
     )
-    path = Path(plan.output_dir) / "tiles" / f"{node_name(level, key)}.glb"
-    path.write_bytes(data)
+    tiles = Path(plan.output_dir) / "tiles"
+    name = node_name(level, key)
+    (tiles / f"{name}.glb").write_bytes(files.tile)
+    size = len(files.tile)
+    if files.sidecar is not None:
+        (tiles / f"{name}{SIDECAR_SUFFIX}").write_bytes(files.sidecar)
+        size += len(files.sidecar)
     lo = [float(local[:, i].min()) for i in range(3)]
     hi = [float(local[:, i].max()) for i in range(3)]
     return NodeRecord(
@@ -61,7 +75,8 @@ def write_node(plan: Plan, level: int, key: int, rec: npt.NDArray[np.void]) -> N
         count=len(rec),
         lo=(lo[0], lo[1], lo[2]),
         hi=(hi[0], hi[1], hi[2]),
-        bytes=len(data),
+        bytes=size,
+        sidecar=files.sidecar is not None,
     )
 
 

@@ -41,6 +41,12 @@ class TilingOptions:
     levels_per_tileset: int = 5
     max_chunk_points: int | None = None
     """Override the chunk size derived from the memory budget (tests, tuning)."""
+    tile_properties: Literal["all"] | tuple[str, ...] = ()
+    """The per-point columns a tile itself carries besides ``row_id`` (and ``point_size``,
+    which a size-by-column encoding makes): what the scene's encoding needs. Every other
+    column goes to the node's sidecar (``tiles/<node>.attrs.glb``), which a client fetches
+    only when asked to colour by it (docs/scenes.md, "Tile content"). ``"all"``: every
+    column in the tile and no sidecars (the layout before sidecars)."""
 
     def chunk_points(self) -> int:
         """Points one chunk may hold so that ``jobs`` indexers fit the memory budget.

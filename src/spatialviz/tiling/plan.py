@@ -51,6 +51,11 @@ ONE_BIT_FIELDS = frozenset(
 """LAS's one-bit point fields, which readers hand over as uint8: tiles store them as
 bit-packed BOOLEAN properties (a tile whose values are not all 0/1 keeps the integers)."""
 
+ALWAYS_IN_TILE = frozenset({ROW_ID_COLUMN, "point_size"})
+"""Columns every tile carries whatever the encoding: the row id is a pick's identity (the
+client asks the server for the row by it); ``point_size`` exists only when the encoding
+sizes points by a column, so the encoding needs it."""
+
 BUCKET_LEVEL = 3
 """While counting, points are already written to one file per level-3 node (<= 512): a
 chunk is then a union of buckets (or, if dense, a filtered part of one), so the source is
@@ -120,6 +125,21 @@ class Plan:
     @property
     def property_names(self) -> list[str]:
         return [name for name, _ in self.columns if name not in COLOR_COLUMNS]
+
+    @property
+    def tile_property_names(self) -> list[str]:
+        """The columns each tile's own property table holds (see
+        :attr:`TilingOptions.tile_properties`)."""
+        keep = self.options.tile_properties
+        if keep == "all":
+            return self.property_names
+        return [n for n in self.property_names if n in ALWAYS_IN_TILE or n in keep]
+
+    @property
+    def sidecar_property_names(self) -> list[str]:
+        """The columns that go to the nodes' sidecars instead (empty: no sidecars)."""
+        inline = set(self.tile_property_names)
+        return [n for n in self.property_names if n not in inline]
 
     @property
     def flag_names(self) -> frozenset[str]:

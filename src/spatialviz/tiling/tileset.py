@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from spatialviz.tiling.georef import enu_transform
-from spatialviz.tiling.nodes import NodeRecord, node_name
+from spatialviz.tiling.nodes import SIDECAR_SUFFIX, NodeRecord, node_name
 from spatialviz.tiling.plan import Plan
 from spatialviz.tiling.types import BoundingVolume, Tile, Tileset
 
@@ -119,6 +119,11 @@ def write_tilesets(plan: Plan, records: list[NodeRecord]) -> int:
         }
         if node.record is not None:
             tile["content"] = {"uri": f"{prefix}{node.record.name}.glb"}
+            if node.record.sidecar:
+                # Not content: 3D Tiles clients that know nothing of it load the tile alone.
+                # Relative like the content URI (to this JSON file).
+                sidecar = f"{prefix}{node.record.name}{SIDECAR_SUFFIX}"
+                tile["extras"] = {"spatialviz": {"attributes": sidecar}}
         if node.children:
             ordered = sorted(node.children, key=lambda c: c.key)
             tile["children"] = [tile_of(c, prefix, top_level) for c in ordered]
@@ -143,6 +148,12 @@ def write_tilesets(plan: Plan, records: list[NodeRecord]) -> int:
                 # Tiles written before this key existed hold sRGB bytes in COLOR_0; the web
                 # viewer decodes those for such tilesets only.
                 "color_space": "linear",
+                # Per-point columns: those in every tile's property table, and those only
+                # in the nodes' sidecars (a tile's extras.spatialviz.attributes).
+                "properties": {
+                    "tile": plan.tile_property_names,
+                    "sidecar": plan.sidecar_property_names,
+                },
             }
         },
     }

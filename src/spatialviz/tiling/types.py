@@ -26,6 +26,7 @@ class Tile(TypedDict):
     content: NotRequired[Content]
     children: NotRequired[list[Tile]]
     transform: NotRequired[list[float]]
+    extras: NotRequired[dict[str, object]]
 
 
 class Tileset(TypedDict):

@@ -16,7 +16,8 @@ import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
 import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget } from '../lib/budget';
-import { signingPlugin } from '../lib/signing';
+import { signedUrl, signingPlugin } from '../lib/signing';
+import { SidecarCache } from './sidecars';
 import { tileColorSpace } from '../lib/colorspace';
 import { ROW_ID, threeAttributeName } from '../lib/attributes';
 import { columnAsFloat32, exactRowId, type PropertyTableLike } from '../lib/properties';
@@ -84,6 +85,10 @@ export class Viewer {
   private pickThreshold = 0.01;
   private disposed = false;
   private readonly draco: DRACOLoader;
+  /** Columns the tiles leave to their sidecars (tileset.json extras.spatialviz.properties.sidecar). */
+  private sidecarColumns = new Set<string>();
+  private readonly sidecars: SidecarCache;
+  private tileOfPoints = new WeakMap<THREE.Points, Tile>();
   /**
    * What turns tileset coordinates into the query API's dataset frame (lib/sceneframe.ts):
    * undefined until the root tileset has loaded, null where no shift does it.
@@ -133,6 +138,7 @@ export class Viewer {
 
     this.tiles = new TilesRenderer(url);
     this.tiles.registerPlugin(signingPlugin(url, location.href));
+    this.sidecars = new SidecarCache((u) => signedUrl(u, url, location.href), (tile) => this.onSidecar(tile));
     // Decoders for tilesets tiled with compression "meshopt" (EXT_meshopt_compression) and
     // "draco" (KHR_draco_mesh_compression). The Draco decoder (WebAssembly, served from our
     // own assets: the build emits the files three.js points at) loads with the first such tile.
@@ -160,6 +166,9 @@ export class Viewer {
       this.queryOffset = datasetOffset(frame, root.extras?.spatialviz, !!root.root?.transform);
       this.sceneCenter = sceneCenter(root.extras?.spatialviz);
       this.rootBox = root.root?.boundingVolume?.box ?? null;
+      const extras = root.extras?.spatialviz as { properties?: { sidecar?: unknown } } | undefined;
+      const inSidecars = extras?.properties?.sidecar;
+      this.sidecarColumns = new Set(Array.isArray(inSidecars) ? inSidecars.filter((c): c is string => typeof c === 'string') : []);
       this.positionFrame = frame === 'chart' ? null : {
         rootInverse: root.root?.transform ? new THREE.Matrix4().fromArray(root.root.transform).invert() : null,
         box: root.root?.boundingVolume?.box ?? null,
@@ -214,6 +223,7 @@ export class Viewer {
         const old = p.material as THREE.Material;
         p.material = this.material;
         if (old !== this.material) old.dispose();
+        this.tileOfPoints.set(p, tile);
         this.applyColorAttribute(p);
         points.push(p);
       }
@@ -225,6 +235,7 @@ export class Viewer {
 
   private onDisposeModel(tile: Tile): void {
     this.pointsByTile.delete(tile);
+    this.sidecars.drop(tile);
     this.shown = null;
     debug.tilesLoaded = this.pointsByTile.size;
   }
@@ -262,13 +273,29 @@ export class Viewer {
       return attr;
     }
     const table = this.propertyTable(p);
+    const points = p.geometry.getAttribute('position')?.count ?? 0;
     if (!attr && table) {
-      const points = p.geometry.getAttribute('position')?.count ?? 0;
       const values = columnAsFloat32(table.accessor, column, points, table.rows ?? undefined);
+      attr = values ? new THREE.BufferAttribute(values, 1) : null;
+    }
+    const tile = this.tileOfPoints.get(p);
+    if (!attr && tile && this.sidecarColumns.has(column) && this.sidecars.has(tile)) {
+      // A column the tile leaves to its sidecar (same rows as the tile's table).
+      const side = this.sidecars.table(tile);
+      if (!side) return null; // on its way (onSidecar asks again) or failed: nothing cached
+      const values = columnAsFloat32(side, column, points, table?.rows ?? undefined);
       attr = values ? new THREE.BufferAttribute(values, 1) : null;
     }
     cache.set(column, attr);
     return attr;
+  }
+
+  /** A tile's sidecar arrived: its points can now be coloured by the sidecar's columns. */
+  private onSidecar(tile: Tile): void {
+    const points = this.pointsByTile.get(tile);
+    if (!points) return;
+    points.forEach((p) => this.applyColorAttribute(p));
+    this.shown = null;
   }
 
   /** The points' object → the tileset's content frame (the tiles' own frame, before the root transform). */
@@ -659,6 +686,7 @@ export class Viewer {
     this.orbit.dispose();
     this.fly.dispose();
     this.tiles.dispose();
+    this.sidecars.clear();
     this.draco.dispose(); // its decoder workers
     this.material.dispose();
     this.renderer.dispose();
