@@ -11,6 +11,7 @@ import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
 import { budgetText, POINT_BUDGET } from '../lib/budget';
+import { defaultPointSize } from '../lib/axislabels';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
 import { typedAttributes } from '../lib/attributekinds';
@@ -202,7 +203,10 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     if (total !== counted) drawLegend();
   }, 1000);
 
-  const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: 2, 'data-testid': 'point-size' });
+  // A chart's few thousand rows open at a size that shows each one; clouds at 2 px.
+  const startSize = defaultPointSize(scene.frame);
+  const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: startSize, 'data-testid': 'point-size' });
+  rendering.setBaseSize(startSize);
   size.addEventListener('input', () => rendering.setBaseSize(Number(size.value)));
   budget.addEventListener('input', () => {
     viewer.setPointBudget(Number(budget.value));

@@ -418,6 +418,11 @@ export class Viewer {
     if (this.sceneInfo.axes) {
       this.axes = buildAxes(this.sceneInfo.axes, box);
       this.offset.add(this.axes);
+      const labels: string[] = [];
+      this.axes.traverse((o) => {
+        if (typeof o.userData.label === 'string') labels.push(o.userData.label);
+      });
+      debug.axisLabels = labels;
     }
     return true;
   }
