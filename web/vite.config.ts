@@ -40,8 +40,30 @@ function apiDocsAssets(): Plugin {
   };
 }
 
+/** three's DRACOLoader names two builds of the Draco decoder with `new URL(…, import.meta.url)`:
+ * the default one, which it loads, and a glTF-only one it merely exports (DRACO_GLTF_CONFIG).
+ * Vite emits every such URL, so /assets/ held each decoder twice (issue: "The Draco decoder is
+ * built twice"). Pointing the unused glTF URLs at the default files leaves one copy. We keep the
+ * default build: it is the one our Draco point tiles were tested with, and the glTF build is
+ * made for the mesh features of KHR_draco_mesh_compression. tests/test_web_build.py checks the
+ * build holds each decoder file once. */
+const DRACO_GLTF_DIR = "'../libs/draco/gltf/";
+
+function dracoDecoderOnce(): Plugin {
+  return {
+    name: 'spatialviz-draco-decoder-once',
+    enforce: 'pre', // before Vite's own new URL(…, import.meta.url) handling emits the files
+    transform(code, id) {
+      if (!/three\/examples\/jsm\/loaders\/DRACOLoader\.js(\?|$)/.test(id)) return null;
+      // A three.js release that moved the files would silently bring the copy back.
+      if (!code.includes(DRACO_GLTF_DIR)) throw new Error(`${id}: no ${DRACO_GLTF_DIR} URL to fold into the default decoder`);
+      return { code: code.replaceAll(DRACO_GLTF_DIR, "'../libs/draco/"), map: null };
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [cleanOutDir(), apiDocsAssets()],
+  plugins: [cleanOutDir(), apiDocsAssets(), dracoDecoderOnce()],
   base: '/',
   build: {
     outDir,

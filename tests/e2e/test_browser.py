@@ -66,6 +66,22 @@ async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_p
     assert drawn > 500, f"only {drawn} pixels in the scene's colours"
     await expect(page.get_by_test_id("legend")).to_be_visible()
 
+    # The point budget, chosen with the keyboard: its label and the HUD show the same
+    # budget (slow software-rendered frames may have lowered it below the choice).
+    slider = page.get_by_test_id("point-budget")
+    await slider.focus()
+    await page.keyboard.press("ArrowLeft")
+    await expect(slider).to_have_attribute("aria-valuetext", "2,750,000")
+    await wait_until(
+        page,
+        """(() => {
+            const label = document.querySelector('[data-testid=point-budget-label]').textContent;
+            const hud = document.querySelector('[data-testid=scene-hud]').textContent;
+            return label.split(' of ').pop() === '2,750,000' && hud.includes(`budget ${label}`);
+        })()""",
+        15,
+    )
+
     # Picking a point shows its attribute row.
     hit = await page.evaluate(
         """() => {

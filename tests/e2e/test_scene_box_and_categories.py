@@ -121,3 +121,25 @@ async def test_a_georeferenced_scene_box_counts_in_east_north_up_metres(
     assert expected > 0
     assert await _run_box(page) == expected
     assert problems == [], problems
+
+
+async def test_the_demo_chart_names_its_axes_in_readable_numbers(
+    watched_page: tuple[Page, list[str]], live_server: str, settings: Settings, tmp_path: Path
+) -> None:
+    """Issue "The demo chart reads poorly next to Plotly": the income axis is titled with
+    its column and its ticks read 20k … (not 20000 in tiny type); the chart opens with
+    points large enough to see each row."""
+    page, problems = watched_page
+    demo = await run_demo(settings, points=3_000)
+    await sign_in_through_ui(page, live_server, DEMO_EMAIL, demo.password)
+    await page.goto(f"{live_server}/scenes/{demo.scenes['chart']['id']}")
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "(window.__spatialviz.axisLabels ?? []).length > 0", 30)
+    labels: list[str] = await page.evaluate("window.__spatialviz.axisLabels")
+    assert {"age", "income", "happiness"} <= set(labels), labels
+    assert any(label.endswith("k") for label in labels), labels
+    assert not any(label.isdigit() and len(label) > 4 for label in labels), labels
+    await expect(page.get_by_test_id("point-size")).to_have_value("5")
+    await wait_until(page, "window.__spatialviz.viewTools?.pointSize === 5", 15)
+    await page.get_by_test_id("viewer-canvas").screenshot(path=str(tmp_path / "chart.png"))
+    assert problems == [], problems

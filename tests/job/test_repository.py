@@ -64,6 +64,18 @@ async def test_a_reclaimed_job_fences_out_the_old_attempt(resources: Resources) 
         assert await store.touch(job_id, 2, progress=0.5) is False
 
 
+async def test_progress_of_an_attempt_never_goes_back(resources: Resources) -> None:
+    """A late or out-of-phase report of an attempt leaves its bar where it was."""
+    job_id = await _job(resources)
+    assert await _claim(resources, job_id, "w") is not None
+    async with transaction(resources.sessions) as session:
+        store = JobStore(session)
+        assert await store.touch(job_id, 1, progress=0.5) is False
+        assert await store.touch(job_id, 1, progress=0.05, stage="later") is False
+    job = await load_job(resources, job_id)
+    assert (job.progress, job.stage) == (0.5, "later")
+
+
 async def test_reaper_requeues_then_fails_dead_workers_jobs(
     resources: Resources, settings: Settings
 ) -> None:

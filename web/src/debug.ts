@@ -29,6 +29,8 @@ export interface DebugState {
   annotations?: { id: string; text: string }[];
   lastFlight?: { kind: string; id: string };
   viewTools?: { edl: boolean; sizeMode: string; pointSize: number };
+  /** a chart scene's axis titles and tick labels, as drawn (viewer/axes.ts) */
+  axisLabels?: string[];
   hover?: { rowId: number | null; shown: boolean };
   /** test helpers installed by the scene view */
   actions: Record<string, (...args: never[]) => unknown>;

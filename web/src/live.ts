@@ -3,7 +3,7 @@
  * watched job is also polled slowly over HTTP so progress still arrives without a socket.
  */
 import { accessToken, getJob, getShareToken } from './api';
-import { isTerminal, jobChannel, parseServerMessage, subscribeMessage, type ServerMessage } from './lib/protocol';
+import { isNewerJobState, isTerminal, jobChannel, parseServerMessage, subscribeMessage, type ServerMessage } from './lib/protocol';
 import type { Job } from './lib/types';
 
 type Handler = (message: ServerMessage) => void;
@@ -86,8 +86,10 @@ export function watchJob(jobId: string, onUpdate: (job: Job) => void, pollMs = 3
   return new Promise((resolve) => {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let shown: Job | null = null;
     const seen = (job: Job) => {
-      if (done) return;
+      if (done || !isNewerJobState(shown, job)) return;
+      shown = job;
       onUpdate(job);
       if (isTerminal(job.status)) {
         done = true;

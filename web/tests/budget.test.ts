@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget } from '../src/lib/budget';
+import { AdaptiveBudget, budgetText, FINEST_ERROR_TARGET, nextErrorTarget, POINT_BUDGET } from '../src/lib/budget';
 
 const make = () => new AdaptiveBudget({ min: 100_000, max: 2_000_000, initial: 1_000_000, targetFrameMs: 11.1 });
 
@@ -70,5 +70,33 @@ describe('nextErrorTarget', () => {
     expect(nextErrorTarget(128, 1e9, 1)).toBe(128);
     expect(nextErrorTarget(1, 0, 1000, { min: 1, max: 128 })).toBe(1);
     expect(nextErrorTarget(5, 10, 0)).toBe(128);
+  });
+});
+
+describe('the point budget the slider chooses and the HUD shows', () => {
+  it('is a ceiling: fast frames never raise the budget above the chosen one', () => {
+    const b = new AdaptiveBudget({ min: 100_000, max: POINT_BUDGET.max, initial: POINT_BUDGET.initial, targetFrameMs: 16.7 });
+    b.choose(1_000_000);
+    for (let i = 0; i < 5000; i++) b.update(4);
+    expect(b.budget).toBe(1_000_000);
+    expect(budgetText(b)).toBe('1,000,000');
+  });
+
+  it('shows the budget in effect and the chosen one once slow frames lowered it', () => {
+    const b = new AdaptiveBudget({ min: 100_000, max: POINT_BUDGET.max, initial: POINT_BUDGET.initial, targetFrameMs: 16.7 });
+    b.choose(POINT_BUDGET.initial);
+    for (let i = 0; i < 100 && b.budget === POINT_BUDGET.initial; i++) b.update(60);
+    expect(b.budget).toBe(2_250_000); // one step down (x 0.75)
+    expect(budgetText(b)).toBe('2,250,000 of 3,000,000');
+    // back to the user's choice, and no further
+    for (let i = 0; i < 5000; i++) b.update(4);
+    expect(budgetText(b)).toBe('3,000,000');
+  });
+
+  it('clamps a choice to the slider range of the viewer', () => {
+    const b = new AdaptiveBudget({ min: 100_000, max: POINT_BUDGET.max, initial: POINT_BUDGET.initial, targetFrameMs: 16.7 });
+    b.choose(50_000_000);
+    expect(b.ceiling).toBe(POINT_BUDGET.max);
+    expect(budgetText(b)).toBe('6,000,000');
   });
 });

@@ -74,6 +74,16 @@ describe('watchJob without a socket', () => {
     expect(server.received).toHaveLength(3);
   });
 
+  it('never shows a running job going back within one attempt (a stale answer); a new attempt starts again', async () => {
+    const run = (attempts: number, status: string, progress: number) => ({ ...job(status, progress), attempts });
+    const states = [run(1, 'running', 0.5), run(1, 'running', 0.3), run(2, 'running', 0.2), run(2, 'succeeded', 1)];
+    server.route = () => ({ json: states.shift() ?? run(2, 'succeeded', 1) });
+    const live = await loadLive();
+    const seen: number[] = [];
+    await live.watchJob('j1', (j) => seen.push(j.progress), 1);
+    expect(seen).toEqual([0.5, 0.2, 1]);
+  });
+
   it('keeps polling through a transient error', async () => {
     const answers = [{ status: 503, json: { title: 'Busy' } }, { json: job('failed', 0.2) }];
     server.route = () => answers.shift() ?? { status: 500, json: {} };

@@ -46,6 +46,11 @@ describe('WebSocket protocol', () => {
     ]);
     expect(parseJob({ id: 1, status: 'queued' })).toBeNull();
   });
+
+  it('keeps the attempt a job state is from', () => {
+    expect(parseJob({ id: 'j', status: 'running', progress: 0.4, attempts: 2 })?.attempts).toBe(2);
+    expect(parseJob({ id: 'j', status: 'running' })).not.toHaveProperty('attempts');
+  });
 });
 
 describe('readinessChannel', () => {

@@ -28,7 +28,7 @@ class AttemptControl(Protocol):
     @property
     def storage(self) -> BlobStorage: ...
 
-    def report(self, fraction: float, stage: str | None) -> None: ...
+    def report(self, fraction: float | None, stage: str | None) -> None: ...
 
     def raise_if_stopped(self) -> None: ...
 
@@ -45,8 +45,18 @@ class JobContext:
     succeeds, so a cancelled, failed or crashed attempt leaves no partial output behind.
     """
 
-    def __init__(self, attempt: AttemptControl, *, item_index: int | None = None) -> None:
+    def __init__(
+        self,
+        attempt: AttemptControl,
+        *,
+        item_index: int | None = None,
+        span: tuple[float, float] | None = (0.0, 1.0),
+    ) -> None:
+        """``span``: the part of the job's progress bar this code's [0, 1] covers (a
+        fan-out's prepare or reduce phase); None for a map item, whose fraction is not
+        the job's (parts run side by side; each finished part advances the job)."""
         self._attempt = attempt
+        self._span = span
         job = attempt.job
         self.job_id: uuid.UUID = job.id
         self.kind: str = job.kind
@@ -67,14 +77,16 @@ class JobContext:
         return f"{staging_root(self.job_id)}/{self.attempt}"
 
     def progress(self, fraction: float, stage: str | None = None) -> None:
-        """Report progress in [0, 1] (and optionally a short stage message). Stored and
-        published at most every ``jobs_progress_interval_seconds`` unless the stage
-        changes; also checks for cancellation."""
+        """Report progress in [0, 1] of this code's work (and optionally a short stage
+        message). Stored and published at most every ``jobs_progress_interval_seconds``
+        unless the stage changes; also checks for cancellation."""
         now = time.monotonic()
         due = now - self._last_progress >= self.settings.jobs_progress_interval_seconds
         if due or stage is not None or fraction >= 1.0:
             self._last_progress = now
-            self._attempt.report(min(max(fraction, 0.0), 1.0), stage)
+            on_bar = self._on_bar(fraction)
+            if on_bar is not None or stage is not None:
+                self._attempt.report(on_bar, stage)
         self.check_cancelled()
 
     def count_points(self, count: int) -> None:
@@ -82,6 +94,12 @@ class JobContext:
         with the step, so whichever process runs it (a Celery pool process, the embedded
         pool's parent) exports them."""
         self.points += count
+
+    def _on_bar(self, fraction: float) -> float | None:
+        if self._span is None:
+            return None
+        lo, hi = self._span
+        return lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
 
     def check_cancelled(self) -> None:
         """Raise :class:`JobCancelled` if someone asked the job to stop (seen within one

@@ -24,6 +24,9 @@ FinishHook = Callable[[AsyncSession, Job], Awaitable[None]]
 # kind's own, e.g. the ingest's IngestResult).
 JobResult = Mapping[str, Any] | None
 
+DEFAULT_PHASES = (0.05, 0.95)
+"""A fan-out kind's progress at the end of prepare and at the end of the map items."""
+
 # Modules that register the product's kinds when imported; a new domain appends its
 # ``tasks`` module. More modules (the tests' kinds) come from ``jobs_kind_modules``.
 KIND_MODULES: tuple[str, ...] = (
@@ -44,6 +47,10 @@ class JobKind:
     on_finish: FinishHook | None = None
     """Runs in the transaction that moves a job of this kind to succeeded, failed or
     cancelled, so the domain row (a dataset, a scene) changes together with the job."""
+    phases: tuple[float, float] = DEFAULT_PHASES
+    """A fan-out kind's progress bar: where ``prepare`` ends and where the ``map`` items
+    end; ``reduce`` has the rest. ``ctx.progress`` in prepare and reduce reports a fraction
+    of its own phase, so the bar only moves forward from phase to phase."""
 
     def __post_init__(self) -> None:
         fanout = (self.prepare, self.map, self.reduce)
@@ -51,6 +58,9 @@ class JobKind:
             raise ValueError(f"job kind {self.name!r}: give run, or prepare/map/reduce, not both")
         if self.run is None and not all(f is not None for f in fanout):
             raise ValueError(f"job kind {self.name!r}: needs run, or all of prepare/map/reduce")
+        prepared, mapped = self.phases
+        if not 0.0 <= prepared <= mapped <= 1.0:
+            raise ValueError(f"job kind {self.name!r}: phases must be 0 <= prepared <= mapped <= 1")
 
     @property
     def is_fanout(self) -> bool:

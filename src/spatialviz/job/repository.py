@@ -228,7 +228,10 @@ class JobStore:
         now = utcnow()
         values: dict[str, object] = {"heartbeat_at": _at_least(now)}
         if progress is not None:
-            values.update(progress=progress, updated_at=now)
+            # Within an attempt the bar only moves forward (a new attempt starts at 0): a
+            # late or out-of-phase report must not send the user's bar back.
+            forward = case((Job.progress > progress, Job.progress), else_=progress)
+            values.update(progress=forward, updated_at=now)
         if stage is not None:
             values.update(stage=stage[:200], updated_at=now)
         result = await self.session.execute(

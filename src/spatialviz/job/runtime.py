@@ -33,9 +33,6 @@ __all__ = ["Step", "WorkerRuntime", "fail_fanout", "run_item", "run_job", "run_r
 
 log = structlog.get_logger(__name__)
 
-# Share of the progress bar for a fan-out job's phases: prepare, map items, reduce.
-PREPARED_AT, MAPPED_AT = 0.05, 0.95
-
 
 class Attempt:
     """One claimed attempt at a job in this process: heartbeat, flags, outcome writes.
@@ -96,7 +93,7 @@ class Attempt:
         elif flag:
             self.cancelled = True
 
-    def report(self, fraction: float, stage: str | None) -> None:
+    def report(self, fraction: float | None, stage: str | None) -> None:
         try:
             self._flag(self.runtime.call(self._touch(fraction, stage)))
         except Exception as exc:
@@ -247,16 +244,17 @@ def run_job(rt: WorkerRuntime, job_id: str, *, redelivered: bool = False) -> Ste
     attempt = Attempt(rt, job, kind)
 
     def body() -> Step:
-        ctx = JobContext(attempt)
         if kind.prepare is not None:
-            items = list(kind.prepare(ctx))
+            prepared_at = kind.phases[0]
+            items = list(kind.prepare(JobContext(attempt, span=(0.0, prepared_at))))
             attempt.raise_if_stopped()
             # The ledger first: once a part is sent, its fate is recorded in the database.
             if not rt.call(op.plan_parts(rt, job.id, job.attempts, items)):
                 raise JobLost(str(job.id))
-            attempt.report(PREPARED_AT, f"processing {len(items)} parts")
+            attempt.report(prepared_at, f"processing {len(items)} parts")
             return attempt.step(Outcome.planned, items=items)
         assert kind.run is not None
+        ctx = JobContext(attempt)
         result = kind.run(ctx)
         return attempt.succeed(ctx, result)
 
@@ -301,10 +299,11 @@ def run_item(
     map_item = kind.map
 
     def body() -> Step:
-        ctx = JobContext(attempt, item_index=index)
+        ctx = JobContext(attempt, item_index=index, span=None)
         value = map_item(ctx, item)
         attempt.raise_if_stopped()
-        share = (MAPPED_AT - PREPARED_AT) / max(total, 1)
+        prepared_at, mapped_at = kind.phases
+        share = (mapped_at - prepared_at) / max(total, 1)
         recorded, last = rt.call(op.complete_part(rt, job.id, attempt_no, part, value, share))
         if not recorded:
             raise JobLost(job_id)
@@ -328,8 +327,9 @@ def run_reduce(rt: WorkerRuntime, job_id: str, attempt_no: int) -> Step:
     reduce = kind.reduce
 
     def body() -> Step:
-        ctx = JobContext(attempt)
-        attempt.report(MAPPED_AT, "finishing")
+        mapped_at = kind.phases[1]
+        ctx = JobContext(attempt, span=(mapped_at, 1.0))
+        attempt.report(mapped_at, "finishing")
         recorded = rt.call(op.part_values(rt, job.id, attempt_no))
         return attempt.succeed(ctx, reduce(ctx, recorded))
 

@@ -45,13 +45,11 @@ from spatialviz.writers.usdz import ExportError, GridSampler, write_usdz
 
 log = structlog.get_logger(__name__)
 
-# Share of the progress bar per tiling stage: (start, end).
-_STAGES = {
-    "scan": (0.0, 0.3),
-    "distribute": (0.3, 0.5),
-    "index": (0.5, 0.85),
-    "merge": (0.85, 0.9),
-}
+# The tiling job's progress bar: reading and distributing the points (prepare) to 50 %,
+# indexing the chunks (the map items) to 85 %, merging and publishing (reduce) the rest.
+_PHASES = (0.5, 0.85)
+# The planner's stages within the prepare phase: (start, end).
+_PREPARE_STAGES = {"scan": (0.0, 0.6), "distribute": (0.6, 1.0)}
 
 
 class TransformedReader:
@@ -165,7 +163,7 @@ def _prepare_tiling(ctx: JobContext) -> list[int]:
     (work / "chunks").mkdir(parents=True)
 
     def on_progress(stage: str, fraction: float) -> None:
-        lo, hi = _STAGES.get(stage, (0.0, 0.5))
+        lo, hi = _PREPARE_STAGES.get(stage, (0.0, 1.0))
         ctx.progress(lo + (hi - lo) * fraction, stage)
 
     try:
@@ -216,7 +214,7 @@ def _merge_tiling(ctx: JobContext, result_names: list[Any]) -> JobResult:
     except TilingError as exc:
         raise JobError("tiling_failed", str(exc)) from exc
     out = Path(the_plan.output_dir)
-    ctx.progress(0.9, "publishing")
+    ctx.progress(0.4, "publishing")  # of the reduce phase
     version = tree_version(out)
     target = f"{ctx.params['tilesets_prefix']}/{version}"
     for path in _files(out):
@@ -224,7 +222,7 @@ def _merge_tiling(ctx: JobContext, result_names: list[Any]) -> JobResult:
     canonical_key = str(ctx.params["canonical_key"])
     local = ctx.storage.local_path(canonical_key)
     if local is not None:
-        ctx.progress(0.95, "indexing")
+        ctx.progress(0.8, "indexing")
         _warm_query_index(local, dict(ctx.params["resolved"]))
     shutil.rmtree(_work_root(ctx), ignore_errors=True)
     return {
@@ -247,6 +245,7 @@ register_job_kind(
         reduce=_merge_tiling,
         max_attempts=2,
         on_finish=apply_tiling_outcome,
+        phases=_PHASES,
     )
 )
 

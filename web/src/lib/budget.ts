@@ -3,6 +3,9 @@
  * headroom (multiplicative decrease, additive increase). Pure: feed frame times, read budget.
  */
 
+/** The point budget slider's range and the viewer's starting budget: one source for both. */
+export const POINT_BUDGET = { min: 250_000, max: 6_000_000, step: 250_000, initial: 3_000_000 } as const;
+
 export interface BudgetOptions {
   min: number;
   max: number;
@@ -23,6 +26,7 @@ export class AdaptiveBudget {
   private average: number;
   private cooldown = 0;
   private current: number;
+  private chosenCeiling: number;
 
   constructor(options: BudgetOptions) {
     this.options = {
@@ -33,12 +37,24 @@ export class AdaptiveBudget {
       ...options,
     };
     if (this.options.min > this.options.max) throw new Error('min must not exceed max');
+    this.chosenCeiling = this.options.max;
     this.current = clamp(options.initial, this.options.min, this.options.max);
     this.average = options.targetFrameMs;
   }
 
   get budget(): number {
     return this.current;
+  }
+
+  /** The most points the budget may rise to: `max`, or what the user chose with {@link choose}. */
+  get ceiling(): number {
+    return this.chosenCeiling;
+  }
+
+  /** The user's budget: the budget starts there and adapts below it, never above. */
+  choose(points: number): void {
+    this.chosenCeiling = clamp(points, this.options.min, this.options.max);
+    this.reset(this.chosenCeiling);
   }
 
   get averageFrameMs(): number {
@@ -58,7 +74,7 @@ export class AdaptiveBudget {
     const { min, max, targetFrameMs, decreaseFactor, increaseStep, cooldownFrames } = this.options;
     let next = this.current;
     if (this.average > targetFrameMs * 1.1) next = Math.max(min, Math.floor(this.current * decreaseFactor));
-    else if (this.average < targetFrameMs * 0.8) next = Math.min(max, Math.ceil(this.current + max * increaseStep));
+    else if (this.average < targetFrameMs * 0.8) next = Math.min(this.chosenCeiling, Math.ceil(this.current + max * increaseStep));
     if (next !== this.current) {
       this.current = next;
       this.cooldown = cooldownFrames;
@@ -67,10 +83,19 @@ export class AdaptiveBudget {
   }
 
   reset(budget = this.options.initial): void {
-    this.current = clamp(budget, this.options.min, this.options.max);
+    this.current = clamp(budget, this.options.min, this.chosenCeiling);
     this.average = this.options.targetFrameMs;
     this.cooldown = 0;
   }
+}
+
+/**
+ * The point budget as the slider's label and the HUD both show it, from the viewer's budget:
+ * the budget in effect, and the user's ceiling when slow frames made the viewer lower it.
+ */
+export function budgetText(budget: { budget: number; ceiling: number }): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  return budget.budget < budget.ceiling ? `${count(budget.budget)} of ${count(budget.ceiling)}` : count(budget.budget);
 }
 
 /**

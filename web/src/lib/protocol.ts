@@ -89,7 +89,20 @@ export function parseJob(value: unknown): Job | null {
     stage: str(value.stage),
     error_code: str(value.error_code),
     error_message: str(value.error_message),
+    ...(typeof value.attempts === 'number' ? { attempts: value.attempts } : {}),
   };
+}
+
+/**
+ * Whether a job state is newer than the one shown. A watched job's states come from the
+ * socket and from polling, so a poll answered just before a socket frame can arrive after
+ * it: within one attempt a running job's progress never goes down on the server, so a lower
+ * one is such a stale state and the bar must not step back to it.
+ */
+export function isNewerJobState(shown: Job | null, next: Job): boolean {
+  if (shown === null || isTerminal(next.status)) return true;
+  const sameRun = shown.attempts !== undefined && shown.attempts === next.attempts;
+  return !(sameRun && shown.status === 'running' && next.status === 'running' && next.progress < shown.progress);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

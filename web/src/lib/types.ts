@@ -14,6 +14,8 @@ export type JobStatus = Schemas['JobStatus'];
 /** What the client reads of a job; a live message may leave the stage out. */
 export type Job = Pick<Schemas['JobRead'], 'id' | 'kind' | 'status' | 'progress' | 'error_code' | 'error_message'> & {
   stage: Schemas['JobRead']['stage'] | null;
+  /** which run of the job this state is from (a retry starts its progress again) */
+  attempts?: number;
 };
 export type Column = Schemas['ColumnOut'];
 export type Crs = Schemas['CrsOut'];

@@ -10,6 +10,8 @@ import { readinessChannel } from '../lib/protocol';
 import type { BoxResult, Scene, SceneAttribute } from '../lib/types';
 import { watchJob } from '../live';
 import { errorBox, formatCount, h } from './dom';
+import { budgetText, POINT_BUDGET } from '../lib/budget';
+import { defaultPointSize } from '../lib/axislabels';
 import { formatValue } from '../lib/format';
 import { legendElement } from './legend';
 import { typedAttributes } from '../lib/attributekinds';
@@ -71,10 +73,23 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
   const pickPanel = h('section', { class: 'panel', 'data-testid': 'pick-panel', 'aria-live': 'polite' }, h('h2', {}, 'Point'), h('p', { class: 'muted' }, 'Click a point to see its row.'));
   const boxPanel = h('section', { class: 'panel', 'data-testid': 'box-panel' });
   const readOnly = !!getShareToken();
+  // The point budget: the slider chooses it, its label and the HUD show the viewer's budget
+  // with one formatting (budgetText), so they never disagree.
+  const initial = POINT_BUDGET.initial;
+  const budget = h('input', { id: 'point-budget', type: 'range', min: POINT_BUDGET.min, max: POINT_BUDGET.max, step: POINT_BUDGET.step, value: initial, 'aria-valuetext': formatCount(initial), 'data-testid': 'point-budget' });
+  // Updated as the budget adapts: not live, or a screen reader would chatter (the slider
+  // itself announces the chosen value).
+  const budgetLabel = h('output', { for: 'point-budget', 'aria-live': 'off', 'data-testid': 'point-budget-label' }, budgetText({ budget: initial, ceiling: initial }));
+  const showBudget = (b: { budget: number; ceiling: number }) => {
+    const text = budgetText(b);
+    if (budgetLabel.textContent !== text) budgetLabel.textContent = text;
+    budget.setAttribute('aria-valuetext', formatCount(b.ceiling));
+  };
 
   const viewer = new Viewer(stage, scene, {
     onStatus: (s) => {
-      status.textContent = `${formatCount(s.points)} points · ${s.tiles} tiles · budget ${formatCount(s.budget)}${s.loading ? ' · loading' : ''}`;
+      status.textContent = `${formatCount(s.points)} points · ${s.tiles} tiles · budget ${budgetText(s)}${s.loading ? ' · loading' : ''}`;
+      showBudget(s);
       if (!debug.sceneReady && s.tiles > 0) debug.sceneReady = true;
     },
     onPick: (hit) => {
@@ -188,13 +203,14 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     if (total !== counted) drawLegend();
   }, 1000);
 
-  const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: 2, 'data-testid': 'point-size' });
+  // A chart's few thousand rows open at a size that shows each one; clouds at 2 px.
+  const startSize = defaultPointSize(scene.frame);
+  const size = h('input', { id: 'point-size', type: 'range', min: 1, max: 10, step: 0.5, value: startSize, 'data-testid': 'point-size' });
+  rendering.setBaseSize(startSize);
   size.addEventListener('input', () => rendering.setBaseSize(Number(size.value)));
-  const budget = h('input', { id: 'point-budget', type: 'range', min: 250_000, max: 6_000_000, step: 250_000, value: 3_000_000, 'data-testid': 'point-budget' });
-  const budgetLabel = h('output', { for: 'point-budget' }, formatCount(3_000_000));
   budget.addEventListener('input', () => {
     viewer.setPointBudget(Number(budget.value));
-    budgetLabel.textContent = formatCount(Number(budget.value));
+    showBudget(viewer.budget);
   });
 
   const nav = h('fieldset', { class: 'nav' }, h('legend', {}, 'Navigation'),

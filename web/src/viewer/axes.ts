@@ -5,8 +5,13 @@
  */
 import * as THREE from 'three';
 import { axisPosition } from '../lib/attributes';
-import { formatTick } from '../lib/legend';
+import { axisTickLabels, axisTitle } from '../lib/axislabels';
 import type { Axis } from '../lib/types';
+
+/** Label heights as a share of the view's height: constant on screen, so a tick reads the
+ * same zoomed out as zoomed in (world-sized labels shrank to a few pixels in the overview). */
+const TICK_HEIGHT = 0.032;
+const TITLE_HEIGHT = 0.042;
 
 export function buildAxes(axes: { x: Axis; y: Axis; z: Axis }, box: THREE.Box3): THREE.Group {
   const group = new THREE.Group();
@@ -24,33 +29,34 @@ export function buildAxes(axes: { x: Axis; y: Axis; z: Axis }, box: THREE.Box3):
   // Grid on the floor (z = min.z) following the x and y ticks.
   const grid: number[] = [];
   const tickLen = scale * 0.015;
-  const labelSize = scale * 0.03;
   const place = (axis: Axis, which: 'x' | 'y' | 'z') => {
     const lo = min[which];
     const hi = max[which];
-    for (const tick of axis.ticks ?? []) {
+    const ticks = axis.ticks ?? [];
+    const labels = axisTickLabels(ticks);
+    ticks.forEach((tick, i) => {
       const pos = axisPosition(tick, axis.min, axis.max, lo, hi);
-      if (pos < lo - 1e-9 * scale || pos > hi + 1e-9 * scale) continue;
+      if (pos < lo - 1e-9 * scale || pos > hi + 1e-9 * scale) return;
       const p = o.clone();
       p[which] = pos;
-      const label = formatTick(tick, axis.max - axis.min);
+      const label = labels[i]!;
+      // Each label hangs off its tick on the side away from the chart (sprite.center).
       if (which === 'x') {
         line(p, p.clone().add(new THREE.Vector3(0, -tickLen, 0)));
         grid.push(pos, min.y, min.z, pos, max.y, min.z);
-        group.add(textSprite(label, p.clone().add(new THREE.Vector3(0, -tickLen * 3, 0)), labelSize));
+        group.add(textSprite(label, p.clone().add(new THREE.Vector3(0, -tickLen * 2, 0)), TICK_HEIGHT, '#e8e8e8', [0.5, 1]));
       } else if (which === 'y') {
         line(p, p.clone().add(new THREE.Vector3(-tickLen, 0, 0)));
         grid.push(min.x, pos, min.z, max.x, pos, min.z);
-        group.add(textSprite(label, p.clone().add(new THREE.Vector3(-tickLen * 4, 0, 0)), labelSize));
+        group.add(textSprite(label, p.clone().add(new THREE.Vector3(-tickLen * 2, 0, 0)), TICK_HEIGHT, '#e8e8e8', [1, 0.5]));
       } else {
         line(p, p.clone().add(new THREE.Vector3(-tickLen, -tickLen, 0)));
-        group.add(textSprite(label, p.clone().add(new THREE.Vector3(-tickLen * 3, -tickLen * 3, 0)), labelSize));
+        group.add(textSprite(label, p.clone().add(new THREE.Vector3(-tickLen * 2, -tickLen * 2, 0)), TICK_HEIGHT, '#e8e8e8', [1, 0.5]));
       }
-    }
-    const title = axis.unit ? `${axis.label} (${axis.unit})` : axis.label;
+    });
     const end = o.clone();
-    end[which] = hi + scale * 0.08;
-    group.add(textSprite(title, end, labelSize * 1.3, '#ffd166'));
+    end[which] = hi + scale * 0.06;
+    group.add(textSprite(axisTitle(axis), end, TITLE_HEIGHT, '#ffd166', [0.5, 0.5], true));
   };
   place(axes.x, 'x');
   place(axes.y, 'y');
@@ -67,12 +73,16 @@ function segments(positions: number[], color: number, opacity: number): THREE.Li
   return new THREE.LineSegments(geometry, new THREE.LineBasicMaterial({ color, transparent: opacity < 1, opacity }));
 }
 
-/** A camera-facing text label (canvas texture), so it reads in VR too. */
-export function textSprite(text: string, position: THREE.Vector3, height: number, color = '#e8e8e8'): THREE.Sprite {
+/**
+ * A camera-facing text label (canvas texture), so it reads in VR too: `height` is a share of
+ * the view's height (constant on screen), drawn over the points with a dark outline so it
+ * reads on any colour; `center` is the point of the label that sits at `position`.
+ */
+export function textSprite(text: string, position: THREE.Vector3, height: number, color = '#e8e8e8', center: [number, number] = [0.5, 0.5], bold = false): THREE.Sprite {
   const canvas = document.createElement('canvas');
   const ctx = canvas.getContext('2d');
   const px = 48;
-  const font = `${px}px system-ui, sans-serif`;
+  const font = `${bold ? '600 ' : ''}${px}px system-ui, sans-serif`;
   let width = 64;
   if (ctx) {
     ctx.font = font;
@@ -82,15 +92,22 @@ export function textSprite(text: string, position: THREE.Vector3, height: number
   canvas.height = px + 16;
   if (ctx) {
     ctx.font = font;
-    ctx.fillStyle = color;
     ctx.textBaseline = 'middle';
+    ctx.lineJoin = 'round';
+    ctx.lineWidth = 8;
+    ctx.strokeStyle = 'rgba(17, 19, 24, 0.9)';
+    ctx.strokeText(text, 8, canvas.height / 2);
+    ctx.fillStyle = color;
     ctx.fillText(text, 8, canvas.height / 2);
   }
   const texture = new THREE.CanvasTexture(canvas);
   texture.colorSpace = THREE.SRGBColorSpace;
-  const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: texture, transparent: true, depthWrite: false }));
+  const material = new THREE.SpriteMaterial({ map: texture, transparent: true, depthTest: false, depthWrite: false, sizeAttenuation: false });
+  const sprite = new THREE.Sprite(material);
   sprite.position.copy(position);
+  sprite.center.set(center[0], center[1]);
   sprite.scale.set((height * canvas.width) / canvas.height, height, 1);
+  sprite.renderOrder = 10; // over the points
   sprite.userData.label = text;
   return sprite;
 }

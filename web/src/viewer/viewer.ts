@@ -15,7 +15,7 @@ import { TilesRenderer } from '3d-tiles-renderer/three';
 import { GLTFExtensionsPlugin } from '3d-tiles-renderer/plugins';
 import { MeshoptDecoder } from 'three/addons/libs/meshopt_decoder.module.js';
 import { DRACOLoader } from 'three/addons/loaders/DRACOLoader.js';
-import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget } from '../lib/budget';
+import { AdaptiveBudget, FINEST_ERROR_TARGET, nextErrorTarget, POINT_BUDGET } from '../lib/budget';
 import { signedUrl, signingPlugin } from '../lib/signing';
 import { SidecarCache } from './sidecars';
 import { tileColorSpace } from '../lib/colorspace';
@@ -36,7 +36,8 @@ export interface ViewerOptions {
   memoryMB?: number;
   errorTarget?: number;
   onPick?: (pick: PickHit | null) => void;
-  onStatus?: (status: { tiles: number; points: number; budget: number; loading: boolean }) => void;
+  /** `budget`: the budget in effect; `ceiling`: the one the user chose (or the starting one). */
+  onStatus?: (status: { tiles: number; points: number; budget: number; ceiling: number; loading: boolean }) => void;
 }
 
 export interface PickHit {
@@ -130,10 +131,13 @@ export class Viewer {
 
     this.budget = new AdaptiveBudget({
       min: 100_000,
-      max: options.maxBudget ?? 6_000_000,
-      initial: options.pointBudget ?? 3_000_000,
+      max: options.maxBudget ?? POINT_BUDGET.max,
+      initial: options.pointBudget ?? POINT_BUDGET.initial,
       targetFrameMs: 1000 / 60,
     });
+    // The starting budget is the slider's starting value, and like a chosen one a ceiling:
+    // the budget the page shows is never above the one its slider shows.
+    this.budget.choose(options.pointBudget ?? POINT_BUDGET.initial);
     debug.pointBudget = this.budget.budget;
 
     this.tiles = new TilesRenderer(url);
@@ -399,8 +403,9 @@ export class Viewer {
     this.material.setStyle(this.style);
   }
 
+  /** The user's point budget: the adaptive budget starts there and never rises above it. */
   setPointBudget(points: number): void {
-    this.budget.reset(points);
+    this.budget.choose(points);
   }
 
   setNavigation(mode: Navigation): void {
@@ -440,6 +445,11 @@ export class Viewer {
     if (this.sceneInfo.axes) {
       this.axes = buildAxes(this.sceneInfo.axes, box);
       this.offset.add(this.axes);
+      const labels: string[] = [];
+      this.axes.traverse((o) => {
+        if (typeof o.userData.label === 'string') labels.push(o.userData.label);
+      });
+      debug.axisLabels = labels;
     }
     return true;
   }
@@ -472,7 +482,7 @@ export class Viewer {
     debug.pointBudget = this.budget.budget;
     debug.errorTarget = this.tiles.errorTarget;
     debug.tilesLoading = this.tiles.loadProgress < 1;
-    this.options.onStatus?.({ tiles: this.pointsByTile.size, points: shown, budget: this.budget.budget, loading: this.tiles.loadProgress < 1 });
+    this.options.onStatus?.({ tiles: this.pointsByTile.size, points: shown, budget: this.budget.budget, ceiling: this.budget.ceiling, loading: this.tiles.loadProgress < 1 });
   }
 
   /** Hook for the XR controller (runs before tiles.update each frame). */
