@@ -4,6 +4,7 @@ which response media types are worth compressing. Shared by the precompressed st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Final
 
@@ -41,6 +42,13 @@ def is_compressible(content_type: str) -> bool:
     if kind in _NEVER_COMPRESSED:
         return False
     return kind in _COMPRESSIBLE_TYPES or kind.startswith("text/") or kind.endswith("+json")
+
+
+@functools.lru_cache(maxsize=256)
+def is_compressible_raw(content_type: bytes) -> bool:
+    """:func:`is_compressible` for a raw header value, remembered: a server sends few
+    distinct types, and the middleware asks on every response (every tile)."""
+    return is_compressible(content_type.decode("latin-1"))
 
 
 def _weights(header: str) -> tuple[dict[str, float], float | None]:
