@@ -27,6 +27,7 @@ ROWS = [{"id": i, "name": f"dataset {i}", "status": "ready"} for i in range(400)
 BIG = json.dumps(ROWS).encode()
 GLB = b"glTF" + os.urandom(8000)
 BUFFER_BYTES = 64 << 10
+THREAD_BYTES = 8 << 10
 STRONG = '"0123456789abcdef0123456789abcdef"'
 
 
@@ -106,8 +107,13 @@ def make_app(release: anyio.Event | None = None) -> GzipMiddleware:
         Route("/api/v1/uploads/x", upload),
         Route("/live", live),
     ]
+    # A low thread threshold: the whole-body JSON is compressed in a worker thread, the
+    # 4 KiB pieces of the streamed ones on the loop; both ways are exercised.
     return GzipMiddleware(
-        Starlette(routes=routes), buffer_bytes=BUFFER_BYTES, excluded_prefixes=("/api/v1/uploads",)
+        Starlette(routes=routes),
+        buffer_bytes=BUFFER_BYTES,
+        thread_bytes=THREAD_BYTES,
+        excluded_prefixes=("/api/v1/uploads",),
     )
 
 

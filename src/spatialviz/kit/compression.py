@@ -30,6 +30,7 @@ is not used because its rules are not ours:
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from typing import Final
@@ -166,7 +167,7 @@ class _Responder:
             await self.downstream({"type": "http.response.body", "body": body})
             return
         compressor = self._compressor()
-        compressed = await self._run(_whole, compressor, body)
+        compressed = await self._run(len(body), functools.partial(_whole, compressor, body))
         headers = _encoded_headers(start)
         headers["content-length"] = str(len(compressed))
         await self.downstream(start)
@@ -186,19 +187,18 @@ class _Responder:
             mode = zlib.Z_FINISH
         else:
             mode = zlib.Z_SYNC_FLUSH if self.flush_each else zlib.Z_NO_FLUSH
-        out = await self._run(_piece, compressor, body, mode)
+        out = await self._run(len(body), functools.partial(_piece, compressor, body, mode))
         if out or not more:
             await self.downstream({"type": "http.response.body", "body": out, "more_body": more})
 
     def _compressor(self) -> zlib._Compress:
         return zlib.compressobj(self.config.level, zlib.DEFLATED, _GZIP_WBITS)
 
-    async def _run(self, fn: Callable[..., bytes], *args: object) -> bytes:
-        body = args[1]
-        assert isinstance(body, bytes)
-        if len(body) >= self.config.thread_bytes:
-            return await anyio.to_thread.run_sync(fn, *args)
-        return fn(*args)
+    async def _run(self, size: int, compress: Callable[[], bytes]) -> bytes:
+        """``compress()``, in a worker thread when ``size`` bytes would stall the loop."""
+        if size >= self.config.thread_bytes:
+            return await anyio.to_thread.run_sync(compress)
+        return compress()
 
 
 def _whole(compressor: zlib._Compress, body: bytes) -> bytes:
