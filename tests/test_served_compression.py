@@ -25,6 +25,8 @@ import httpx
 import numpy as np
 import pytest
 
+from spatialviz.app import create_app
+from spatialviz.config import Settings
 from spatialviz.web import IMMUTABLE, STATIC_DIR
 from tests.factories import register_and_sign_in
 from tests.scene_api.helpers import ready_scene
@@ -183,6 +185,17 @@ async def test_openapi_is_gzipped_when_asked(wire: httpx.AsyncClient) -> None:
     assert len(body) < len(plain_body) // 4
     assert "content-encoding" not in plain.headers
     assert gz.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+
+
+async def test_gzip_can_be_left_to_a_proxy(settings: Settings) -> None:
+    """SPATIALVIZ_GZIP_RESPONSES=false: JSON goes out plain, for a proxy to compress."""
+    app = create_app(settings.model_copy(update={"gzip_responses": False}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response, body = await raw_get(client, "/openapi.json", "gzip")
+    assert response.status_code == 200
+    assert "content-encoding" not in response.headers
+    assert json.loads(body)["openapi"].startswith("3.1")
 
 
 def _tile_uris(tile: dict[str, Any]) -> Iterator[str]:

@@ -100,9 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
-    # Just outside the fast path, so its tileset.json is compressed too; its tiles are not
-    # a compressible type and pass with one look at their headers (kit/compression.py).
-    app.add_middleware(GzipMiddleware, excluded_prefixes=UNCOMPRESSED_PREFIXES)
+    if settings.gzip_responses:
+        # Just outside the fast path, so its tileset.json is compressed too; its tiles are
+        # not a compressible type and pass with one look at their headers.
+        app.add_middleware(GzipMiddleware, excluded_prefixes=UNCOMPRESSED_PREFIXES)
     if settings.database_replica_url is not None:
         # Inside the access log and metrics: a GET replayed on the primary counts once.
         app.add_middleware(ReplicaFallbackMiddleware)
