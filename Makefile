@@ -21,7 +21,7 @@ install: $(BIN)/uv
 
 # The web client (web/ → src/spatialviz/static/). Skipped with a note when Node.js is absent;
 # rebuilt only when its sources changed.
-WEB_SOURCES := $(shell find web/src web/index.html web/package-lock.json web/vite.config.ts -type f 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/scripts/precompress.ts web/index.html web/package-lock.json web/vite.config.ts -type f 2>/dev/null)
 src/spatialviz/static/index.html: $(WEB_SOURCES)
 	@if command -v npm >/dev/null 2>&1; then \
 		cd web && npm ci --no-audit --no-fund && npm run build; \

@@ -11,8 +11,14 @@ Resource Timing API lists as finished by then, gzip-compressed here (level 9, th
 nginx/CDN serving the assets compressed sends) so the figure does not depend on how this
 server compresses; WebAssembly is counted apart.
 
+``--cold`` measures a first visit instead: a fresh browser (empty cache) opens the scene
+page straight away, as a share link or a bookmark does, so the client's HTML, JS, CSS and
+WebAssembly count too. Either way the bytes are split into the client's own files
+(``bytes_client``: everything outside /api/), API responses other than tiles
+(``bytes_api``) and tiles; ``content_encodings`` counts responses by Content-Encoding.
+
     PYTHONPATH=src python -m bench.client --base http://127.0.0.1:8000 \\
-        --email demo@spatialviz.local --password '...' --scene-name 'Demo: LiDAR town'
+        --email demo@spatialviz.local --password '...' --scene-name 'Demo: LiDAR town' [--cold]
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import gzip
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -82,26 +89,40 @@ async def measure(
     scene_id: str,
     settle_s: float,
     recolour: str | None = None,
+    cold: bool = False,
 ) -> dict[str, Any]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1440, "height": 900})
         await context.add_init_script(FIRST_FRAME_PROBE)
         page = await context.new_page()
-        await page.goto(f"{base}/")
-        await page.evaluate("t => localStorage.setItem('spatialviz.tokens', t)", json.dumps(tokens))
+        if cold:  # signed in before the first byte, so the scene page is the first load
+            await context.add_init_script(
+                f"localStorage.setItem('spatialviz.tokens', {json.dumps(json.dumps(tokens))})"
+            )
+        else:
+            await page.goto(f"{base}/")
+            await page.evaluate(
+                "t => localStorage.setItem('spatialviz.tokens', t)", json.dumps(tokens)
+            )
         cdp = await context.new_cdp_session(page)
         await cdp.send("Network.enable")
         urls: dict[str, str] = {}
         sizes: dict[str, int] = {}
+        encodings: dict[str, str] = {}
 
         def sent(e: dict[str, Any]) -> None:
             urls[e["requestId"]] = e["request"]["url"]
+
+        def received(e: dict[str, Any]) -> None:
+            headers = {k.lower(): v for k, v in e["response"].get("headers", {}).items()}
+            encodings[e["requestId"]] = headers.get("content-encoding", "identity")
 
         def finished(e: dict[str, Any]) -> None:
             sizes[e["requestId"]] = int(e["encodedDataLength"])
 
         cdp.on("Network.requestWillBeSent", sent)
+        cdp.on("Network.responseReceived", received)
         cdp.on("Network.loadingFinished", finished)
         started = time.monotonic()
         await page.goto(f"{base}/scenes/{scene_id}")
@@ -139,24 +160,23 @@ async def measure(
     total = sum(sizes.values())
     tile_bytes = sum(sizes[r] for r in tile_ids)
     sidecars = [r for r in sizes if urls.get(r, "").split("?")[0].endswith(".attrs.glb")]
-    recoloured = {}
-    if recolour is not None:
-        recoloured = {
-            "recolour_by": recolour,
-            # What colouring by a column the tiles leave out fetched: the tiles' sidecars.
-            "recolour_bytes": sum(after.values()),
-            "recolour_requests": len(after),
-            "recolour_sidecar_requests": sum(
-                1 for r in after if urls.get(r, "").split("?")[0].endswith(".attrs.glb")
-            ),
-        }
+    recoloured = _recolour_figures(recolour, after, urls)
+    api_ids = [r for r in sizes if "/api/" in urls.get(r, "") and r not in tile_ids]
+    api_bytes = sum(sizes[r] for r in api_ids)
+    counted = Counter(encodings.get(r, "identity") for r in sizes)
     return {
         "scene_id": scene_id,
         "viewport": [1440, 900],
+        "cold": cold,
         "bytes_total": total,
         "requests_total": len(sizes),
         "bytes_tiles": tile_bytes,
         "requests_tiles": len(tile_ids),
+        "bytes_client": total - tile_bytes - api_bytes,
+        "requests_client": len(sizes) - len(tile_ids) - len(api_ids),
+        "bytes_api": api_bytes,
+        "requests_api": len(api_ids),
+        "content_encodings": dict(sorted(counted.items())),
         "points_drawn": drawn,
         "tiles_loaded": tiles,
         "bytes_tiles_per_point": round(tile_bytes / drawn, 2) if drawn else None,
@@ -164,6 +184,22 @@ async def measure(
         "seconds_to_first_points": round(first_points, 2) if first_points else None,
         **first_frame_code,
         **recoloured,
+    }
+
+
+def _recolour_figures(
+    recolour: str | None, after: dict[str, int], urls: dict[str, str]
+) -> dict[str, Any]:
+    """What colouring by a column the tiles leave out fetched: the tiles' sidecars."""
+    if recolour is None:
+        return {}
+    return {
+        "recolour_by": recolour,
+        "recolour_bytes": sum(after.values()),
+        "recolour_requests": len(after),
+        "recolour_sidecar_requests": sum(
+            1 for r in after if urls.get(r, "").split("?")[0].endswith(".attrs.glb")
+        ),
     }
 
 
@@ -221,10 +257,13 @@ def main() -> None:
         metavar="COLUMN",
         help="after the view settles, colour by COLUMN and count what that fetched",
     )
+    parser.add_argument("--cold", action="store_true", help="a first visit: empty cache")
     args = parser.parse_args()
     tokens = _tokens(args.base, args.email, args.password)
     scene_id = _scene_id(args.base, tokens["access_token"], args.scene_name)
-    result = asyncio.run(measure(args.base, tokens, scene_id, args.settle, args.recolour))
+    result = asyncio.run(
+        measure(args.base, tokens, scene_id, args.settle, args.recolour, args.cold)
+    )
     print(json.dumps(result, indent=2))
 
 

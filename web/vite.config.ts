@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { precompressTree } from './scripts/precompress';
 
 const outDir = fileURLToPath(new URL('../src/spatialviz/static', import.meta.url));
 
@@ -62,8 +63,26 @@ function dracoDecoderOnce(): Plugin {
   };
 }
 
+/** `.gz` and `.br` beside each compressible file, for the API process to send as they are
+ * (web.py picks one per request from Accept-Encoding). Last, after the docs assets are copied. */
+function precompress(): Plugin {
+  return {
+    name: 'spatialviz-precompress',
+    apply: 'build',
+    closeBundle: {
+      order: 'post',
+      sequential: true,
+      async handler() {
+        const report = await precompressTree(outDir);
+        const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+        this.info(`precompressed ${report.files} files, ${kb(report.bytes)}: gzip ${kb(report.gz)}, brotli ${kb(report.br)}`);
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [cleanOutDir(), apiDocsAssets(), dracoDecoderOnce()],
+  plugins: [cleanOutDir(), apiDocsAssets(), dracoDecoderOnce(), precompress()],
   base: '/',
   build: {
     outDir,

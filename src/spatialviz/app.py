@@ -28,6 +28,7 @@ from spatialviz.job.dispatch import start_jobs
 from spatialviz.job.endpoints import router as job_router
 from spatialviz.job.leftovers import sweep_leftovers
 from spatialviz.kit.bodylimit import BodyLimitMiddleware, BodyLimits
+from spatialviz.kit.compression import GzipMiddleware
 from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
@@ -51,6 +52,8 @@ from spatialviz.workspace.endpoints import router as workspace_router
 log = structlog.get_logger(__name__)
 # Routes whose body is a file streamed to storage under max_upload_bytes.
 STREAMED_UPLOADS = (("POST", "/api/v1/datasets"), ("PATCH", "/api/v1/uploads/"))
+# Never gzipped: the tus protocol's answers are headers (and tus clients read them raw).
+UNCOMPRESSED_PREFIXES = ("/api/v1/uploads",)
 # The caches the signed fast path lives on: their hit ratio is on the dashboard.
 COUNTED_CACHES = (delivery.CACHE_NAMESPACE, grants.CACHE_NAMESPACE)
 
@@ -117,6 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added inner to outer: the body bound runs after CORS; headers and request ids wrap
     # every response, errors included, the signed fast path's too.
     app.add_middleware(SignedDeliveryFastPath, registry=registry)
+    if settings.gzip_responses:
+        # Just outside the fast path, so its tileset.json is compressed too; its tiles are
+        # not a compressible type and pass with one look at their headers.
+        app.add_middleware(GzipMiddleware, excluded_prefixes=UNCOMPRESSED_PREFIXES)
     if settings.database_replica_url is not None:
         # Inside the access log and metrics: a GET replayed on the primary counts once.
         app.add_middleware(ReplicaFallbackMiddleware)

@@ -168,6 +168,10 @@ class Settings(BaseSettings):
     #: When set and storage is local, tile bytes are handed to nginx with X-Accel-Redirect
     #: under this internal location (deploy/nginx/spatialviz.conf: "/_blobs/").
     x_accel_prefix: str | None = None
+    #: Gzip JSON and other text responses in the API process (kit/compression.py). Off only
+    #: behind a proxy or CDN that compresses them itself (with brotli, say): the precompressed
+    #: web client is sent as it is either way.
+    gzip_responses: bool = True
     scene_tiling_jobs: int = Field(default=1, ge=1, le=64)
     scene_tiling_max_chunk_points: int | None = Field(default=None, ge=1000)
     """Cap on points per chunk (chunks are the units spread over workers); default: derived

@@ -1,7 +1,9 @@
 """Serves the built web client (web/ → `npm run build` → static/) from the API process.
 
 index.html answers at / and at the client's own routes (so a reload of /scenes/{id} or a
-share link works); hashed bundles under /assets are immutable and cached for a year. The
+share link works); hashed bundles under /assets are immutable and cached for a year. Each
+file goes out as the build compressed it (brotli or gzip, per Accept-Encoding;
+kit/precompressed.py), since `spatialviz serve` has no nginx to compress it. The
 client routes are listed explicitly rather than caught with a wildcard, so the API, the
 operations endpoints and anything mounted later can never be shadowed by the fallback.
 """
@@ -11,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from spatialviz.kit.precompressed import is_sibling_name, precompressed_file
 
 # Top-level path segments the client's router owns (web/src/router.ts keeps the same list).
 CLIENT_ROUTES: tuple[str, ...] = ("login", "register", "datasets", "scenes", "upload")
@@ -50,28 +54,32 @@ def mount_web_client(app: FastAPI, static_dir: Path) -> None:
     static_dir = static_dir.resolve()
     assets_dir = static_dir / "assets"
 
-    def index() -> Response:
+    def index(request: Request) -> Response:
         page = static_dir / "index.html"
         if not page.is_file():
             return HTMLResponse(NOT_BUILT_PAGE, headers={"Cache-Control": REVALIDATE})
-        return FileResponse(page, media_type="text/html", headers={"Cache-Control": REVALIDATE})
+        return precompressed_file(
+            request.headers, page, {"Cache-Control": REVALIDATE}, media_type="text/html"
+        )
 
-    async def page() -> Response:
+    async def page(request: Request) -> Response:
         # The client's own routes: the rest of the path is the client's to read.
-        return index()
+        return index(request)
 
-    async def asset(name: str) -> Response:
-        path = _inside(assets_dir, name)
+    async def asset(request: Request, name: str) -> Response:
+        path = None if is_sibling_name(name) else _inside(assets_dir, name)
         if path is None:
             raise HTTPException(status_code=404, detail="No such asset")
-        return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
+        return precompressed_file(request.headers, path, {"Cache-Control": IMMUTABLE})
 
-    def root_file(name: str) -> Callable[[], Awaitable[Response]]:
-        async def serve() -> Response:
+    def root_file(name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
             path = _inside(static_dir, name)
             if path is None:
                 raise HTTPException(status_code=404, detail=f"No {name}")
-            return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+            return precompressed_file(
+                request.headers, path, {"Cache-Control": "public, max-age=3600"}
+            )
 
         return serve
 
@@ -84,7 +92,7 @@ def mount_web_client(app: FastAPI, static_dir: Path) -> None:
 
 
 def _add_client_routes(
-    app: FastAPI, page: Callable[[], Awaitable[Response]], methods: list[str]
+    app: FastAPI, page: Callable[[Request], Awaitable[Response]], methods: list[str]
 ) -> None:
     for section in CLIENT_ROUTES:
         if section in RESERVED_PREFIXES:  # pragma: no cover - guarded by a test
