@@ -54,6 +54,21 @@ def test_workers_expose_the_port_prometheus_scrapes() -> None:
     assert targets == {f"worker:{port}"}
 
 
+def test_every_scrape_target_is_a_compose_service() -> None:
+    """prometheus.yml names its targets by compose service: a target with no service
+    behind it is an alert that can never fire (the exporters were missing once)."""
+    services = _compose()["services"]
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    hosts = {
+        target.split(":", 1)[0]
+        for job in scrape["scrape_configs"]
+        for config in job.get("static_configs", [])
+        for target in config["targets"]
+    }
+    assert hosts, "the check found no scrape targets"
+    assert hosts <= set(services), sorted(hosts - set(services))
+
+
 def test_every_mounted_file_exists() -> None:
     for name, service in _compose()["services"].items():
         for volume in service.get("volumes", []):
