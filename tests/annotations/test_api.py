@@ -252,6 +252,51 @@ async def test_other_viewers_see_additions_and_removals_live(
         assert await _next_list(ws, channel) == []
 
 
+async def test_a_removed_members_socket_stops_following_and_a_signed_out_one_closes(
+    client: httpx.AsyncClient, server_url: str
+) -> None:
+    """Access on an open socket ends with the access: a member removed from the workspace
+    loses the channel (not_found, as a stranger gets) and hears nothing more; a member who
+    signs out has the socket closed (1008). Both within the socket's recheck (5 s)."""
+    owner, owner_headers = await register_and_sign_in(client)
+    workspace = owner["personal_workspace_id"]
+    scene_id = await _scene(client, owner_headers, workspace)
+    removed_user, removed = await _member(client, owner_headers, workspace, "viewer")
+    _, leaving = await _member(client, owner_headers, workspace, "viewer")
+    channel = f"annotations:{scene_id}"
+
+    async def following(headers: Headers) -> Any:
+        token = headers["Authorization"].removeprefix("Bearer ")
+        ws = await websockets.connect(f"{server_url}/api/v1/ws?token={token}")
+        assert (await receive_json(ws))["type"] == "hello"
+        assert await _subscribe(ws, channel) == {"type": "subscribed", "channel": channel}
+        await _next_list(ws, channel)  # the notes so far
+        return ws
+
+    async with await following(removed) as ws:
+        gone = await client.delete(
+            f"/api/v1/workspaces/{workspace}/members/{removed_user['id']}", headers=owner_headers
+        )
+        assert gone.status_code == 204, gone.text
+        # Resyncs may repeat the (empty) list meanwhile; then the channel ends.
+        while (message := await receive_json(ws))["type"] == "annotations":
+            assert message["annotations"] == []
+        assert message == {"type": "error", "code": "not_found", "channel": channel}
+        await _add(client, owner_headers, scene_id, "Not for former members")
+        await ws.send(json.dumps({"type": "ping"}))
+        assert await receive_json(ws) == {"type": "pong"}  # nothing of the note came first
+
+    async with await following(leaving) as ws:
+        out = await client.post("/api/v1/auth/logout", headers=leaving)
+        assert out.status_code in (200, 204), out.text
+        while (message := await receive_json(ws))["type"] == "annotations":
+            pass
+        assert message == {"type": "error", "code": "access_ended"}
+        with pytest.raises(websockets.ConnectionClosed):
+            await receive_json(ws)
+        assert ws.close_code == 1008
+
+
 async def _share(client: httpx.AsyncClient, headers: Headers, scene_id: str) -> tuple[str, str]:
     """A share link of the scene: its id and its token."""
     made = await client.post(f"/api/v1/scenes/{scene_id}/share-links", headers=headers)

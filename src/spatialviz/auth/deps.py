@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated
 
 import structlog
@@ -68,6 +69,25 @@ async def authenticate_bearer(resources: Resources, session: AsyncSession, token
         session_id=claims.session_id,
         expires_at=claims.expires_at,
     )
+
+
+async def recheck_principal(
+    resources: Resources, session: AsyncSession, token: str, principal: Principal
+) -> Principal:
+    """The principal a long-lived connection authenticated earlier, as it stands now: raises
+    401 once its session or token is revoked or its user disabled, and carries the user's
+    current roles (a membership removed or lowered since). A JWT's expiry alone does not
+    end it: the connection was admitted while the token was valid, and a client whose page
+    sits idle could not renew it (revocation is what ends access at once)."""
+    token_id, session_id = principal.token_id, principal.session_id
+    if principal.api_key_id is not None or token_id is None or session_id is None:
+        return await authenticate_bearer(resources, session, token)
+    if await is_revoked(resources.cache, token_id, session_id):
+        raise InvalidAccessToken()
+    users = UserRepository(session)
+    if await users.active_by_id(principal.user_id) is None:
+        raise InvalidAccessToken()
+    return replace(principal, roles=await users.roles_of(principal.user_id))
 
 
 async def _api_key_principal(session: AsyncSession, token: str) -> Principal:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from spatialviz.auth import grants
-from spatialviz.auth.deps import authenticate_bearer
+from spatialviz.auth.deps import authenticate_bearer, recheck_principal
 from spatialviz.kit.errors import SpatialvizError
 from spatialviz.kit.outages import Outage, outage_of
 from spatialviz.kit.resources import Resources
@@ -48,8 +49,11 @@ PROTOCOL_VERSION = 1
 MAX_CLIENT_MESSAGE_BYTES = 4096
 MAX_SUBSCRIPTIONS = 64
 SEND_BUFFER_MESSAGES = 64
-#: How often a share link's socket checks that the link is still alive (revocation).
+#: How often a socket checks that its access still stands: a share link not expired or
+#: revoked; a member's session not revoked, user not disabled, each followed channel's
+#: workspace still theirs.
 SHARE_RECHECK_SECONDS = 5.0
+MEMBER_RECHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Connection:
         self.ws, self.hub, self.principal = ws, hub, principal
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue(SEND_BUFFER_MESSAGES)
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
+        self.workspaces: dict[str, uuid.UUID] = {}  # a followed channel's workspace
 
     def send(self, message: bytes | str | dict[str, Any]) -> None:
         if isinstance(message, dict):
@@ -109,7 +114,7 @@ class Connection:
         ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self._follow(channel, kind, ident, ready))
         self.subscriptions[channel] = task
-        task.add_done_callback(lambda _: self.subscriptions.pop(channel, None))
+        task.add_done_callback(lambda _: self._forget(channel))
         if not await ready:
             await asyncio.gather(task, return_exceptions=True)
 
@@ -125,6 +130,19 @@ class Connection:
         finally:
             if not ready.done():
                 ready.set_result(False)
+
+    def _forget(self, channel: str) -> None:
+        self.subscriptions.pop(channel, None)
+        self.workspaces.pop(channel, None)
+
+    def reauthorised(self, principal: Principal) -> None:
+        """The member's access as it stands now: channels of workspaces no longer theirs
+        end as a channel they never had access to does."""
+        self.principal = principal
+        for channel, workspace_id in list(self.workspaces.items()):
+            if not principal.can(workspace_id, Role.viewer):
+                self.unsubscribe(channel)
+                self.send({"type": "error", "code": "not_found", "channel": channel})
 
     def _may_read(self, snapshot: Snapshot) -> bool:
         if isinstance(self.principal, ShareReader):
@@ -143,6 +161,7 @@ class Connection:
             self.send({"type": "error", "code": "not_found", "channel": channel})
             return
         shown = kind.for_share if isinstance(self.principal, ShareReader) else None
+        self.workspaces[channel] = snapshot.workspace_id
         self.send({"type": "subscribed", "channel": channel})
         self.send(shown(snapshot.message) if shown else snapshot.message)
         ready.set_result(True)
@@ -172,6 +191,7 @@ class Connection:
             self.send({**_unavailable(outage), "channel": channel})
 
     def unsubscribe(self, channel: str) -> None:
+        self.workspaces.pop(channel, None)
         task = self.subscriptions.pop(channel, None)
         if task is not None:
             task.cancel()
@@ -251,6 +271,28 @@ async def _close_when_share_ends(ws: WebSocket, reader: ShareReader, hub: Channe
             return
 
 
+async def _follow_member_access(conn: Connection, token: str, hub: ChannelHub) -> None:
+    """Keeps a member's socket to what the member may read now: closes it once the session
+    is revoked or the user disabled, and ends channels of workspaces left since."""
+    while True:
+        # Spread: sockets opened together (a page reload of many viewers) recheck apart.
+        await asyncio.sleep(MEMBER_RECHECK_SECONDS * random.uniform(0.8, 1.0))
+        assert isinstance(conn.principal, Principal)
+        resources = hub.resources
+        try:
+            async with hub.sign_ins, resources.sessions() as session:
+                principal = await recheck_principal(resources, session, token, conn.principal)
+        except SpatialvizError:
+            await conn.ws.send_text(json.dumps({"type": "error", "code": "access_ended"}))
+            await conn.ws.close(code=status.WS_1008_POLICY_VIOLATION, reason="access ended")
+            return
+        except Exception as exc:
+            if outage_of(exc) is None:
+                raise
+            continue  # cannot tell now: ask again at the next check
+        conn.reauthorised(principal)
+
+
 @router.websocket("/api/v1/ws")
 async def websocket_endpoint(ws: WebSocket) -> None:
     resources: Resources = ws.app.state.resources
@@ -273,10 +315,10 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     conn = Connection(ws, hub, principal)
     conn.send({"type": "hello", "protocol": PROTOCOL_VERSION})
     writer = asyncio.create_task(conn.writer())
-    watch = (
-        asyncio.create_task(_close_when_share_ends(ws, principal, hub))
+    watch = asyncio.create_task(
+        _close_when_share_ends(ws, principal, hub)
         if isinstance(principal, ShareReader)
-        else None
+        else _follow_member_access(conn, ws.query_params.get("token", ""), hub)
     )
     try:
         while True:
@@ -289,10 +331,9 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         pass
     finally:
         for task in (writer, watch):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await conn.aclose()
 
 
