@@ -33,13 +33,12 @@ from spatialviz.kit.errors import install_error_handlers
 from spatialviz.kit.logging import configure_logging
 from spatialviz.kit.middleware import HttpMetrics, RequestContextMiddleware
 from spatialviz.kit.openapi import install_openapi
-from spatialviz.kit.pool_metrics import DatabasePoolCollector
 from spatialviz.kit.replica import ReplicaFallbackMiddleware
 from spatialviz.kit.resources import Resources, open_resources
 from spatialviz.kit.security import SecurityHeadersMiddleware
 from spatialviz.kit.sweep import sweep_temporary_forever
-from spatialviz.ops.backup_status import BackupMetrics
 from spatialviz.ops.endpoints import router as ops_router
+from spatialviz.ops.exposition import install_metrics
 from spatialviz.realtime.endpoints import router as realtime_router
 from spatialviz.scene import delivery
 from spatialviz.scene.endpoints import router as scene_router
@@ -91,12 +90,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             name="storage-tmp-sweeper",
         )
+        live_pools = app.state.exposition.live_pools
+        pool_sampler = None
+        if live_pools is not None:
+            live_pools.sample()  # before the first request, so a scrape sees this worker
+            pool_sampler = asyncio.create_task(live_pools.sample_forever(), name="pool-gauges")
         log.info("started", env=settings.env, database=resources.engine.dialect.name)
         try:
             yield
         finally:
             sweeper.cancel()
             tmp_sweeper.cancel()
+            if pool_sampler is not None:
+                pool_sampler.cancel()
             await supervisor.aclose()
             await resources.aclose()
 
@@ -111,8 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.backup_metrics = BackupMetrics(registry)
-    registry.register(DatabasePoolCollector(functools.partial(_engines, app)))
+    app.state.exposition = install_metrics(registry, functools.partial(_engines, app))
     install_error_handlers(app)
     # A scene's encoding is validated against the dataset's columns in code; its shape (and
     # the colormap names) is published for the web client's generated types.

@@ -249,7 +249,6 @@ def worker(
 ) -> None:
     """Run a Celery worker for background jobs (ingest, tiling, exports)."""
     import os
-    import tempfile
 
     settings = _settings()
     if not settings.broker_url:
@@ -260,14 +259,9 @@ def worker(
         )
         raise typer.Exit(2)
     if metrics_port is not None:
-        # Pool processes write their samples to files this process aggregates; the
-        # directory must be set before prometheus_client is first imported.
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="sv-prom-"))
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+        from spatialviz.job.worker_metrics import serve_worker_metrics
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        start_http_server(metrics_port, registry=registry)
+        serve_worker_metrics(metrics_port)
 
     from spatialviz.job.celery_app import start_worker
 

@@ -10,10 +10,13 @@ uvicorn per pod is simpler; the pod is the unit there.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from spatialviz.config import ConfigError, Settings
+from spatialviz.kit import multiproc_metrics
 from spatialviz.kit.proxies import resolve_proxies, uvicorn_proxy_options
 
 
@@ -54,6 +57,9 @@ def serve(settings: Settings, options: ServeOptions) -> None:
 
 
 def _serve_uvicorn(settings: Settings, options: ServeOptions) -> None:
+    # One process: its metrics in its memory, as they have always been. An inherited
+    # multiprocess directory would be neither private nor cleaned (kit/multiproc_metrics.py).
+    os.environ.pop(multiproc_metrics.ENV, None)
     import uvicorn
 
     from spatialviz.kit.slow_clients import header_deadline_protocol
@@ -94,7 +100,24 @@ def gunicorn_config(options: ServeOptions) -> dict[str, Any]:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        # Metrics in multiprocess mode (kit/multiproc_metrics.py): a worker that exits
+        # (recycled, HUP, killed) keeps its counts; its live gauges go with it.
+        "child_exit": _child_exit,
+        "on_exit": _on_exit,
     }
+
+
+# Gunicorn's hook signatures; a HUP reloads the configuration, so the hooks are settings
+# (read again) rather than state kept by the server object.
+def _child_exit(server: Any, worker: Any) -> None:  # noqa: ARG001
+    multiproc_metrics.forget_process(worker.pid)
+
+
+def _on_exit(server: Any) -> None:  # noqa: ARG001
+    """The master stops: this start's metrics directory goes (start_fresh_dir made it)."""
+    path = os.environ.get(multiproc_metrics.ENV)
+    if path:
+        multiproc_metrics.remove_dir(Path(path), os.getpid())
 
 
 def _gunicorn_application() -> type[Any]:
@@ -120,6 +143,9 @@ def _gunicorn_application() -> type[Any]:
 
 class _GunicornServer:
     def __init__(self, settings: Settings, options: ServeOptions) -> None:
+        # Before Gunicorn forks a worker (which imports prometheus_client): every worker
+        # then writes its samples where the one answering a scrape reads them all.
+        multiproc_metrics.start_fresh_dir()
         self._app = _gunicorn_application()(settings, options)
 
     def run(self) -> None:

@@ -5,13 +5,18 @@ only (embedded mode has no broker to test)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from spatialviz.app import create_app
 from spatialviz.config import Settings
@@ -33,7 +38,7 @@ from tests.job.helpers import (
     running_with_progress,
     wait_for,
 )
-from tests.job.workers import RabbitVhost, ThrowawayRedis, Workers
+from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker, Workers, free_port
 from tests.scene_api.helpers import ready_scene
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
@@ -104,6 +109,51 @@ async def test_worker_killed_mid_job_is_redelivered_once(
     lines = resources.storage.read_bytes(key).decode().splitlines()
     assert len(lines) == 20
     assert all(line.endswith("attempt 2") for line in lines)
+
+
+async def test_worker_metrics_add_up_every_pool_process_and_outlive_them(
+    resources: Resources, settings: Settings, workers: Workers
+) -> None:
+    """The pool processes run the jobs and count them; the main process serves /metrics
+    from all of their files (multiprocess mode). Pool processes killed and replaced by
+    Celery: their counts stay."""
+    port = free_port()
+    worker = workers.start(settings, beat=False, metrics_port=port)
+    workspace = await make_workspace(resources)
+    jobs = [await create_job(resources, workspace, params={"steps": 1}) for _ in range(4)]
+    for job_id in jobs:
+        assert (await wait_for(resources, job_id, final)).status == JobStatus.succeeded
+
+    def finished() -> float:
+        scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+        name = "spatialviz_job_duration_seconds_count"
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(scrape)
+            for sample in family.samples
+            if sample.name == name and sample.labels["kind"] == "example.sleep"
+        )
+
+    # A job is counted just after it is marked final: wait for the last one.
+    await _until(lambda: finished() == 4)
+    pool = set(_pool_processes(worker))
+    assert len(pool) == 2
+    for pid in pool:
+        os.kill(pid, signal.SIGKILL)
+    await _until(lambda: len(_pool_processes(worker) - pool) == 2)
+    assert finished() == 4
+
+
+def _pool_processes(worker: Worker) -> set[int]:
+    children = psutil.Process(worker.process.pid).children()
+    return {child.pid for child in children if child.status() != psutil.STATUS_ZOMBIE}
+
+
+async def _until(condition: Callable[[], bool], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.2)
 
 
 async def test_same_job_enqueued_three_times_has_one_effect(

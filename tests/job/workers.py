@@ -62,12 +62,15 @@ class Worker:
         beat: bool = True,
         concurrency: int = 2,
         host: str | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
         command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", str(concurrency)]
         command += ["--loglevel", "WARNING"] + (["--beat"] if beat else [])
+        if metrics_port is not None:
+            command += ["--metrics-port", str(metrics_port)]
         if host is not None:
             command = as_host(host, command)
         self.process = subprocess.Popen(
@@ -144,9 +147,18 @@ class Workers(list[Worker]):
         super().__init__()
         self.folder = folder
 
-    def start(self, settings: Settings, *, beat: bool = True, concurrency: int = 2) -> Worker:
+    def start(
+        self,
+        settings: Settings,
+        *,
+        beat: bool = True,
+        concurrency: int = 2,
+        metrics_port: int | None = None,
+    ) -> Worker:
         log_path = self.folder / f"worker-{len(self)}.log"
-        worker = Worker(settings, log_path, beat=beat, concurrency=concurrency)
+        worker = Worker(
+            settings, log_path, beat=beat, concurrency=concurrency, metrics_port=metrics_port
+        )
         self.append(worker)
         return worker
 

@@ -31,7 +31,9 @@ class JobMetrics:
             "Jobs waiting for a worker, by kind",
             ["kind"],
             registry=registry,
-            multiprocess_mode="max",
+            # Every API worker sets the same depth (read from the database) each tick:
+            # the latest wins, and a worker that exited stops counting.
+            multiprocess_mode="livemostrecent",
         )
         # Labelled by kind only (a handful, from the registry): the scrape target already
         # says which worker; per-job or per-scene labels would grow without bound.

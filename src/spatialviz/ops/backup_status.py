@@ -12,10 +12,12 @@ compose, the bucket or volume in Kubernetes), so on success it writes a small re
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import structlog
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from spatialviz.kit.storage import BlobNotFound, BlobStorage
 
@@ -42,18 +44,15 @@ def last_success(storage: BlobStorage) -> BackupRecord | None:
     return BackupRecord(float(data["finished_at"]), int(data["size_bytes"]))
 
 
-class BackupMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.finished_at = Gauge(
-            "spatialviz_backup_last_success_timestamp_seconds",
-            "When `spatialviz backup` last succeeded, Unix seconds (0: never)",
-            registry=registry,
-        )
-        self.size = Gauge(
-            "spatialviz_backup_last_size_bytes",
-            "Size of the last successful backup file",
-            registry=registry,
-        )
+class BackupMetrics(Collector):
+    """The two gauges, as a collector of what :meth:`refresh` last read. Not gauges kept in
+    the process: under ``serve --workers N`` (multiprocess mode) a gauge is per process, so
+    whichever worker answers a scrape reads the record and reports it, once, unlabelled;
+    every worker would read the same record."""
+
+    def __init__(self) -> None:
+        self._finished_at = 0.0
+        self._size = 0.0
 
     def refresh(self, storage: BlobStorage) -> None:
         """Read the record (blocking: call it in a thread). An unreadable record keeps the
@@ -63,5 +62,17 @@ class BackupMetrics:
         except Exception as exc:
             log.warning("backup_status_unreadable", error=repr(exc))
             return
-        self.finished_at.set(record.finished_at if record else 0)
-        self.size.set(record.size_bytes if record else 0)
+        self._finished_at = record.finished_at if record else 0.0
+        self._size = float(record.size_bytes) if record else 0.0
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "spatialviz_backup_last_success_timestamp_seconds",
+            "When `spatialviz backup` last succeeded, Unix seconds (0: never)",
+            value=self._finished_at,
+        )
+        yield GaugeMetricFamily(
+            "spatialviz_backup_last_size_bytes",
+            "Size of the last successful backup file",
+            value=self._size,
+        )

@@ -11,7 +11,7 @@ from spatialviz.kit.deps import ResourcesDep
 from spatialviz.kit.errors import NotFound, problem_response, problem_responses
 from spatialviz.kit.ratelimit import client_ip
 from spatialviz.ops.access import may_read_metrics
-from spatialviz.ops.backup_status import BackupMetrics
+from spatialviz.ops.exposition import Exposition
 from spatialviz.ops.service import CRITICAL, readiness
 
 router = APIRouter(tags=["operations"])
@@ -59,7 +59,9 @@ async def metrics(request: Request, resources: ResourcesDep) -> Response:
     ):
         # 404, not 401/403: the endpoint does not exist for the public.
         raise NotFound("Not Found")
+    exposition: Exposition = request.app.state.exposition
     # Storage may be S3: read the backup record off the event loop.
-    backup: BackupMetrics = request.app.state.backup_metrics
-    await anyio.to_thread.run_sync(backup.refresh, resources.storage)
-    return Response(generate_latest(resources.registry), media_type=CONTENT_TYPE_LATEST)
+    await anyio.to_thread.run_sync(exposition.backup.refresh, resources.storage)
+    if exposition.live_pools is not None:
+        exposition.live_pools.sample()  # this worker's pools as of now
+    return Response(generate_latest(exposition.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,207 @@
+"""`spatialviz serve --workers 2`, really started: whichever Gunicorn worker answers a
+scrape of /metrics, it reports every worker's requests; a worker that is killed keeps its
+counts and leaves the live gauges; each server start has its own metrics directory, gone
+when the server stops.
+
+Which worker serves a request is made certain by stopping (SIGSTOP) the others: a stopped
+worker accepts nothing, so the connection waits in the listening socket's queue for the
+running one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.pool import QueuePool
+
+from spatialviz.config import Settings
+from spatialviz.kit.db import create_engine
+from tests.conftest import SERVICES, _free_port
+from tests.test_server import SPATIALVIZ, _env, _live, _wait_until, _workers
+
+pytestmark = pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")
+
+ROUTE = "/readyz"
+
+
+@pytest.fixture
+def metrics_base(tmp_path: Path) -> Path:
+    """Given to the server as PROMETHEUS_MULTIPROC_DIR: where it makes its own directory.
+    A directory left by a server that died (its pid no longer runs) is already there."""
+    base = tmp_path / "prometheus"
+    stale = base / f"spatialviz-metrics-{_exited_pid()}-old"
+    stale.mkdir(parents=True)
+    (stale / "counter_1.db").write_bytes(b"\0" * 8)
+    return base
+
+
+def _exited_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@contextmanager
+def _serving(
+    settings: Settings, log: Path, metrics_base: Path
+) -> Iterator[tuple[str, psutil.Process]]:
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.validate_for_startup()  # one JWT key, made before the workers start
+    port = _free_port()
+    process = subprocess.Popen(
+        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
+        env={**_env(settings), "PROMETHEUS_MULTIPROC_DIR": str(metrics_base)},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until(lambda: _live(base), process)
+        yield base, psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+@pytest.fixture
+def server(
+    settings: Settings, tmp_path: Path, metrics_base: Path
+) -> Iterator[tuple[str, psutil.Process]]:
+    with _serving(settings, tmp_path / "gunicorn.log", metrics_base) as (base, master):
+        # Every worker has started (lifespan run) once it has answered a request itself.
+        for pid in _workers(master):
+            with _only(master, pid):
+                _get(base, "/livez")
+        yield base, master
+
+
+def _until(condition: Callable[[], bool], within: float = 90) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.1)
+
+
+@contextmanager
+def _only(master: psutil.Process, pid: int) -> Iterator[None]:
+    """Every worker but ``pid`` stopped: ``pid`` serves whatever comes in meanwhile."""
+    others = _workers(master) - {pid}
+    for other in others:
+        os.kill(other, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for other in others:
+            os.kill(other, signal.SIGCONT)
+
+
+def _get(base: str, path: str, times: int = 1) -> str:
+    # A new connection each time: a kept-alive one would stay with the worker it reached.
+    with httpx.Client(timeout=180, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        for _ in range(times):
+            response = client.get(f"{base}{path}")
+            assert response.status_code == 200, response.text
+    return response.text
+
+
+def _scrape(master: psutil.Process, base: str, pid: int) -> str:
+    """/metrics as the worker ``pid`` answers it."""
+    with _only(master, pid):
+        return _get(base, "/metrics")
+
+
+def _counted(master: psutil.Process, base: str, pid: int, requests: int) -> bool:
+    return _requests(_scrape(master, base, pid)) == (requests, requests)
+
+
+def _sum(scrape: str, sample_name: str, **labels: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(scrape):
+        for sample in family.samples:
+            if sample.name == sample_name and labels.items() <= sample.labels.items():
+                total += sample.value
+    return total
+
+
+def _requests(scrape: str) -> tuple[float, float]:
+    """The route's requests as counted, and as observed by the latency histogram."""
+    return (
+        _sum(scrape, "spatialviz_http_requests_total", route=ROUTE),
+        _sum(scrape, "spatialviz_http_request_duration_seconds_count", route=ROUTE),
+    )
+
+
+def test_every_worker_answers_a_scrape_with_every_workers_requests(
+    server: tuple[str, psutil.Process],
+) -> None:
+    base, master = server
+    first, second = sorted(_workers(master))
+    with _only(master, first):
+        _get(base, ROUTE, times=3)
+    with _only(master, second):
+        _get(base, ROUTE, times=4)
+    # A request is counted just after its response is sent: wait for the last ones.
+    for pid in (first, second):
+        _until(functools.partial(_counted, master, base, pid, 7), within=30)
+    # Both running: whichever answers.
+    for _ in range(6):
+        assert _requests(_get(base, "/metrics")) == (7, 7)
+    # Computed when scraped, reported once (not once per worker).
+    scrape = _get(base, "/metrics")
+    stamps = [
+        sample.value
+        for family in text_string_to_metric_families(scrape)
+        for sample in family.samples
+        if sample.name == "spatialviz_backup_last_success_timestamp_seconds"
+    ]
+    assert stamps == [0]
+
+
+def test_a_killed_worker_keeps_its_counts_and_leaves_the_live_gauges(
+    server: tuple[str, psutil.Process], settings: Settings
+) -> None:
+    base, master = server
+    doomed, survivor = sorted(_workers(master))
+    with _only(master, doomed):
+        _get(base, ROUTE, times=5)
+    # Counted (just after each response is sent) before the kill.
+    _until(functools.partial(_counted, master, base, doomed, 5), within=30)
+    os.kill(doomed, signal.SIGKILL)
+    _until(lambda: len(_workers(master)) == 2 and doomed not in _workers(master))
+    (replacement,) = _workers(master) - {survivor}
+    # The replacement answers: it has started (its pool gauges are set) and it reads the
+    # killed worker's counts from the files.
+    scrape = _scrape(master, base, replacement)
+    assert _requests(scrape) == (5, 5)
+    pool = create_engine(settings.database_url).pool
+    assert isinstance(pool, QueuePool)
+    pool_size = pool.size()
+    # Two live workers' pools: the killed one's is no longer summed.
+    assert _sum(scrape, "spatialviz_db_pool_size", database="primary") == 2 * pool_size
+
+
+def test_each_start_has_its_own_metrics_directory_gone_at_exit(
+    settings: Settings, tmp_path: Path, metrics_base: Path
+) -> None:
+    with _serving(settings, tmp_path / "gunicorn.log", metrics_base) as (base, master):
+        _get(base, ROUTE)
+        # The dead server's directory is gone; this one's is named after its master.
+        (own,) = metrics_base.iterdir()
+        assert own.name.startswith(f"spatialviz-metrics-{master.pid}-")
+        assert own.stat().st_mode & 0o777 == 0o700
+        assert {path.name for path in own.glob("counter_*.db")} <= {
+            f"counter_{pid}.db" for pid in _workers(master)
+        }
+        assert list(own.glob("counter_*.db"))
+    assert list(metrics_base.iterdir()) == []
