@@ -143,9 +143,6 @@ class Settings(BaseSettings):
     # Worker losses (not failures) a job or one fan-out part may suffer before it fails
     # with ``worker_lost``: they do not count against a kind's max_attempts.
     jobs_max_worker_losses: int = Field(default=5, ge=1, le=100)
-    # A fanned-out job has no running code while its parts wait in the queue behind other
-    # work: it is presumed lost only when no part has finished for this long.
-    jobs_fanout_lease_seconds: float = Field(default=900.0, gt=0)
     jobs_reap_interval_seconds: float = Field(default=15.0, gt=0)
     jobs_requeue_after_seconds: float = Field(default=300.0, gt=0)
     jobs_progress_interval_seconds: float = Field(default=0.5, ge=0)
@@ -213,11 +210,6 @@ class Settings(BaseSettings):
         if self.jobs_stale_after_seconds <= 2 * self.jobs_heartbeat_seconds:
             raise ConfigError(
                 "SPATIALVIZ_JOBS_STALE_AFTER_SECONDS must exceed twice the heartbeat interval"
-            )
-        if self.jobs_fanout_lease_seconds < self.jobs_stale_after_seconds:
-            raise ConfigError(
-                "SPATIALVIZ_JOBS_FANOUT_LEASE_SECONDS must be at least "
-                "SPATIALVIZ_JOBS_STALE_AFTER_SECONDS"
             )
         if _is_cluster_url(self.celery_broker_url) or (
             self.jobs_backend == "celery"
