@@ -29,6 +29,7 @@ from spatialviz.kit.backup_lease import (
 )
 from spatialviz.kit.resources import storage_from_settings
 from spatialviz.kit.storage import BlobStorage
+from spatialviz.kit.sweep import sweep_temporary_forever
 from spatialviz.ops.backup import BackupError, restore_backup, write_backup
 from spatialviz.ops.backup_status import STATUS_KEY
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
@@ -406,3 +407,35 @@ def _manifest_blobs(settings: Settings, tmp_path: Path) -> list[dict[str, Any]]:
         settings, storage_from_settings(settings), again, force=False
     )["blobs"]
     return blobs
+
+
+async def test_the_periodic_storage_sweep_carries_out_deferred_deletions(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The API's sweep loop (start-up, then every interval) runs what a backup held back
+    once no lease is fresh; its ``also`` hook runs after, so the test knows one pass ended."""
+    storage = storage_from_settings(settings)
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    scene_part = f"/scenes/{scene['id']}/"
+    lease = f"{LEASE_PREFIX}ended.json"
+    write_lease(storage, lease, expires_at=time.time() + 300)
+    deleted = await client.delete(f"/api/v1/scenes/{scene['id']}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert _keys_with(storage, scene_part)
+    storage.delete(lease)  # its backup ended without carrying them out (killed, say)
+
+    one_pass = asyncio.Event()
+
+    async def passed() -> None:
+        one_pass.set()
+
+    sweeper = asyncio.create_task(
+        sweep_temporary_forever(storage, 3600, 3600, also=passed), name="test-sweep"
+    )
+    try:
+        await one_pass.wait()
+    finally:
+        sweeper.cancel()
+    assert _keys_with(storage, scene_part) == []
+    assert list(storage.list_keys(DEFERRED_PREFIX)) == []
