@@ -95,7 +95,12 @@ class BackupLease:
     ) -> None:
         self._stop.set()
         self._renewer.join()
-        self._storage.delete(self.key)
+        try:
+            self._storage.delete(self.key)
+        except Exception as exc:
+            # Not raised over the backup's own outcome: the lease expires on its own
+            # within the TTL and the next sweep removes it.
+            log.warning("backup_lease_not_removed", key=self.key, error=repr(exc))
 
 
 def write_lease(storage: BlobStorage, key: str, expires_at: float) -> None:
