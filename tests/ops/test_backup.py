@@ -21,7 +21,15 @@ from pyrage import x25519
 
 from spatialviz.app import create_app
 from spatialviz.config import Settings
+from spatialviz.kit.backup_lease import (
+    DEFERRED_PREFIX,
+    LEASE_PREFIX,
+    run_deferred_deletes,
+    write_lease,
+)
 from spatialviz.kit.resources import storage_from_settings
+from spatialviz.kit.storage import BlobStorage
+from spatialviz.kit.sweep import sweep_temporary_forever
 from spatialviz.ops.backup import BackupError, restore_backup, write_backup
 from spatialviz.ops.backup_status import STATUS_KEY
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
@@ -173,6 +181,152 @@ async def test_writes_commit_while_a_backup_is_under_way(
     assert refused.status_code == 401, refused.text
 
 
+class HeldBackup:
+    """A backup running in a thread, held just after its database snapshot until
+    :meth:`release`."""
+
+    def __init__(self, settings: Settings, out: Path) -> None:
+        self.task_out = out
+        self.snapshot_taken, self._resume = threading.Event(), threading.Event()
+        self.task = asyncio.create_task(
+            asyncio.to_thread(
+                write_backup,
+                settings,
+                storage_from_settings(settings),
+                out,
+                force=False,
+                after_snapshot=self._hold,
+            )
+        )
+
+    def _hold(self) -> None:
+        self.snapshot_taken.set()
+        # Bounded so a failing test cannot hang the run; the test sets it long before.
+        assert self._resume.wait(300), "the test never let the backup go on"
+
+    async def held(self) -> None:
+        assert await asyncio.to_thread(self.snapshot_taken.wait, 300)
+
+    async def finish(self) -> dict[str, Any]:
+        self._resume.set()
+        manifest: dict[str, Any] = await self.task
+        return manifest
+
+
+def _keys_with(storage: BlobStorage, part: str) -> list[str]:
+    return [key for key in storage.list_keys("") if part in key]
+
+
+@pytest.mark.usefixtures("age_keys")
+async def test_a_scene_deleted_during_a_backup_is_in_it_and_gone_after(
+    client: httpx.AsyncClient, settings: Settings, empty_settings: Settings, tmp_path: Path
+) -> None:
+    """Deleted through the API after the backup's snapshot: the delete answers at once, the
+    backup still holds every blob of the scene its snapshot holds (restored byte for byte),
+    and the live system's blobs go once the backup ends."""
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    before = await _scene_bytes(client, headers, scene["id"])
+    storage = storage_from_settings(settings)
+    scene_part = f"/scenes/{scene['id']}/"
+    scene_keys = _keys_with(storage, scene_part)
+    assert any(key.endswith(".glb") for key in scene_keys)
+
+    backup = HeldBackup(settings, tmp_path / "during-delete.age")
+    try:
+        await backup.held()
+        deleted = await client.delete(f"/api/v1/scenes/{scene['id']}", headers=headers)
+        assert deleted.status_code == 204, deleted.text
+        assert not backup.task.done()  # answered while the backup is held: no waiting
+        gone = await client.get(f"/api/v1/scenes/{scene['id']}", headers=headers)
+        assert gone.status_code == 404, gone.text
+        # The rows are gone; the blobs wait for the backup.
+        assert _keys_with(storage, scene_part) == scene_keys
+    finally:
+        manifest = await backup.finish()
+    assert set(scene_keys) <= {blob["key"] for blob in manifest["blobs"]}
+    assert _keys_with(storage, scene_part) == []  # carried out when the backup ended
+    assert list(storage.list_keys(DEFERRED_PREFIX)) == []
+    assert list(storage.list_keys(LEASE_PREFIX)) == []
+
+    restore_backup(
+        empty_settings, storage_from_settings(empty_settings), backup.task_out, force=False
+    )
+    async for restored_client in _client_for(create_app(empty_settings)):
+        after = await _scene_bytes(restored_client, headers, scene["id"])
+    assert after == before
+
+
+@pytest.mark.usefixtures("age_keys")
+async def test_a_dataset_deleted_during_a_backup_keeps_its_files_until_it_ends(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    storage = storage_from_settings(settings)
+    dataset_part = f"/datasets/{scene['dataset_id']}/"
+    dataset_keys = _keys_with(storage, dataset_part)
+    assert dataset_keys
+
+    backup = HeldBackup(settings, tmp_path / "during-dataset-delete.age")
+    try:
+        await backup.held()
+        deleted = await client.delete(f"/api/v1/datasets/{scene['dataset_id']}", headers=headers)
+        assert deleted.status_code == 204, deleted.text
+        assert not backup.task.done()
+        assert _keys_with(storage, dataset_part) == dataset_keys
+    finally:
+        manifest = await backup.finish()
+    assert set(dataset_keys) <= {blob["key"] for blob in manifest["blobs"]}
+    assert _keys_with(storage, dataset_part) == []
+
+
+async def test_a_stale_lease_does_not_hold_deletions(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A backup killed outright leaves its lease behind; once expired it defers nothing,
+    and the next sweep tidies it away."""
+    storage = storage_from_settings(settings)
+    stale = f"{LEASE_PREFIX}killed.json"
+    write_lease(storage, stale, expires_at=time.time() - 1)
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    scene_part = f"/scenes/{scene['id']}/"
+    assert _keys_with(storage, scene_part)
+
+    deleted = await client.delete(f"/api/v1/scenes/{scene['id']}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert _keys_with(storage, scene_part) == []
+    assert list(storage.list_keys(DEFERRED_PREFIX)) == []
+    run_deferred_deletes(storage)
+    assert not storage.exists(stale)
+
+
+async def test_deferred_deletions_wait_for_every_running_backup(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Two backups overlap: the one that ends first does not release the other's blobs."""
+    storage = storage_from_settings(settings)
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    scene_part = f"/scenes/{scene['id']}/"
+    first, second = f"{LEASE_PREFIX}first.json", f"{LEASE_PREFIX}second.json"
+    for lease in (first, second):
+        write_lease(storage, lease, expires_at=time.time() + 300)
+
+    deleted = await client.delete(f"/api/v1/scenes/{scene['id']}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    kept = _keys_with(storage, scene_part)
+    assert kept
+    storage.delete(first)  # the first backup ends
+    assert run_deferred_deletes(storage) == 0
+    assert _keys_with(storage, scene_part) == kept
+    storage.delete(second)  # and then the second
+    assert run_deferred_deletes(storage) == 1
+    assert _keys_with(storage, scene_part) == []
+    assert list(storage.list_keys(DEFERRED_PREFIX)) == []
+
+
 @pytest.mark.usefixtures("age_keys")
 async def test_restore_refuses_a_non_empty_target_and_a_wrong_key(
     client: httpx.AsyncClient,
@@ -253,3 +407,35 @@ def _manifest_blobs(settings: Settings, tmp_path: Path) -> list[dict[str, Any]]:
         settings, storage_from_settings(settings), again, force=False
     )["blobs"]
     return blobs
+
+
+async def test_the_periodic_storage_sweep_carries_out_deferred_deletions(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The API's sweep loop (start-up, then every interval) runs what a backup held back
+    once no lease is fresh; its ``also`` hook runs after, so the test knows one pass ended."""
+    storage = storage_from_settings(settings)
+    user, headers = await register_and_sign_in(client)
+    scene = await ready_scene(client, headers, user["personal_workspace_id"])
+    scene_part = f"/scenes/{scene['id']}/"
+    lease = f"{LEASE_PREFIX}ended.json"
+    write_lease(storage, lease, expires_at=time.time() + 300)
+    deleted = await client.delete(f"/api/v1/scenes/{scene['id']}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    assert _keys_with(storage, scene_part)
+    storage.delete(lease)  # its backup ended without carrying them out (killed, say)
+
+    one_pass = asyncio.Event()
+
+    async def passed() -> None:
+        one_pass.set()
+
+    sweeper = asyncio.create_task(
+        sweep_temporary_forever(storage, 3600, 3600, also=passed), name="test-sweep"
+    )
+    try:
+        await one_pass.wait()
+    finally:
+        sweeper.cancel()
+    assert _keys_with(storage, scene_part) == []
+    assert list(storage.list_keys(DEFERRED_PREFIX)) == []

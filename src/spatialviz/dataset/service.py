@@ -22,7 +22,8 @@ from spatialviz.dataset.schemas import ColumnOverride
 from spatialviz.dataset.streaming import StreamedBlob, stream_multipart, stream_raw
 from spatialviz.formats.errors import ERROR_CODES
 from spatialviz.job.service import JobService
-from spatialviz.kit.db import after_commit, on_rollback
+from spatialviz.kit.backup_lease import delete_after_commit
+from spatialviz.kit.db import on_rollback
 from spatialviz.kit.errors import UnprocessableEntity
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
@@ -147,11 +148,8 @@ async def delete_dataset(
         details={"name": dataset.name},
     )
     await DatasetRepository(session).remove(dataset)
-
-    async def delete_blobs() -> None:
-        await anyio.to_thread.run_sync(storage.delete_prefix, prefix)
-
-    after_commit(session, delete_blobs)
+    # Deferred while a backup runs: its snapshot may still hold these rows.
+    delete_after_commit(session, storage, prefix)
     return dataset
 
 

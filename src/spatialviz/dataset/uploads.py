@@ -20,7 +20,8 @@ from spatialviz.dataset.exceptions import UploadNotFound
 from spatialviz.dataset.repository import UploadRepository
 from spatialviz.dataset.streaming import SNIFF_BYTES, StreamedBlob
 from spatialviz.job.service import JobService
-from spatialviz.kit.db import after_commit, on_rollback, transaction, utcnow
+from spatialviz.kit.backup_lease import delete_after_commit
+from spatialviz.kit.db import on_rollback, transaction, utcnow
 from spatialviz.kit.resources import Resources
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
@@ -210,11 +211,8 @@ async def _finish(
     upload.dataset_id = dataset.id
     job = await service.start_ingest(jobs, dataset)
     prefix = parts_prefix(upload.id)
-
-    async def drop_parts() -> None:
-        await anyio.to_thread.run_sync(storage.delete_prefix, prefix)
-
-    after_commit(session, drop_parts)
+    # Deferred while a backup runs: its snapshot may still hold the unfinished upload.
+    delete_after_commit(session, storage, prefix)
     await session.flush()
     return Finished(dataset, job)
 
@@ -254,11 +252,8 @@ async def terminate(
     tus.require_version(tus_resumable)
     await repo.remove(upload.id)
     prefix = parts_prefix(upload.id)
-
-    async def drop_parts() -> None:
-        await anyio.to_thread.run_sync(storage.delete_prefix, prefix)
-
-    after_commit(session, drop_parts)
+    # Deferred while a backup runs: its snapshot may still hold these rows.
+    delete_after_commit(session, storage, prefix)
 
 
 async def sweep_expired(session: AsyncSession, storage: BlobStorage) -> int:

@@ -1,5 +1,6 @@
 """The storage's temporary area is swept at start-up and then periodically, so a write cut
-short by a crash (kill -9 mid-upload, OOM, power loss) costs no disk for long."""
+short by a crash (kill -9 mid-upload, OOM, power loss) costs no disk for long. The same
+loop carries out blob deletions that waited for a backup (kit/backup_lease.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 import structlog
 
+from spatialviz.kit.backup_lease import run_deferred_deletes
 from spatialviz.kit.storage import BlobStorage
 
 log = structlog.get_logger(__name__)
@@ -29,6 +31,13 @@ async def sweep_temporary_forever(
                 log.info("storage_tmp_swept", items=swept.items, bytes=swept.bytes)
         except Exception as exc:
             log.warning("storage_tmp_sweep_failed", error=repr(exc))
+        try:
+            # Blob deletions a backup held back (kit/backup_lease.py), once none runs.
+            done = await anyio.to_thread.run_sync(run_deferred_deletes, storage)
+            if done:
+                log.info("deferred_deletes_done", records=done)
+        except Exception as exc:
+            log.warning("deferred_deletes_failed", error=repr(exc))
         if also is not None:
             try:
                 more = await also()

@@ -14,12 +14,16 @@ A backup of a running system does not block writes: ``pg_dump`` reads one MVCC s
 SQLite's online backup copies pages between writers. Blobs are immutable once written
 (content-addressed tiles, staged job outputs), so the blob list taken with the database
 snapshot is complete for every row in it; blobs written after the snapshot are not needed.
+Blobs are deleted only after their rows, and those deletions wait while a backup holds its
+lease (written before the snapshot, kit/backup_lease.py), so a row in the snapshot keeps
+its blobs until the backup has read them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import sqlite3
@@ -36,10 +40,12 @@ from typing import IO, Any
 from urllib.parse import urlparse
 
 import pyrage
+import structlog
 from pyrage import x25519
 
 from spatialviz.config import Settings
-from spatialviz.kit.storage import BlobStorage
+from spatialviz.kit.backup_lease import BackupLease, LeaseLapsed, run_deferred_deletes
+from spatialviz.kit.storage import BlobNotFound, BlobStorage
 from spatialviz.ops.backup_status import BackupRecord, record_success
 
 FORMAT_VERSION = 1
@@ -47,6 +53,8 @@ MANIFEST = "manifest.json"
 PG_DUMP = "database.pgdump"
 SQLITE_DUMP = "database.sqlite"
 BLOB_DIR = "blobs/"
+
+log = structlog.get_logger(__name__)
 
 
 class BackupError(RuntimeError):
@@ -115,14 +123,34 @@ def write_backup(
             manifest.update(_archive(settings, storage, tar, after_snapshot))
 
     try:
-        with partial.open("wb") as sink:
-            _through_pipe(produce, lambda clear: pyrage.encrypt_io(clear, sink, recipients))
+        # The lease is written before the snapshot and held until every blob is read:
+        # blobs of rows deleted meanwhile wait for it (kit/backup_lease.py).
+        with BackupLease(storage) as lease:
+            with partial.open("wb") as sink:
+                _through_pipe(produce, lambda clear: pyrage.encrypt_io(clear, sink, recipients))
+            try:
+                lease.check()
+            except LeaseLapsed as exc:
+                raise BackupError(str(exc)) from None
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
+        _run_deferred(storage)
     # Only now, with the file in place: the backup-age alert trusts this record.
     record_success(storage, BackupRecord(time.time(), out.stat().st_size))
     return manifest
+
+
+def _run_deferred(storage: BlobStorage) -> None:
+    # With this backup's lease gone, the deletions it held back can go (unless another
+    # backup still runs). Never fails the backup: the app's periodic sweep retries.
+    try:
+        done = run_deferred_deletes(storage)
+    except Exception as exc:
+        log.warning("deferred_deletes_failed", error=repr(exc))
+        return
+    if done:
+        log.info("deferred_deletes_done", records=done)
 
 
 def _archive(
@@ -143,11 +171,14 @@ def _archive(
     _add_bytes(tar, name, database)
     blobs = []
     for key in _blob_keys(storage):
+        opened = _open_blob(storage, key)
+        if opened is None:
+            continue
+        size, chunks = opened
         digest = hashlib.sha256()
-        size = storage.size(key)
         info = tarfile.TarInfo(BLOB_DIR + key)
         info.size = size
-        tar.addfile(info, _HashingReader(storage.iter_chunks(key), digest))
+        tar.addfile(info, _HashingReader(chunks, digest))
         blobs.append(BlobEntry(key, size, digest.hexdigest()).__dict__)
     manifest = {
         "format": FORMAT_VERSION,
@@ -157,6 +188,22 @@ def _archive(
     }
     _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
     return manifest
+
+
+def _open_blob(storage: BlobStorage, key: str) -> tuple[int, Iterator[bytes]] | None:
+    """The blob's size and chunks, opened before its tar header is written; None if it was
+    deleted since it was listed. That is safe to skip: a row in the snapshot cannot lose
+    its blobs while the lease is held (deletions of its blobs are deferred), so a blob
+    that vanishes belongs to no row in it (a delete that committed before the snapshot, a
+    job's staged output moved to its final key)."""
+    try:
+        size = storage.size(key)
+        chunks = storage.iter_chunks(key)
+        first = next(chunks, b"")  # the generator opens the blob here
+    except BlobNotFound:
+        log.info("backup_blob_gone", key=key)
+        return None
+    return size, itertools.chain([first], chunks)
 
 
 def _blob_keys(storage: BlobStorage) -> Iterator[str]:

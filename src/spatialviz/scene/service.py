@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spatialviz.audit.service import record_audit
@@ -20,8 +19,8 @@ from spatialviz.dataset.repository import DatasetRepository
 from spatialviz.formats.canonical import ColumnSchemaJson
 from spatialviz.formats.stats import ColumnStatsJson
 from spatialviz.job.service import JobService
+from spatialviz.kit.backup_lease import delete_after_commit
 from spatialviz.kit.cache import Cache
-from spatialviz.kit.db import after_commit
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.dataset import Dataset, DatasetStatus
@@ -308,11 +307,8 @@ async def delete_scene(
         details={"name": scene.name, "dataset_id": str(scene.dataset_id)},
     )
     await SceneRepository(session).remove(scene)
-
-    async def delete_blobs() -> None:
-        await anyio.to_thread.run_sync(storage.delete_prefix, prefix)
-
-    after_commit(session, delete_blobs)
+    # Deferred while a backup runs: its snapshot may still hold these rows.
+    delete_after_commit(session, storage, prefix)
     await delivery.forget_delivery(session, cache, scene_id)
 
 
