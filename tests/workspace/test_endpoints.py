@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
+from spatialviz.config import Settings
 from tests.factories import (
     add_member,
     bearer,
@@ -12,6 +15,7 @@ from tests.factories import (
     register_and_sign_in,
     sign_in,
 )
+from tests.scene_api.helpers import create_scene, ready_dataset
 
 
 async def test_create_list_rename_delete(client: httpx.AsyncClient) -> None:
@@ -50,6 +54,22 @@ async def test_create_list_rename_delete(client: httpx.AsyncClient) -> None:
     # The workspace is gone; its owner's other workspaces do not show its events, but the
     # record survives in the table (checked in the audit tests).
     assert events == []
+
+
+async def test_deleting_a_workspace_removes_its_files(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A deleted workspace's datasets and scenes leave no file behind (the rows went with
+    a cascade; the files used to stay)."""
+    _, headers = await register_and_sign_in(client)
+    team = await create_workspace(client, headers, "Short-lived")
+    dataset = await ready_dataset(client, headers, team["id"])
+    await create_scene(client, headers, dataset["id"])
+    files = Path(settings.storage_url.removeprefix("file://")) / "workspaces" / team["id"]
+    assert any(p.is_file() for p in files.rglob("*")), "the workspace stored nothing"
+    deleted = await client.delete(f"/api/v1/workspaces/{team['id']}", headers=headers)
+    assert deleted.status_code == 204
+    assert not files.exists() or not any(p.is_file() for p in files.rglob("*"))
 
 
 async def test_roles_viewer_editor_owner(client: httpx.AsyncClient) -> None:

@@ -123,7 +123,7 @@ async def delete_workspace(
     resources: ResourcesDep,
 ) -> Response:
     await service.delete_workspace(
-        session, resources.cache, principal, workspace, ip=client_ip(request)
+        session, resources.cache, resources.storage, principal, workspace, ip=client_ip(request)
     )
     return Response(status_code=204)
 

@@ -11,8 +11,10 @@ from spatialviz.audit.service import record_audit
 from spatialviz.auth import grants
 from spatialviz.auth.grant_repository import TileGrantRepository
 from spatialviz.auth.repository import UserRepository
+from spatialviz.kit.backup_lease import delete_after_commit
 from spatialviz.kit.cache import Cache
 from spatialviz.kit.errors import Conflict, NotFound
+from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal
 from spatialviz.models import Membership, Role, User, Workspace
 from spatialviz.scene.delivery import forget_delivery
@@ -67,6 +69,7 @@ async def rename_workspace(session: AsyncSession, workspace: Workspace, name: st
 async def delete_workspace(
     session: AsyncSession,
     cache: Cache,
+    storage: BlobStorage,
     principal: Principal,
     workspace: Workspace,
     *,
@@ -92,6 +95,9 @@ async def delete_workspace(
         ip=ip,
     )
     await WorkspaceRepository(session).delete(workspace)
+    # Every dataset's and scene's blobs live under the workspace's prefix: without this the
+    # rows went and the files stayed. Deferred while a backup runs, as any delete.
+    delete_after_commit(session, storage, f"workspaces/{workspace.id}")
 
 
 async def list_members(
