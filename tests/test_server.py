@@ -4,10 +4,8 @@ refused in one line before it starts."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,25 +18,8 @@ import pytest
 from spatialviz.config import Settings
 from spatialviz.server import ServeOptions, gunicorn_config
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
-from tests.conftest import SERVICES, TEST_SECRET, _free_port
-
-SPATIALVIZ = [sys.executable, "-m", "spatialviz"]
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "SPATIALVIZ_ENV": "test",
-        "SPATIALVIZ_VAR_DIR": str(settings.var_dir),
-        "SPATIALVIZ_DATABASE_URL": settings.database_url,
-        "SPATIALVIZ_STORAGE_URL": settings.storage_url,
-        "SPATIALVIZ_SECRET_KEY": TEST_SECRET,
-        "SPATIALVIZ_LOG_LEVEL": "WARNING",
-    }
-    env.pop("SPATIALVIZ_REDIS_URL", None)
-    if settings.redis_url:
-        env["SPATIALVIZ_REDIS_URL"] = settings.redis_url
-    return env
+from tests.conftest import SERVICES, _free_port
+from tests.gunicorn_server import SPATIALVIZ, is_live, server_env, wait_until, worker_pids
 
 
 def test_gunicorn_runs_uvicorn_workers_and_recycles_them() -> None:
@@ -55,7 +36,7 @@ def test_gunicorn_runs_uvicorn_workers_and_recycles_them() -> None:
 
 
 def test_several_workers_without_redis_are_refused(settings: Settings) -> None:
-    env = _env(settings)
+    env = server_env(settings)
     env.pop("SPATIALVIZ_REDIS_URL", None)
     result = run_spatialviz("serve", "--workers", "2", "--port", str(_free_port()), env=env)
     assert_one_line_refusal(result, "SPATIALVIZ_REDIS_URL")
@@ -69,40 +50,17 @@ def gunicorn(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, psutil.P
     port = _free_port()
     process = subprocess.Popen(
         [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
-        env=_env(settings),
+        env=server_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "gunicorn.log").open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until(lambda: _live(base), process)
+        wait_until(lambda: is_live(base), process)
         yield base, psutil.Process(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
-
-
-def _live(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/livez", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _wait_until(condition: object, process: subprocess.Popen[bytes], within: float = 90) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
-
-
-def _workers(master: psutil.Process) -> set[int]:
-    return {child.pid for child in master.children() if child.status() != psutil.STATUS_ZOMBIE}
 
 
 @pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")
@@ -110,7 +68,7 @@ def test_hup_replaces_every_worker_without_a_failed_request(
     gunicorn: tuple[str, psutil.Process],
 ) -> None:
     base, master = gunicorn
-    old = _workers(master)
+    old = worker_pids(master)
     assert len(old) == 2
     failures: list[str] = []
     answered = 0
@@ -137,12 +95,12 @@ def test_hup_replaces_every_worker_without_a_failed_request(
         master.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            current = _workers(master)
+            current = worker_pids(master)
             if len(current) == 2 and not current & old:
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError(f"workers were not replaced: {old} -> {_workers(master)}")
+            raise AssertionError(f"workers were not replaced: {old} -> {worker_pids(master)}")
         # A request after the swap reaches a new worker.
         before = answered
         while answered < before + 20 and time.monotonic() < deadline:

@@ -28,7 +28,7 @@ from sqlalchemy.pool import QueuePool
 from spatialviz.config import Settings
 from spatialviz.kit.db import create_engine
 from tests.conftest import SERVICES, _free_port
-from tests.test_server import SPATIALVIZ, _env, _live, _wait_until, _workers
+from tests.gunicorn_server import SPATIALVIZ, is_live, server_env, wait_until, worker_pids
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")
 
@@ -61,13 +61,13 @@ def _serving(
     port = _free_port()
     process = subprocess.Popen(
         [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
-        env={**_env(settings), "PROMETHEUS_MULTIPROC_DIR": str(metrics_base)},
+        env={**server_env(settings), "PROMETHEUS_MULTIPROC_DIR": str(metrics_base)},
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until(lambda: _live(base), process)
+        wait_until(lambda: is_live(base), process)
         yield base, psutil.Process(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -80,7 +80,7 @@ def server(
 ) -> Iterator[tuple[str, psutil.Process]]:
     with _serving(settings, tmp_path / "gunicorn.log", metrics_base) as (base, master):
         # Every worker has started (lifespan run) once it has answered a request itself.
-        for pid in _workers(master):
+        for pid in worker_pids(master):
             with _only(master, pid):
                 _get(base, "/livez")
         yield base, master
@@ -96,7 +96,7 @@ def _until(condition: Callable[[], bool], within: float = 90) -> None:
 @contextmanager
 def _only(master: psutil.Process, pid: int) -> Iterator[None]:
     """Every worker but ``pid`` stopped: ``pid`` serves whatever comes in meanwhile."""
-    others = _workers(master) - {pid}
+    others = worker_pids(master) - {pid}
     for other in others:
         os.kill(other, signal.SIGSTOP)
     try:
@@ -146,7 +146,7 @@ def test_every_worker_answers_a_scrape_with_every_workers_requests(
     server: tuple[str, psutil.Process],
 ) -> None:
     base, master = server
-    first, second = sorted(_workers(master))
+    first, second = sorted(worker_pids(master))
     with _only(master, first):
         _get(base, ROUTE, times=3)
     with _only(master, second):
@@ -172,14 +172,14 @@ def test_a_killed_worker_keeps_its_counts_and_leaves_the_live_gauges(
     server: tuple[str, psutil.Process], settings: Settings
 ) -> None:
     base, master = server
-    doomed, survivor = sorted(_workers(master))
+    doomed, survivor = sorted(worker_pids(master))
     with _only(master, doomed):
         _get(base, ROUTE, times=5)
     # Counted (just after each response is sent) before the kill.
     _until(functools.partial(_counted, master, base, doomed, 5), within=30)
     os.kill(doomed, signal.SIGKILL)
-    _until(lambda: len(_workers(master)) == 2 and doomed not in _workers(master))
-    (replacement,) = _workers(master) - {survivor}
+    _until(lambda: len(worker_pids(master)) == 2 and doomed not in worker_pids(master))
+    (replacement,) = worker_pids(master) - {survivor}
     # The replacement answers: it has started (its pool gauges are set) and it reads the
     # killed worker's counts from the files.
     scrape = _scrape(master, base, replacement)
@@ -201,7 +201,7 @@ def test_each_start_has_its_own_metrics_directory_gone_at_exit(
         assert own.name.startswith(f"spatialviz-metrics-{master.pid}-")
         assert own.stat().st_mode & 0o777 == 0o700
         assert {path.name for path in own.glob("counter_*.db")} <= {
-            f"counter_{pid}.db" for pid in _workers(master)
+            f"counter_{pid}.db" for pid in worker_pids(master)
         }
         assert list(own.glob("counter_*.db"))
     assert list(metrics_base.iterdir()) == []

@@ -100,7 +100,7 @@ class BackupLease:
         except Exception as exc:
             # Not raised over the backup's own outcome: the lease expires on its own
             # within the TTL and the next sweep removes it.
-            log.warning("backup_lease_not_removed", key=self.key, error=repr(exc))
+            log.warning("backup_lease_not_removed", lease=self.key, error=repr(exc))
 
 
 def write_lease(storage: BlobStorage, key: str, expires_at: float) -> None:
@@ -119,7 +119,7 @@ def _leases(storage: BlobStorage) -> dict[str, float]:
         except BlobNotFound:
             continue  # its backup ended while we listed
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("backup_lease_unreadable", key=key, error=repr(exc))
+            log.warning("backup_lease_unreadable", lease=key, error=repr(exc))
     return found
 
 

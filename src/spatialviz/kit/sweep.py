@@ -35,7 +35,7 @@ async def sweep_temporary_forever(
             # Blob deletions a backup held back (kit/backup_lease.py), once none runs.
             done = await anyio.to_thread.run_sync(run_deferred_deletes, storage)
             if done:
-                log.info("deferred_deletes_done", records=done)
+                log.info("deferred_deletes_done", count=done)
         except Exception as exc:
             log.warning("deferred_deletes_failed", error=repr(exc))
         if also is not None:

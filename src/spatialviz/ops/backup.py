@@ -150,7 +150,7 @@ def _run_deferred(storage: BlobStorage) -> None:
         log.warning("deferred_deletes_failed", error=repr(exc))
         return
     if done:
-        log.info("deferred_deletes_done", records=done)
+        log.info("deferred_deletes_done", count=done)
 
 
 def _archive(
@@ -201,7 +201,7 @@ def _open_blob(storage: BlobStorage, key: str) -> tuple[int, Iterator[bytes]] | 
         chunks = storage.iter_chunks(key)
         first = next(chunks, b"")  # the generator opens the blob here
     except BlobNotFound:
-        log.info("backup_blob_gone", key=key)
+        log.info("backup_blob_gone", blob=key)
         return None
     return size, itertools.chain([first], chunks)
 
