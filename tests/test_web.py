@@ -136,17 +136,19 @@ async def test_the_app_keeps_its_operations_endpoints(client: httpx.AsyncClient)
 # which headers; tests/test_served_compression.py decodes the real build's files.
 SCRIPT = ("export const answer = () => 42;\n" * 200).encode()
 BR_MARKER = b"brotli bytes of main-abc123.js"
+# mtime=0: the same bytes whenever they are made (gzip stamps the second it compressed).
+GZ_SCRIPT = gzip.compress(SCRIPT, mtime=0)
 
 
 def precompressed_dir(root: Path) -> Path:
     static = built_client_dir(root)
     script = static / "assets" / "main-abc123.js"
     script.write_bytes(SCRIPT)
-    (static / "assets" / "main-abc123.js.gz").write_bytes(gzip.compress(SCRIPT))
+    (static / "assets" / "main-abc123.js.gz").write_bytes(GZ_SCRIPT)
     (static / "assets" / "main-abc123.js.br").write_bytes(BR_MARKER)
     page = INDEX.encode() * 40
     (static / "index.html").write_bytes(page)
-    (static / "index.html.gz").write_bytes(gzip.compress(page))
+    (static / "index.html.gz").write_bytes(gzip.compress(page, mtime=0))
     return static
 
 
@@ -185,7 +187,7 @@ async def test_assets_go_out_as_the_build_compressed_them(
     )
     assert response.status_code == 200
     assert response.headers.get("content-encoding") == coding
-    expected = {"br": BR_MARKER, "gzip": gzip.compress(SCRIPT), None: SCRIPT}[coding]
+    expected = {"br": BR_MARKER, "gzip": GZ_SCRIPT, None: SCRIPT}[coding]
     assert body == expected
     assert response.headers["content-length"] == str(len(expected))
     assert "javascript" in response.headers["content-type"]

@@ -70,7 +70,7 @@ async def partial(request: Request) -> Response:
 
 async def already_encoded(request: Request) -> Response:
     headers = {"Content-Encoding": "gzip"}
-    return Response(gzip.compress(BIG), headers=headers, media_type="application/json")
+    return Response(gzip.compress(BIG, mtime=0), headers=headers, media_type="application/json")
 
 
 async def accel(request: Request) -> Response:
