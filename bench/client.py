@@ -127,8 +127,7 @@ async def measure(
         started = time.monotonic()
         await page.goto(f"{base}/scenes/{scene_id}")
         first_points = None
-        stable_since = None
-        last = (-1, -1)
+        quiet = Quiet(settle_s)
         while time.monotonic() - started < 300:
             state = await page.evaluate(
                 "() => { const d = window.__spatialviz;"
@@ -137,14 +136,8 @@ async def measure(
             drawn, tiles, loading = state
             if drawn > 0 and first_points is None:
                 first_points = time.monotonic() - started
-            now = (drawn, len(sizes))
-            if drawn > 0 and not loading and now == last:
-                stable_since = stable_since or time.monotonic()
-                if time.monotonic() - stable_since >= settle_s:
-                    break
-            else:
-                stable_since = None
-            last = now
+            if quiet.settled((drawn, len(sizes)), ready=drawn > 0 and not loading):
+                break
             await asyncio.sleep(0.25)
         loaded_first: list[str] = []
         if first_points is not None:
@@ -203,25 +196,35 @@ def _recolour_figures(
     }
 
 
+class Quiet:
+    """Whether a polled state has stayed the same (and ready) for ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last: tuple[int, int] | None = None
+        self.since: float | None = None
+
+    def settled(self, now: tuple[int, int], ready: bool = True) -> bool:
+        if ready and now == self.last:
+            self.since = self.since or time.monotonic()
+        else:
+            self.since = None
+        self.last = now
+        return self.since is not None and time.monotonic() - self.since >= self.seconds
+
+
 async def _recolour(page: Any, column: str, sizes: dict[str, int], settle_s: float) -> None:
     """Colour by ``column`` in the scene page, then wait until no response has arrived for
     ``settle_s`` seconds and no sidecar is on its way."""
     await page.get_by_test_id("color-by").select_option(column)
     started = time.monotonic()
-    stable_since = None
-    last: tuple[int, int] = (-1, -1)
+    quiet = Quiet(settle_s)
     while time.monotonic() - started < 120:
         state = await page.evaluate(
             "() => { const d = window.__spatialviz; return d.sidecars ? d.sidecars.fetched : 0; }"
         )
-        now = (state, len(sizes))
-        if now == last:
-            stable_since = stable_since or time.monotonic()
-            if time.monotonic() - stable_since >= settle_s:
-                return
-        else:
-            stable_since = None
-        last = now
+        if quiet.settled((state, len(sizes))):
+            return
         await asyncio.sleep(0.25)
 
 

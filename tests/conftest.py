@@ -230,10 +230,10 @@ def live_server(settings: Settings) -> Iterator[str]:
     assert not thread.is_alive(), "the test server did not stop within 120 s"
 
 
-@pytest.fixture
-async def server_url(app: FastAPI) -> AsyncIterator[str]:
-    """The test's own app (and so its pub/sub) on a real loopback socket, for a real
-    WebSocket client (``ws://...``)."""
+@contextlib.asynccontextmanager
+async def on_loopback(app: Any) -> AsyncIterator[int]:
+    """An ASGI app served by uvicorn in this event loop on a free loopback port (yielded),
+    stopped on exit."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -243,11 +243,20 @@ async def server_url(app: FastAPI) -> AsyncIterator[str]:
             break
         await asyncio.sleep(0.02)
     assert server.started, "the test server did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, 60)
+    try:
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 60)
+
+
+@pytest.fixture
+async def server_url(app: FastAPI) -> AsyncIterator[str]:
+    """The test's own app (and so its pub/sub) on a real loopback socket, for a real
+    WebSocket client (``ws://...``)."""
+    async with on_loopback(app) as port:
+        yield f"ws://127.0.0.1:{port}"
 
 
 async def receive_json(ws: Any) -> dict[str, Any]:

@@ -4,15 +4,19 @@ that drive one (tests/test_server.py, tests/test_server_metrics.py)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import psutil
 
 from spatialviz.config import Settings
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, _free_port
 
 SPATIALVIZ = [sys.executable, "-m", "spatialviz"]
 
@@ -54,3 +58,28 @@ def wait_until(condition: object, process: subprocess.Popen[bytes], within: floa
 
 def worker_pids(master: psutil.Process) -> set[int]:
     return {child.pid for child in master.children() if child.status() != psutil.STATUS_ZOMBIE}
+
+
+@contextmanager
+def serving_workers(
+    settings: Settings, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, psutil.Process]]:
+    """`spatialviz serve --workers 2` on a free port: its base URL and master process, live
+    (each worker started) until the block ends, then stopped with SIGTERM."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.validate_for_startup()  # one JWT key, made before the workers start
+    # The test database is a copy of a migrated template: no migration to run.
+    port = _free_port()
+    process = subprocess.Popen(
+        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
+        env={**server_env(settings), **(extra_env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: is_live(base), process)
+        yield base, psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)

@@ -5,7 +5,6 @@ refused in one line before it starts."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from spatialviz.config import Settings
 from spatialviz.server import ServeOptions, gunicorn_config
 from tests.cli_helpers import assert_one_line_refusal, run_spatialviz
 from tests.conftest import SERVICES, _free_port
-from tests.gunicorn_server import SPATIALVIZ, is_live, server_env, wait_until, worker_pids
+from tests.gunicorn_server import server_env, serving_workers, worker_pids
 
 
 def test_gunicorn_runs_uvicorn_workers_and_recycles_them() -> None:
@@ -44,23 +43,8 @@ def test_several_workers_without_redis_are_refused(settings: Settings) -> None:
 
 @pytest.fixture
 def gunicorn(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, psutil.Process]]:
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    settings.validate_for_startup()  # one JWT key, made before the workers start
-    # The test database is a copy of a migrated template: no migration to run.
-    port = _free_port()
-    process = subprocess.Popen(
-        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
-        env=server_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "gunicorn.log").open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: is_live(base), process)
-        yield base, psutil.Process(process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+    with serving_workers(settings, tmp_path / "gunicorn.log") as served:
+        yield served
 
 
 @pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,8 +27,8 @@ from sqlalchemy.pool import QueuePool
 
 from spatialviz.config import Settings
 from spatialviz.kit.db import create_engine
-from tests.conftest import SERVICES, _free_port
-from tests.gunicorn_server import SPATIALVIZ, is_live, server_env, wait_until, worker_pids
+from tests.conftest import SERVICES
+from tests.gunicorn_server import serving_workers, worker_pids
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")
 
@@ -52,26 +52,10 @@ def _exited_pid() -> int:
     return process.pid
 
 
-@contextmanager
 def _serving(
     settings: Settings, log: Path, metrics_base: Path
-) -> Iterator[tuple[str, psutil.Process]]:
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    settings.validate_for_startup()  # one JWT key, made before the workers start
-    port = _free_port()
-    process = subprocess.Popen(
-        [*SPATIALVIZ, "serve", "--workers", "2", "--port", str(port)],
-        env={**server_env(settings), "PROMETHEUS_MULTIPROC_DIR": str(metrics_base)},
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: is_live(base), process)
-        yield base, psutil.Process(process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+) -> AbstractContextManager[tuple[str, psutil.Process]]:
+    return serving_workers(settings, log, {"PROMETHEUS_MULTIPROC_DIR": str(metrics_base)})
 
 
 @pytest.fixture

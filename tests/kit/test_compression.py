@@ -4,7 +4,6 @@ held back in the compressor (over a real uvicorn socket)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gzip
 import json
@@ -15,13 +14,13 @@ from collections.abc import AsyncIterator
 import anyio
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from spatialviz.kit.compression import GzipMiddleware
+from tests.conftest import on_loopback
 
 ROWS = [{"id": i, "name": f"dataset {i}", "status": "ready"} for i in range(400)]
 BIG = json.dumps(ROWS).encode()
@@ -220,22 +219,8 @@ async def test_a_body_longer_than_the_buffer_streams_compressed(
 
 @contextlib.asynccontextmanager
 async def serving(app: GzipMiddleware) -> AsyncIterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    # A bound for a server that never starts, wide for a busy machine (not a timing check).
-    for _ in range(6000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.02)
-    assert server.started, "the test server did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with on_loopback(app) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 60)
 
 
 async def test_a_stream_of_unknown_length_is_not_held_back() -> None:
