@@ -71,8 +71,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; one more than the cores, at most
+# 10: much of a test is waiting on a browser, a server or a job; `PYTEST_WORKERS=0` runs it
+# in this one). worksteal: an idle process takes tests from a busy one, so one slow module
+# does not hold up the end of the run. Each process has its own Redis database and ports
+# (tests/conftest.py).
+PYTEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n + 1 > 10 ? 10 : n + 1 )))
 pytest: install web validators cesium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint typecheck web-test pytest
 

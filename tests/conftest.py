@@ -42,8 +42,33 @@ from spatialviz.kit.proxies import uvicorn_proxy_options
 pytest_plugins = ["tests.redis_cluster", "tests.redis_sentinel", "tests.exit_watchdog"]
 
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
+# pytest-xdist runs the suite in several processes (`make test`: -n auto); each one is
+# numbered (gw0, gw1, ...) and takes its own Redis database and its own fixed ports, so two
+# processes never share a server's state. Databases, vhosts and blob directories are
+# already named per test.
+XDIST_WORKER_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
 PG_ADMIN_DSN = os.environ.get("SPATIALVIZ_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_TEST_URL = os.environ.get("SPATIALVIZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _per_worker_redis_url(url: str) -> str:
+    """``url`` with its database number lowered by the worker's index (15, 14, ... by
+    default; a run that sets SPATIALVIZ_TEST_REDIS to db N uses N, N-1, ...)."""
+    base, _, database = url.rpartition("/")
+    number = int(database or 0) - XDIST_WORKER_INDEX
+    assert number >= 0, f"too many test processes for Redis databases below {database}"
+    return f"{base}/{number}"
+
+
+def worker_port(base: int) -> int:
+    """A fixed loopback port of this test process: ``base`` for the first, 1000 apart after.
+    The fixed ranges (Redis Cluster 22101-22133, PostgreSQL 22201, Sentinel 22301-22313)
+    stay apart for up to 10 processes, below the kernel's ephemeral ports (32768)."""
+    return base + 1000 * XDIST_WORKER_INDEX
+
+
+REDIS_TEST_URL = _per_worker_redis_url(
+    os.environ.get("SPATIALVIZ_TEST_REDIS", "redis://127.0.0.1:6379/15")
+)
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_KIND_MODULE = "tests.job.kinds"
 

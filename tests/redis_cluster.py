@@ -24,10 +24,10 @@ import redis
 from redis.cluster import RedisCluster
 
 from spatialviz.kit.redis_topology import parse_sentinel_url
-from tests.conftest import SERVICES
+from tests.conftest import SERVICES, worker_port
 
 REDIS_KINDS = ["single", "cluster", "sentinel"] if SERVICES else ["embedded"]
-BASE_PORT = int(os.environ.get("SPATIALVIZ_TEST_REDIS_CLUSTER_PORT", "22101"))
+BASE_PORT = worker_port(int(os.environ.get("SPATIALVIZ_TEST_REDIS_CLUSTER_PORT", "22101")))
 MASTERS = 3
 #: A bound on start-up, not a timing claim: a cluster that is not up by then has failed.
 START_LIMIT_SECONDS = 60.0

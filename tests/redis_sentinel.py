@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.conftest import worker_port
 from tests.redis_cluster import _answers, _wait, stop_cluster
 
-BASE_PORT = int(os.environ.get("SPATIALVIZ_TEST_REDIS_SENTINEL_PORT", "22301"))
+BASE_PORT = worker_port(int(os.environ.get("SPATIALVIZ_TEST_REDIS_SENTINEL_PORT", "22301")))
 MASTER_NAME = "svtest"
 
 

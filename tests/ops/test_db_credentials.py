@@ -24,9 +24,9 @@ import asyncpg
 import pytest
 
 from spatialviz.ops.db_credentials import CredentialError, retire_role, rotate_password
-from tests.conftest import SERVICES
+from tests.conftest import SERVICES, worker_port
 
-PORT = int(os.environ.get("SPATIALVIZ_TEST_PG_AUTH_PORT", "22201"))
+PORT = worker_port(int(os.environ.get("SPATIALVIZ_TEST_PG_AUTH_PORT", "22201")))
 ADMIN_PASSWORD = "admin-" + "a" * 24
 APP_PASSWORD = "app-" + "b" * 24
 pytestmark = pytest.mark.skipif(not SERVICES, reason="PostgreSQL (services mode)")
