@@ -80,7 +80,11 @@ PYTEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n + 1 > 10 ? 10 : n + 1 )))
 pytest: install web validators cesium
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
 
-test: lint typecheck web-test pytest
+# The static checks run side by side (mypy and the web client's checks are one core each),
+# each one's output kept together; then the suite.
+test: install
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck web-test
+	@$(MAKE) --no-print-directory pytest
 
 # The same suite against real PostgreSQL and Redis (what CI runs second).
 test-services:
