@@ -17,6 +17,10 @@ from spatialviz.web import STATIC_DIR
 
 CHROMIUM = os.environ.get("SPATIALVIZ_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("SPATIALVIZ_REQUIRE_BROWSER") == "1"
+# Bounds on waits for the page, never timing checks: a suite in 3 processes beside
+# `stress --cpu 4` once took more than 15 s to show the signed-in header. Playwright's own
+# default for expect() is 5 s.
+expect.set_options(timeout=60_000)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu-sandbox",
@@ -105,4 +109,4 @@ async def sign_in_through_ui(page: Page, base: str, email: str, password: str) -
     await page.get_by_test_id("auth-email").fill(email)
     await page.get_by_test_id("auth-password").fill(password)
     await page.get_by_test_id("auth-submit").click()
-    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
+    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=60_000)

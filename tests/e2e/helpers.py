@@ -23,7 +23,7 @@ async def register_through_ui(page: Page, base: str, email: str) -> None:
     await page.get_by_test_id("auth-email").fill(email)
     await page.get_by_test_id("auth-password").fill(PASSWORD)
     await page.get_by_test_id("auth-submit").click()
-    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=15_000)
+    await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=60_000)
 
 
 async def wait_until(page: Page, expression: str, within: float = 30.0) -> None:

@@ -111,10 +111,10 @@ async def test_a_note_appears_live_elsewhere_views_fly_and_charts_answer_on_hove
     await author.get_by_test_id("annotation-text").fill("Check this corner")
     await author.get_by_test_id("annotation-place").click()
     assert await author.evaluate(_PLACE_ON_A_POINT) is not None, "no point to place a note on"
-    await expect(author.get_by_test_id("annotation-item")).to_have_count(1, timeout=15_000)
+    await expect(author.get_by_test_id("annotation-item")).to_have_count(1, timeout=60_000)
     await expect(author.get_by_test_id("annotation-delete")).to_have_count(1)
     reader_items = reader.get_by_test_id("annotation-item")
-    await expect(reader_items).to_have_count(1, timeout=15_000)
+    await expect(reader_items).to_have_count(1, timeout=60_000)
     await expect(reader_items).to_contain_text("Check this corner")
     await expect(reader.get_by_test_id("annotation-delete")).to_have_count(0)  # a viewer's page
     annotation_id = await reader_items.get_attribute("data-id")
@@ -140,7 +140,7 @@ async def test_a_note_appears_live_elsewhere_views_fly_and_charts_answer_on_hove
 
     # The author removes the note; it leaves the reader's page too.
     await author.get_by_test_id("annotation-delete").click()
-    await expect(reader_items).to_have_count(0, timeout=15_000)
+    await expect(reader_items).to_have_count(0, timeout=60_000)
     await expect(author.get_by_test_id("annotation-item")).to_have_count(0)
 
     # Eye-dome lighting darkens the cloud's relief; the size modes switch without errors.
@@ -170,13 +170,13 @@ async def test_a_note_appears_live_elsewhere_views_fly_and_charts_answer_on_hove
     y = box["y"] + (1 - ndc[1]) / 2 * box["height"]
     await author.mouse.move(x, y)
     tooltip = author.get_by_test_id("chart-tooltip")
-    await expect(tooltip).to_be_visible(timeout=15_000)
+    await expect(tooltip).to_be_visible(timeout=60_000)
     await expect(tooltip).to_contain_text("temperature")
     shown = await author.evaluate("window.__spatialviz.hover")
     assert shown["shown"] is True
     assert shown["rowId"] is not None
     await author.mouse.move(box["x"] + 2, box["y"] + 2)  # empty corner: the tooltip goes
-    await expect(tooltip).to_be_hidden(timeout=15_000)
+    await expect(tooltip).to_be_hidden(timeout=60_000)
 
     assert author_tab.problems == [], author_tab.problems
     assert reader_tab.problems == [], reader_tab.problems
@@ -216,7 +216,7 @@ async def test_a_share_link_page_shows_notes_live(browser: Browser, live_server:
             )
             assert added.status_code == 201, added.text
             items = page.get_by_test_id("annotation-item")
-            await expect(items).to_have_count(1, timeout=15_000)
+            await expect(items).to_have_count(1, timeout=60_000)
             await expect(items).to_contain_text("Seen by the link")
             await expect(items).not_to_contain_text("Olga Owner")
 
@@ -224,7 +224,7 @@ async def test_a_share_link_page_shows_notes_live(browser: Browser, live_server:
                 f"/api/v1/scenes/{scene_id}/annotations/{added.json()['id']}", headers=headers
             )
             assert gone.status_code == 204
-            await expect(items).to_have_count(0, timeout=15_000)
+            await expect(items).to_have_count(0, timeout=60_000)
             assert tab.problems == [], tab.problems
         finally:
             await context.close()

@@ -43,7 +43,7 @@ async def upload_and_open_scene(page: Page, base: str, tmp_path: Path) -> str:
     await page.get_by_test_id("upload-input").set_input_files(str(source))
     await expect(page.get_by_test_id("scene-ready")).to_be_visible(timeout=120_000)
     ready_row = page.locator('[data-testid="dataset-row"][data-status="ready"]')
-    await expect(ready_row).to_have_count(1, timeout=15_000)
+    await expect(ready_row).to_have_count(1, timeout=60_000)
     await page.get_by_test_id("scene-link").first.click()
     await wait_until(page, "window.__spatialviz && window.__spatialviz.pointsDrawn > 0", 60)
     scene_id: str = await page.evaluate("window.__spatialviz.sceneId")
@@ -94,7 +94,7 @@ async def test_upload_view_pick_and_enter_vr(page: Page, live_server: str, tmp_p
         }"""
     )
     assert hit is not None, "no point under any of the probed screen positions"
-    await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=15_000)
+    await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=60_000)
     picked = await page.evaluate("window.__spatialviz.lastPickedRow")
     assert picked["row_id"] == hit
 
@@ -165,7 +165,7 @@ async def test_compressed_tiles_are_drawn_and_picked(
         }"""
     )
     assert hit is not None, "no point under any of the probed screen positions"
-    await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=15_000)
+    await expect(page.get_by_test_id("pick-row")).to_contain_text("temperature", timeout=60_000)
     await wait_until(page, f"window.__spatialviz.lastPickedRow?.row_id === {hit['rowId']}", 15)
     row = await page.evaluate("window.__spatialviz.lastPickedRow")
     # The point drawn where we picked (decoded by the codec) is the row's own point.
