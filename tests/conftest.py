@@ -42,7 +42,7 @@ from spatialviz.kit.proxies import uvicorn_proxy_options
 pytest_plugins = ["tests.redis_cluster", "tests.redis_sentinel", "tests.exit_watchdog"]
 
 SERVICES = os.environ.get("SPATIALVIZ_TEST_SERVICES") == "1"
-# pytest-xdist runs the suite in several processes (`make test`: -n auto); each one is
+# pytest-xdist runs the suite in several processes (`make test`: -n PYTEST_WORKERS); each is
 # numbered (gw0, gw1, ...) and takes its own Redis database and its own fixed ports, so two
 # processes never share a server's state. Databases, vhosts and blob directories are
 # already named per test.

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psutil
@@ -33,6 +34,7 @@ from tests.gunicorn_server import serving_workers, worker_pids
 pytestmark = pytest.mark.skipif(not SERVICES, reason="several workers need Redis (services mode)")
 
 ROUTE = "/readyz"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -70,17 +72,11 @@ def server(
         yield base, master
 
 
-def _until(condition: Callable[[], bool], within: float = 90) -> None:
+def _until(condition: Callable[[], T | None], within: float = 90) -> T:
+    """The condition's first truthy value, looked for until ``within`` seconds have passed."""
     deadline = time.monotonic() + within
-    while not condition():
+    while not (found := condition()):
         assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.1)
-
-
-def _until_found(find: Callable[[], int | None], within: float = 90) -> int:
-    deadline = time.monotonic() + within
-    while (found := find()) is None:
-        assert time.monotonic() < deadline, "not found"
         time.sleep(0.1)
     return found
 
@@ -182,7 +178,7 @@ def test_a_killed_worker_keeps_its_counts_and_leaves_the_live_gauges(
     # One look at the children per check. With three looks, the first saw the killed worker
     # not yet dead (two workers), the second saw it dead, and the third saw no replacement
     # yet: the test failed once beside `stress --cpu 4`.
-    replacement = _until_found(lambda: _replacement(master, doomed, survivor))
+    replacement = _until(lambda: _replacement(master, doomed, survivor))
     # The replacement answers: it has started (its pool gauges are set) and it reads the
     # killed worker's counts from the files.
     scrape = _scrape(master, base, replacement)
