@@ -25,9 +25,11 @@ from redis.cluster import RedisCluster
 
 from spatialviz.kit.redis_topology import parse_sentinel_url
 from tests.conftest import SERVICES, worker_port
+from tests.private_servers import dies_with_this_process, refuse_taken_ports
 
 REDIS_KINDS = ["single", "cluster", "sentinel"] if SERVICES else ["embedded"]
-BASE_PORT = worker_port(int(os.environ.get("SPATIALVIZ_TEST_REDIS_CLUSTER_PORT", "22101")))
+PORT_SETTING = "SPATIALVIZ_TEST_REDIS_CLUSTER_PORT"
+BASE_PORT = worker_port(int(os.environ.get(PORT_SETTING, "22101")))
 MASTERS = 3
 #: A bound on start-up, not a timing claim: a cluster that is not up by then has failed.
 START_LIMIT_SECONDS = 60.0
@@ -70,6 +72,8 @@ def start_cluster(directory: Path, base_port: int) -> tuple[str, list[subprocess
     if server is None or cli is None:
         raise RuntimeError("redis-server and redis-cli are needed (Debian: redis-server)")
     ports = [base_port + i for i in range(MASTERS)]
+    bus_ports = [port + 10 for port in ports]
+    refuse_taken_ports("the private Redis Cluster", [*ports, *bus_ports], PORT_SETTING)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         for port in ports:
@@ -89,7 +93,9 @@ def start_cluster(directory: Path, base_port: int) -> tuple[str, list[subprocess
                 "--daemonize", "no",
             ]  # fmt: skip
             log = (node_dir / "redis.log").open("wb")
-            processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(dies_with_this_process(args), stdout=log, stderr=subprocess.STDOUT)
+            )
         for port in ports:
             _wait(f"node {port} answers", lambda port=port: _answers(port))
         create = [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports)]

@@ -19,9 +19,11 @@ import pytest
 import redis
 
 from tests.conftest import worker_port
+from tests.private_servers import dies_with_this_process, refuse_taken_ports
 from tests.redis_cluster import _answers, _wait, stop_cluster
 
-BASE_PORT = worker_port(int(os.environ.get("SPATIALVIZ_TEST_REDIS_SENTINEL_PORT", "22301")))
+PORT_SETTING = "SPATIALVIZ_TEST_REDIS_SENTINEL_PORT"
+BASE_PORT = worker_port(int(os.environ.get(PORT_SETTING, "22301")))
 MASTER_NAME = "svtest"
 
 
@@ -68,7 +70,9 @@ def _sentinel_knows_both(port: int) -> bool:
 def _server(server: str, node_dir: Path, args: list[str]) -> subprocess.Popen[bytes]:
     node_dir.mkdir(parents=True)
     log = (node_dir / "redis.log").open("wb")
-    return subprocess.Popen([server, *args], stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        dies_with_this_process([server, *args]), stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def start_sentinel(directory: Path, base_port: int) -> SentinelDeployment:
@@ -76,6 +80,11 @@ def start_sentinel(directory: Path, base_port: int) -> SentinelDeployment:
     if server is None:
         raise RuntimeError("redis-server is needed (Debian: redis-server)")
     master_port, replica_port, sentinel_port = base_port, base_port + 1, base_port + 2
+    refuse_taken_ports(
+        "the private Redis Sentinel deployment",
+        (master_port, replica_port, sentinel_port),
+        PORT_SETTING,
+    )
     common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -101,7 +110,9 @@ def start_sentinel(directory: Path, base_port: int) -> SentinelDeployment:
         log = (sentinel_dir / "sentinel.log").open("wb")
         processes.append(
             subprocess.Popen(
-                [server, str(config), "--sentinel"], stdout=log, stderr=subprocess.STDOUT
+                dies_with_this_process([server, str(config), "--sentinel"]),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         )
         _wait("the sentinel sees master and replica", lambda: _sentinel_knows_both(sentinel_port))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -25,8 +26,11 @@ import pytest
 
 from spatialviz.ops.db_credentials import CredentialError, retire_role, rotate_password
 from tests.conftest import SERVICES, worker_port
+from tests.private_servers import dies_with_this_process, refuse_taken_ports
 
-PORT = worker_port(int(os.environ.get("SPATIALVIZ_TEST_PG_AUTH_PORT", "22201")))
+PORT_SETTING = "SPATIALVIZ_TEST_PG_AUTH_PORT"
+PORT = worker_port(int(os.environ.get(PORT_SETTING, "22201")))
+START_LIMIT_SECONDS = 120
 ADMIN_PASSWORD = "admin-" + "a" * 24
 APP_PASSWORD = "app-" + "b" * 24
 pytestmark = pytest.mark.skipif(not SERVICES, reason="PostgreSQL (services mode)")
@@ -39,6 +43,17 @@ def _bin(name: str) -> str:
     return found[-1]
 
 
+def _wait_until_ready(server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_LIMIT_SECONDS
+    probe = [_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(PORT), "-t", "2"]
+    while subprocess.run(probe, check=False, timeout=30).returncode != 0:
+        if server.poll() is not None:
+            pytest.fail(f"the private PostgreSQL server exited:\n{log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the private PostgreSQL server did not start in {START_LIMIT_SECONDS} s")
+        time.sleep(0.2)
+
+
 def _as_owner(args: list[str], owner: str | None) -> list[str]:
     return ["runuser", "-u", owner, "--", *args] if owner else args
 
@@ -46,6 +61,7 @@ def _as_owner(args: list[str], owner: str | None) -> list[str]:
 @pytest.fixture(scope="module")
 def password_server() -> Iterator[str]:
     """A PostgreSQL cluster that asks for passwords; yields its admin URL."""
+    refuse_taken_ports("the private PostgreSQL server", [PORT], PORT_SETTING)
     # initdb refuses root: as root, the cluster belongs to the "postgres" system user.
     owner = "postgres" if os.geteuid() == 0 else None
     root = Path(tempfile.mkdtemp(prefix="sv-pgauth-"))
@@ -65,23 +81,26 @@ def password_server() -> Iterator[str]:
         ),
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    options = f"-p {PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-    subprocess.run(
-        _as_owner(
-            [_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-             "-t", "120", "start"],
-            owner,
-        ),
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+    # In the foreground, not through pg_ctl: a daemonised postmaster would outlive a killed
+    # test process (see tests/private_servers.py).
+    command = [
+        _bin("postgres"), "-D", str(data), "-p", str(PORT),
+        "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
+    ]  # fmt: skip
+    with (root / "log").open("wb") as log:
+        server = subprocess.Popen(
+            dies_with_this_process(command, run_as=owner), stdout=log, stderr=subprocess.STDOUT
+        )
     try:
+        _wait_until_ready(server, root / "log")
         yield f"postgresql://admin:{ADMIN_PASSWORD}@127.0.0.1:{PORT}/postgres"
     finally:
-        subprocess.run(
-            _as_owner([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], owner),
-            capture_output=True,
-            timeout=60,
-        )
+        server.send_signal(signal.SIGQUIT)  # an immediate shutdown: the data is thrown away
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         shutil.rmtree(root, ignore_errors=True)
 
 
