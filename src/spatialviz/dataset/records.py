@@ -1,38 +1,18 @@
-"""The dataset's data as it crosses modules: what the ingest job returns, and the schema
-and stats stored with the dataset (read by scenes, encodings and the API)."""
+"""The dataset's data as it crosses modules: what the ingest job returns, and how it
+becomes the schema, stats and CRS stored with the dataset (their shapes are the model's,
+:mod:`spatialviz.models.dataset`; scenes, encodings and the API read them)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import ConfigDict, with_config
-from typing_extensions import TypedDict  # pydantic reads DatasetStats (before Python 3.12)
-
-from spatialviz.formats.canonical import CanonicalJson, ColumnSchemaJson
-from spatialviz.formats.stats import ColumnStatsJson
+from spatialviz.formats.canonical import CanonicalJson
+from spatialviz.geodesy import GeoFacts
+from spatialviz.models.dataset import DatasetCrs, DatasetSchema, DatasetStats
 
 
 class IngestResult(CanonicalJson):
     """The ingest job's result: the canonical file's description and where it is."""
 
     canonical_key: str
-
-
-class DatasetSchema(TypedDict):
-    columns: list[ColumnSchemaJson]
-
-
-# The API sends these as stored: a key that may be absent stays optional in the OpenAPI
-# document (not made required, as DatasetOut's own defaulted fields are).
-@with_config(ConfigDict(json_schema_serialization_defaults_required=False))
-class DatasetStats(TypedDict):
-    rows: int | None
-    rows_read: int | None
-    rows_dropped: dict[str, int] | None
-    bounds: dict[str, list[float]] | None
-    columns: dict[str, ColumnStatsJson] | None
-    notes: list[str] | None
-    warnings: list[str]
 
 
 def schema_of(result: IngestResult) -> DatasetSchema:
@@ -64,10 +44,7 @@ def stats_of(result: IngestResult) -> DatasetStats:
     }
 
 
-def crs_of(result: IngestResult) -> dict[str, Any]:
-    """The label as read, and what the CRS module made of it (open-ended: its facts)."""
-    return {
-        "wkt": result.get("crs_wkt"),
-        "epsg": result.get("crs_epsg"),
-        **(result.get("georef") or {}),
-    }
+def crs_of(result: IngestResult) -> DatasetCrs:
+    """The label as read, and what the CRS module made of it."""
+    georef: GeoFacts = result.get("georef") or {}
+    return {"wkt": result.get("crs_wkt"), "epsg": result.get("crs_epsg"), **georef}

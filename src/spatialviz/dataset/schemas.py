@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from spatialviz.dataset.records import NO_STATS, DatasetStats
+from spatialviz.dataset.records import NO_STATS
 from spatialviz.formats.canonical import Role as ColumnRole
-from spatialviz.models.dataset import DatasetStatus
+from spatialviz.models.dataset import DatasetStats, DatasetStatus
 
 
 class ColumnOverride(BaseModel):

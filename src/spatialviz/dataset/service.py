@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import anyio
 from pydantic import ValidationError
@@ -27,7 +27,7 @@ from spatialviz.kit.db import on_rollback
 from spatialviz.kit.errors import UnprocessableEntity
 from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
-from spatialviz.models.dataset import Dataset, DatasetStatus
+from spatialviz.models.dataset import ColumnOverrideJson, Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
 from spatialviz.models.workspace import Role
 
@@ -56,7 +56,7 @@ async def receive_upload(
     chunks: AsyncIterator[bytes],
     content_type: str | None,
     max_bytes: int,
-    columns: dict[str, Any] | None = None,
+    columns: ColumnOverrideJson | None = None,
 ) -> Dataset:
     """Stream a request body into storage and record the dataset. If anything fails, the
     blob is deleted and no row remains."""
@@ -187,8 +187,8 @@ async def apply_ingest_outcome(session: AsyncSession, job: Job) -> None:
         dataset.format = result.get("format")
         dataset.row_count = result.get("rows")
         dataset.canonical_key = result.get("canonical_key")
-        dataset.schema_info = dict(schema_of(result))
-        dataset.stats = dict(stats_of(result))
+        dataset.schema_info = schema_of(result)
+        dataset.stats = stats_of(result)
         dataset.crs = crs_of(result)
         dataset.error_code = dataset.error_message = None
     elif job.status in (JobStatus.failed, JobStatus.cancelled):
@@ -200,12 +200,13 @@ async def apply_ingest_outcome(session: AsyncSession, job: Job) -> None:
     await session.flush()
 
 
-def parse_columns_metadata(raw: str | None) -> dict[str, Any] | None:
+def parse_columns_metadata(raw: str | None) -> ColumnOverrideJson | None:
     """The ``columns`` upload metadata: JSON naming the x/y/z source columns."""
     if not raw:
         return None
     try:
-        return ColumnOverride.model_validate(json.loads(raw)).model_dump()
+        override = ColumnOverride.model_validate(json.loads(raw))
+        return {"x": override.x, "y": override.y, "z": override.z}
     except (ValueError, ValidationError):
         raise UnprocessableEntity(
             'columns must be JSON like {"x": "lon", "y": "lat", "z": "alt"}',

@@ -30,7 +30,7 @@ from spatialviz.formats.base import (
 )
 from spatialviz.formats.errors import CorruptFileError, NoValidRowsError
 from spatialviz.formats.stats import ColumnStats, ColumnStatsJson
-from spatialviz.geodesy import georeference, source_crs
+from spatialviz.geodesy import GeoFacts, georeference, source_crs
 
 METADATA_KEY = b"spatialviz"
 CANONICAL_VERSION = 1
@@ -84,7 +84,7 @@ class CanonicalJson(TypedDict):
     bytes: int
     version: int
     extra: dict[str, Any]
-    georef: dict[str, Any] | None
+    georef: GeoFacts | None
     warnings: list[str]
 
 
@@ -107,7 +107,7 @@ class CanonicalResult:
     version: int = CANONICAL_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
     #: What the CRS module made of the label (units, vertical datum, where the data sit).
-    georef: dict[str, Any] | None = None
+    georef: GeoFacts | None = None
     #: Implausible labels and what could not be honoured: shown, never silent.
     warnings: list[str] = field(default_factory=list)
 
@@ -297,7 +297,7 @@ def _result(
 
 def _georeference(
     info: SourceInfo, bounds: dict[str, list[float]] | None
-) -> tuple[dict[str, Any] | None, list[str]]:
+) -> tuple[GeoFacts | None, list[str]]:
     """Hold the CRS label against the data's bounds (see :mod:`spatialviz.geodesy`)."""
     described = source_crs(info.crs_wkt, info.crs_epsg, info.units)
     if described is None or bounds is None:

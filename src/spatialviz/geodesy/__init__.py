@@ -11,8 +11,8 @@ into a local east-north-up frame whose root transform places the tileset in ECEF
 - :mod:`~spatialviz.geodesy.checks`: facts and warnings about a label against the numbers.
 """
 
-from spatialviz.geodesy.checks import Georeference, georeference
+from spatialviz.geodesy.checks import GeoFacts, Georeference, georeference
 from spatialviz.geodesy.frame import LocalFrame
 from spatialviz.geodesy.labels import SourceCrs, source_crs
 
-__all__ = ["Georeference", "LocalFrame", "SourceCrs", "georeference", "source_crs"]
+__all__ = ["GeoFacts", "Georeference", "LocalFrame", "SourceCrs", "georeference", "source_crs"]

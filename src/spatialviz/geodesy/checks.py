@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from pyproj import CRS, Transformer
@@ -38,12 +38,35 @@ GEOCENTRIC_TOLERANCE_M = 100_000.0
 Earth's surface: the numbers are probably not geocentric."""
 
 
+class GeoFacts(TypedDict, total=False):
+    """What the CRS module found, as stored with the dataset and its tileset and sent by the
+    API (``CrsOut``). Every key is optional: a label that could not be evaluated gives
+    ``placed`` alone, and an unplaced dataset has no centre."""
+
+    crs_name: str
+    crs_type: str
+    horizontal_unit: str | None
+    vertical_unit: str | None
+    vertical_crs: str | None
+    placed: bool
+    #: Longitude, latitude, ellipsoidal height of the data's centre.
+    center_wgs84: list[float]
+    frame_origin_ecef: list[float]
+    #: The coordinate operation pyproj uses (its description).
+    operation: str
+    vertical_datum: str | None
+    #: The grids of a better operation that are not installed (nothing is downloaded).
+    missing_grids: list[str]
+    #: A datum grid is missing: what that costs and the operation used instead.
+    datum_shift: str
+
+
 @dataclass
 class Georeference:
     """What the CRS module made of a dataset's label and bounds."""
 
     frame: LocalFrame | None
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: GeoFacts = field(default_factory=lambda: GeoFacts())
     warnings: list[str] = field(default_factory=list)
 
 
@@ -55,11 +78,13 @@ def georeference(source: SourceCrs, bounds: Bounds) -> Georeference:
     center = tuple((a + b) / 2 for a, b in zip(lo, hi, strict=True))
     out = Georeference(frame=None)
     out.facts.update(
-        crs_name=crs.name,
-        crs_type=crs.type_name,
-        horizontal_unit=source.horizontal_unit,
-        vertical_unit=source.z_unit,
-        vertical_crs=_vertical_name(crs),
+        {
+            "crs_name": crs.name,
+            "crs_type": crs.type_name,
+            "horizontal_unit": source.horizontal_unit,
+            "vertical_unit": source.z_unit,
+            "vertical_crs": _vertical_name(crs),
+        }
     )
     if crs.is_geographic and not _geographic_in_range(lo, hi):
         out.warnings.append(_swap_warning(lo, hi))

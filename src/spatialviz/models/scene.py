@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import JSON, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +19,18 @@ class SceneStatus(enum.StrEnum):
     tiling = "tiling"
     ready = "ready"
     failed = "failed"
+
+
+class TilesetInfo(TypedDict):
+    """What the tiling job made: the tileset's content version and its size."""
+
+    version: str
+    points: int
+    tiles: int
+    bytes: int
+    max_level: int
+    #: How many chunks the map phase tiled in parallel.
+    chunks: int
 
 
 class Scene(RecordMixin, Base):
@@ -38,7 +50,9 @@ class Scene(RecordMixin, Base):
         Enum(SceneStatus, name="scene_status", native_enum=False, length=16),
         default=SceneStatus.queued,
     )
-    #: What the client sent (``styling.encoding.Encoding``) and what it resolved to.
+    #: What the client sent (``styling.encoding.Encoding``, any part of it: the rest takes
+    #: defaults) and what it resolved to (``ResolvedEncoding``'s JSON; its readers validate
+    #: it with that model, and export versions hash it as stored).
     encoding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     resolved: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: The tiling job that makes (or made) the current tileset.
@@ -48,7 +62,7 @@ class Scene(RecordMixin, Base):
     #: Content-addressed tileset version and the blob prefix it lives under.
     tileset_version: Mapped[str | None] = mapped_column(String(64), default=None)
     tileset_prefix: Mapped[str | None] = mapped_column(String(512), default=None)
-    tileset_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    tileset_info: Mapped[TilesetInfo | None] = mapped_column(JSON, default=None)
     #: Bumping it invalidates every tile signature issued before.
     signature_generation: Mapped[int] = mapped_column(default=0)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)

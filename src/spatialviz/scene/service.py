@@ -25,7 +25,7 @@ from spatialviz.kit.storage import BlobStorage
 from spatialviz.kit.tenancy import Principal, require_role
 from spatialviz.models.dataset import Dataset, DatasetStatus
 from spatialviz.models.job import Job, JobStatus
-from spatialviz.models.scene import Scene, SceneStatus
+from spatialviz.models.scene import Scene, SceneStatus, TilesetInfo
 from spatialviz.models.workspace import Role
 from spatialviz.scene import delivery
 from spatialviz.scene.exceptions import (
@@ -120,12 +120,13 @@ def effective_status(scene: Scene, job: Job | None) -> SceneStatus:
 
 
 def _column_stats(dataset: Dataset) -> dict[str, ColumnStatsJson]:
-    stats = (dataset.stats or {}).get("columns") or {}
-    return {str(k): cast(ColumnStatsJson, v) for k, v in stats.items() if isinstance(v, dict)}
+    # .get: stats stored by an older version may lack the key.
+    stats = (dataset.stats.get("columns") if dataset.stats else None) or {}
+    return {str(k): v for k, v in stats.items() if isinstance(v, dict)}
 
 
 def _columns(dataset: Dataset) -> list[ColumnSchemaJson]:
-    return list((dataset.schema_info or {}).get("columns") or [])
+    return list((dataset.schema_info.get("columns") if dataset.schema_info else None) or [])
 
 
 def attributes_of(dataset: Dataset) -> list[Attribute]:
@@ -324,7 +325,8 @@ async def apply_tiling_outcome(session: AsyncSession, job: Job) -> None:
         scene.status = SceneStatus.ready
         scene.tileset_version = str(job.result["version"])
         scene.tileset_prefix = str(job.result["prefix"])
-        scene.tileset_info = {k: v for k, v in job.result.items() if k not in ("prefix",)}
+        info = {k: v for k, v in job.result.items() if k != "prefix"}
+        scene.tileset_info = cast(TilesetInfo, info)  # the tiling job's result (scene.tasks)
         scene.error_code = scene.error_message = None
     elif job.status in (JobStatus.failed, JobStatus.cancelled):
         scene.status = SceneStatus.failed

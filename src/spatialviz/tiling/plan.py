@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ from spatialviz.formats.base import (
     PointReader,
     SourceInfo,
 )
-from spatialviz.geodesy import LocalFrame, georeference, source_crs
+from spatialviz.geodesy import GeoFacts, LocalFrame, georeference, source_crs
 from spatialviz.tiling import morton
 from spatialviz.tiling.metadata import METADATA_TYPES
 from spatialviz.tiling.options import TilingOptions
@@ -70,6 +70,12 @@ class TilingError(Exception):
     """The input cannot be tiled (no points, no positions, ...)."""
 
 
+class TilesetGeoref(GeoFacts):
+    """The CRS module's facts and its warnings, as the tileset's metadata records them."""
+
+    warnings: list[str]
+
+
 @dataclass(frozen=True)
 class Chunk:
     id: int
@@ -105,7 +111,7 @@ class Plan:
     frame: LocalFrame | None = None
     """When the source is georeferenced, every coordinate above (origin, bounds, bucket
     records) is in this east-north-up metre frame, not in source units."""
-    georef: dict[str, Any] | None = None
+    georef: TilesetGeoref | None = None
     """The CRS module's facts and warnings about the source's label."""
 
     @property
@@ -502,7 +508,7 @@ def local_frame(
     info: SourceInfo, bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
 ) -> tuple[
     LocalFrame | None,
-    dict[str, Any] | None,
+    TilesetGeoref | None,
     tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None,
 ]:
     """The east-north-up frame the tiles of ``info`` are built in (None: they stay in source
@@ -520,7 +526,7 @@ def local_frame(
 
 def _georeference(
     info: SourceInfo, bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
-) -> tuple[LocalFrame | None, dict[str, Any] | None]:
+) -> tuple[LocalFrame | None, TilesetGeoref | None]:
     """The local metric frame of a georeferenced source (None: tiles stay in source units)
     and what the CRS module found out about its label."""
     described = source_crs(info.crs_wkt, info.crs_epsg, info.units)
@@ -530,7 +536,8 @@ def _georeference(
         found = georeference(described, bounds)
     except Exception as exc:  # pyproj's many errors: tile in source units, and say so
         return None, {"placed": False, "warnings": [f"The CRS could not be used ({exc})."]}
-    return found.frame, {**found.facts, "warnings": found.warnings}
+    georef: TilesetGeoref = {**found.facts, "warnings": found.warnings}
+    return found.frame, georef
 
 
 def _inside(
