@@ -1,11 +1,13 @@
 """The runner tests' job kinds, registered by the tests (``jobs_kind_modules``), never in a
 production worker. ``example.sleep`` writes one output blob in steps, reports progress and
 honours cancel; ``example.fanout`` sums ranges over prepare → map → reduce (its first part
-fails, retryably, in the first ``first_part_flaky_attempts`` attempts)."""
+fails, retryably, in the first ``first_part_flaky_attempts`` attempts; its parts wait while
+the file ``gate`` names exists, so a test can act while they are surely running)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from spatialviz.job.context import JobContext, JobError
@@ -47,6 +49,9 @@ def _sum_range(ctx: JobContext, item: Any) -> int:
     if start == 0 and ctx.attempt <= int(ctx.params.get("first_part_flaky_attempts", 0)):
         raise JobError("flaky", "The first part fails on purpose.", retryable=True)
     time.sleep(float(ctx.params.get("item_seconds", 0.0)))
+    gate = ctx.params.get("gate")
+    while gate and Path(gate).exists():
+        time.sleep(0.05)
     ctx.check_cancelled()
     total = sum(range(start, stop))
     ctx.put_output(f"jobs/{ctx.job_id}/parts/{start:08d}.txt", str(total).encode())

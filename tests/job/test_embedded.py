@@ -4,8 +4,12 @@ SQLite + in-process pub/sub, or PostgreSQL + Redis pub/sub."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import threading
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -269,3 +273,64 @@ async def test_fanout_parts_killed_with_the_pool_are_run_again(resources: Resour
     assert job.result is not None
     assert job.result["total"] == sum(range(100))
     assert running  # the kill hit a part at work
+
+
+def _hold_until_killed(lock: Any, held: Any) -> None:
+    """Stands in for a pool process killed while it writes a message: it takes the message
+    queue's write lock, and only being killed ends it."""
+    lock.acquire()
+    held.set()
+    time.sleep(600)
+
+
+def _queue_writer_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "QueueFeederThread" and t.is_alive()}
+
+
+async def test_a_process_killed_while_writing_a_message_silences_no_later_one(
+    resources: Resources, tmp_path: Path
+) -> None:
+    """Without Redis, pool processes send pub/sub messages to the app through a queue whose
+    writers share a lock, and a process killed mid-write holds it for good. The pool it
+    broke is replaced with a queue of its own, so the next processes' messages still come
+    (the job's last one among them); and the app never writes to a queue, so no thread of
+    its own waits on that lock at exit (it used to, and the test process could not exit)."""
+    if resources.redis is not None:
+        pytest.skip("with Redis, pool processes publish there, not through a queue")
+    jobs = resources.jobs
+    writers_before = _queue_writer_threads()
+    gate = tmp_path / "parts-wait"
+    gate.touch()
+    workspace = await make_workspace(resources)
+    async with transaction(resources.sessions) as session:
+        job = await JobService(session, RecordingQueue(), resources.pubsub).create(
+            workspace_id=workspace,
+            kind="example.fanout",
+            params={"n": 100, "chunks": 2, "gate": str(gate)},
+        )
+    async with resources.pubsub.subscribe(job_channel(job.id)) as messages:
+        await jobs.enqueue(job.id, "heavy")
+        await wait_for_parts(
+            resources, job.id, lambda parts: any(p.status == PartStatus.running for p in parts)
+        )
+        broken_queue = jobs._forwarder.queue  # type: ignore[attr-defined]
+        context = multiprocessing.get_context("forkserver")
+        held = context.Event()
+        holder = context.Process(target=_hold_until_killed, args=(broken_queue._wlock, held))
+        holder.start()
+        assert await asyncio.to_thread(held.wait, 120)
+        holder.kill()
+        await asyncio.to_thread(holder.join)
+        for process in list(jobs._pool._processes.values()):  # type: ignore[attr-defined]
+            process.kill()
+        gate.unlink()
+
+        async def until_succeeded() -> None:
+            async for _, data in messages:
+                if b'"status":"succeeded"' in data:
+                    return
+
+        await asyncio.wait_for(until_succeeded(), 240)  # bounds a stuck job only
+    assert jobs._forwarder.queue is not broken_queue  # type: ignore[attr-defined]
+    await jobs.aclose()  # as the app's shutdown does (again at teardown: a no-op)
+    assert _queue_writer_threads() <= writers_before

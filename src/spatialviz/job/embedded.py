@@ -2,9 +2,9 @@
 functions Celery workers call, so CPU work never blocks the event loop.
 
 Worker processes come from a forkserver (never forked from a process with a running
-loop). Without
-Redis they forward pub/sub messages through a queue to the app, which publishes them on its
-in-process pub/sub. On start, jobs a previous run left queued or running are resumed.
+loop). Without Redis they forward pub/sub messages through a queue to the app, which
+publishes them on its in-process pub/sub (:mod:`spatialviz.job.forwarding`). On start,
+jobs a previous run left queued or running are resumed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -23,18 +22,17 @@ import structlog
 
 from spatialviz.config import Settings
 from spatialviz.job import runtime
+from spatialviz.job.forwarding import MessageForwarder
 from spatialviz.job.metrics import JobMetrics
 from spatialviz.job.registry import load_kinds
 from spatialviz.job.repository import JobStore
 from spatialviz.job.steps import Outcome, Step
 from spatialviz.job.worker import WorkerRuntime, configure_worker_logging
-from spatialviz.kit.cache import PubSub
 from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
 from spatialviz.lifeline import die_with
 
 log = structlog.get_logger(__name__)
-_STOP = None
 
 
 class _PoolProcess:
@@ -85,31 +83,27 @@ class EmbeddedJobQueue:
         # the runtime once, so they start fast and never inherit the app's loop or threads.
         self._mp = multiprocessing.get_context("forkserver")
         self._mp.set_forkserver_preload(["spatialviz.job.runtime"])
-        self._forward_queue: Any = None if resources.redis is not None else self._mp.Queue()
+        self._forwarder: MessageForwarder | None = None
         self._pool = self._new_pool()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._forwarder: threading.Thread | None = None
         self._closed = False
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        """A pool, and without Redis a message queue of its own (job.forwarding says why)."""
+        if self._resources.redis is None:
+            if self._forwarder is not None:
+                self._forwarder.stop()
+            loop = asyncio.get_running_loop()
+            self._forwarder = MessageForwarder(self._mp, loop, self._resources.pubsub)
+        queue = self._forwarder.queue if self._forwarder is not None else None
         return ProcessPoolExecutor(
             max_workers=self._settings.jobs_embedded_workers,
             mp_context=self._mp,
             initializer=_init_process,
-            initargs=(self._settings, self._forward_queue, os.getpid()),
+            initargs=(self._settings, queue, os.getpid()),
         )
 
     async def start(self) -> None:
-        if self._forward_queue is not None:
-            loop = asyncio.get_running_loop()
-            pubsub = self._resources.pubsub
-            self._forwarder = threading.Thread(
-                target=_forward_messages,
-                args=(self._forward_queue, loop, pubsub),
-                name="job-forwarder",
-                daemon=True,
-            )
-            self._forwarder.start()
         async with transaction(self._resources.sessions) as session:
             pending = await JobStore(session).recover_after_restart()
         for job_id, kind in pending:
@@ -177,6 +171,8 @@ class EmbeddedJobQueue:
 
     async def aclose(self) -> None:
         """Stop now: running jobs are interrupted and resumed on the next start."""
+        if self._closed:
+            return
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
@@ -186,20 +182,5 @@ class EmbeddedJobQueue:
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             await asyncio.to_thread(process.join, 5)
-        if self._forward_queue is not None:
-            self._forward_queue.put(_STOP)
-            if self._forwarder is not None:
-                await asyncio.to_thread(self._forwarder.join, 5)
-            self._forward_queue.close()
-
-
-def _forward_messages(queue: Any, loop: asyncio.AbstractEventLoop, pubsub: PubSub) -> None:
-    while True:
-        item = queue.get()
-        if item is _STOP:
-            return
-        channel, message = item
-        try:
-            asyncio.run_coroutine_threadsafe(pubsub.publish(channel, message), loop)
-        except RuntimeError:  # the loop has closed
-            return
+        if self._forwarder is not None:
+            await self._forwarder.aclose()
