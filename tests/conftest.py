@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import re
 import shutil
 import socket
+import sys
 import threading
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ from spatialviz.app import create_app
 from spatialviz.config import Settings
 from spatialviz.kit.migrate import upgrade
 from spatialviz.kit.proxies import uvicorn_proxy_options
+from spatialviz.server import ServeOptions
 
 # A real Redis Cluster and a real Sentinel deployment for the modules that run their Redis
 # behaviours on them (services mode).
@@ -237,7 +241,9 @@ def live_server(settings: Settings) -> Iterator[str]:
         host="127.0.0.1",
         port=port,
         log_config=None,
-        **uvicorn_proxy_options(settings),  # as `spatialviz serve` runs it
+        # as `spatialviz serve` runs it
+        timeout_graceful_shutdown=ServeOptions.graceful_timeout,
+        **uvicorn_proxy_options(settings),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -252,7 +258,25 @@ def live_server(settings: Settings) -> Iterator[str]:
     # the run ends would keep its pool's threads alive past pytest's exit. The bound is wide
     # for a busy machine, not a timing check.
     thread.join(timeout=120)
-    assert not thread.is_alive(), "the test server did not stop within 120 s"
+    assert not thread.is_alive(), "the test server did not stop within 120 s:\n" + _waits_in(thread)
+
+
+def _waits_in(thread: threading.Thread) -> str:
+    """Where a server thread that will not stop waits: its stack, and its event loop's tasks
+    (read from another thread, so best effort: it is for the failure message)."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    report = traceback.format_stack(frame) if frame is not None else ["(no stack)\n"]
+    while frame is not None and not isinstance(frame.f_locals.get("self"), asyncio.BaseEventLoop):
+        frame = frame.f_back
+    if frame is not None:
+        try:
+            for task in asyncio.all_tasks(frame.f_locals["self"]):
+                out = io.StringIO()
+                task.print_stack(file=out)
+                report.append(out.getvalue())
+        except RuntimeError as error:  # the set of tasks changed while being read
+            report.append(f"(tasks unreadable: {error})\n")
+    return "".join(report)
 
 
 @contextlib.asynccontextmanager

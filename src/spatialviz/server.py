@@ -72,6 +72,9 @@ def _serve_uvicorn(settings: Settings, options: ServeOptions) -> None:
         port=options.port,
         reload=options.reload,
         log_config=None,
+        # As Gunicorn's graceful_timeout: requests still running that long after a stop
+        # (Ctrl-C, SIGTERM) are cancelled, so the server and its job pool do stop.
+        timeout_graceful_shutdown=options.graceful_timeout,
         **uvicorn_proxy_options(settings),
     )
 

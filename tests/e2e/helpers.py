@@ -26,7 +26,12 @@ async def register_through_ui(page: Page, base: str, email: str) -> None:
     await expect(page.get_by_test_id("sign-out")).to_be_visible(timeout=60_000)
 
 
-async def wait_until(page: Page, expression: str, within: float = 30.0) -> None:
+# Bounds a page that would otherwise wait for ever, nothing else: on a busy machine (stress
+# beside the suite) a scene query took 17 s and a click's pick more than 15 s.
+WAIT_BOUND_SECONDS = 120.0
+
+
+async def wait_until(page: Page, expression: str, within: float = WAIT_BOUND_SECONDS) -> None:
     """Poll a JavaScript expression with page.evaluate (the app's CSP forbids the eval that
     Playwright's wait_for_function uses, and tests must not loosen the CSP)."""
     deadline = time.monotonic() + within
@@ -47,7 +52,7 @@ async def ready_utm_las_scene(
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     source = tmp_path / "survey.las"
     las_in_utm(source)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         me = (await client.get("/api/v1/me", headers=headers)).json()
         workspace = me["workspaces"][0]["id"]
         dataset = await ready_dataset(client, headers, workspace, source.read_bytes(), "u.las")

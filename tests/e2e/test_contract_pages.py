@@ -56,7 +56,7 @@ async def test_the_api_docs_render_offline(
 
     await page.route("**/*", same_origin_only)
     await page.goto(f"{live_server}/docs")
-    await expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=30_000)
+    await expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
     await expect(page.get_by_text("/api/v1/datasets/{dataset_id}").first).to_be_visible()
     assert elsewhere == []
     assert problems == []

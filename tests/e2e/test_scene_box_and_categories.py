@@ -32,7 +32,7 @@ async def watched_page(browser: Browser) -> AsyncIterator[tuple[Page, list[str]]
 
 async def _default_box(page: Page) -> tuple[np.ndarray, np.ndarray]:
     """The box tool's own default box, as its inputs show it."""
-    await wait_until(page, "document.querySelector('[data-testid=box-x-min]').value !== ''", 30)
+    await wait_until(page, "document.querySelector('[data-testid=box-x-min]').value !== ''")
     lo, hi = [], []
     for axis in "xyz":
         lo.append(float(await page.get_by_test_id(f"box-{axis}-min").input_value()))
@@ -42,7 +42,7 @@ async def _default_box(page: Page) -> tuple[np.ndarray, np.ndarray]:
 
 async def _run_box(page: Page) -> int:
     await page.get_by_test_id("box-run").click()
-    await expect(page.get_by_test_id("box-count")).to_be_visible(timeout=30_000)
+    await expect(page.get_by_test_id("box-count")).to_be_visible()
     count: int = await page.evaluate("window.__spatialviz.lastBox.count")
     return count
 
@@ -55,8 +55,8 @@ async def test_the_demo_chart_box_counts_and_regions_hide(
     await sign_in_through_ui(page, live_server, DEMO_EMAIL, demo.password)
     scene_id = demo.scenes["chart"]["id"]
     await page.goto(f"{live_server}/scenes/{scene_id}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
-    await wait_until(page, "!window.__spatialviz.tilesLoading", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
+    await wait_until(page, "!window.__spatialviz.tilesLoading")
 
     # The oracle: the same generator, same seed, as the demo wrote; chart box 1 x 1 x 1.
     source = write_measurements_csv(tmp_path / "demo.csv", rows=CHART_ROWS)
@@ -99,7 +99,7 @@ async def test_the_demo_chart_box_counts_and_regions_hide(
     hidden = names.index("east")
     await page.get_by_test_id(f"legend-toggle-{hidden}").uncheck()
     east = int((regions == "east").sum())
-    await wait_until(page, f"window.__spatialviz.pointsDrawn === {CHART_ROWS - east}", 15)
+    await wait_until(page, f"window.__spatialviz.pointsDrawn === {CHART_ROWS - east}")
     await expect(page.get_by_test_id("scene-hud")).to_contain_text(f"{CHART_ROWS - east:,} points")
     assert problems == [], problems
 
@@ -110,11 +110,11 @@ async def test_a_georeferenced_scene_box_counts_in_east_north_up_metres(
     page, problems = watched_page
     email = "viewer.box.georef@example.com"
     source, _, scene = await ready_utm_las_scene(page, live_server, email, tmp_path)
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         tileset = (await client.get(scene["tileset_url"])).json()
     enu = enu_oracle(source, tileset)
     await page.goto(f"{live_server}/scenes/{scene['id']}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
     lo, hi = await _default_box(page)
     await expect(page.get_by_test_id("box-frame")).to_contain_text("east-north-up")
     expected = int(np.all((enu >= lo) & (enu <= hi), axis=1).sum())
@@ -133,13 +133,13 @@ async def test_the_demo_chart_names_its_axes_in_readable_numbers(
     demo = await run_demo(settings, points=3_000)
     await sign_in_through_ui(page, live_server, DEMO_EMAIL, demo.password)
     await page.goto(f"{live_server}/scenes/{demo.scenes['chart']['id']}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
-    await wait_until(page, "(window.__spatialviz.axisLabels ?? []).length > 0", 30)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
+    await wait_until(page, "(window.__spatialviz.axisLabels ?? []).length > 0")
     labels: list[str] = await page.evaluate("window.__spatialviz.axisLabels")
     assert {"age", "income", "happiness"} <= set(labels), labels
     assert any(label.endswith("k") for label in labels), labels
     assert not any(label.isdigit() and len(label) > 4 for label in labels), labels
     await expect(page.get_by_test_id("point-size")).to_have_value("5")
-    await wait_until(page, "window.__spatialviz.viewTools?.pointSize === 5", 15)
+    await wait_until(page, "window.__spatialviz.viewTools?.pointSize === 5")
     await page.get_by_test_id("viewer-canvas").screenshot(path=str(tmp_path / "chart.png"))
     assert problems == [], problems

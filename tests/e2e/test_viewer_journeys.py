@@ -27,7 +27,7 @@ async def _ready_scene(page: Page, base: str, email: str) -> tuple[dict[str, Any
     tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     data = csv_bytes(ROWS)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         me = (await client.get("/api/v1/me", headers=headers)).json()
         dataset = await ready_dataset(client, headers, me["workspaces"][0]["id"], data, "s.csv")
         created = await create_scene(client, headers, dataset["id"])
@@ -83,18 +83,18 @@ async def test_a_tiling_scene_opens_by_itself_then_its_box_and_elevation_are_rig
     # says so at once): record that it was shown instead of racing to look at it.
     await page.add_init_script(_RECORD_TILING_NOTICE)
     await page.goto(f"{live_server}/scenes/{scene_id}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
     assert await page.evaluate("window.__sawTilingNotice === true")
 
     # The box tool's own default box counts the points inside it (dataset coordinates).
-    await wait_until(page, "document.querySelector('[data-testid=box-x-min]').value !== ''", 30)
+    await wait_until(page, "document.querySelector('[data-testid=box-x-min]').value !== ''")
     bounds = []
     for axis in "xyz":
         lo = float(await page.get_by_test_id(f"box-{axis}-min").input_value())
         hi = float(await page.get_by_test_id(f"box-{axis}-max").input_value())
         bounds.append((lo, hi))
     await page.get_by_test_id("box-run").click()
-    await expect(page.get_by_test_id("box-count")).to_be_visible(timeout=30_000)
+    await expect(page.get_by_test_id("box-count")).to_be_visible()
     counted = await page.evaluate("window.__spatialviz.lastBox.count")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     xyz = np.array([[float(r["x"]), float(r["y"]), float(r["z"])] for r in rows])
@@ -117,7 +117,7 @@ async def test_view_in_ar_exports_then_offers_the_file(page: Page, live_server: 
     scene, _ = await _ready_scene(page, live_server, "viewer.ar@example.com")
     scene_url = f"{live_server}/scenes/{scene['id']}"
     await page.goto(scene_url)
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
 
     # The click starts the export and follows its job: the viewer stays, then the file is
     # offered (a download in desktop Chromium), never a raw JSON page.
@@ -149,7 +149,7 @@ async def test_las_classes_are_named_counted_and_can_be_hidden(
     await register_through_ui(page, live_server, "viewer.classes@example.com")
     tokens = json.loads(await page.evaluate("localStorage.getItem('spatialviz.tokens')"))
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         me = (await client.get("/api/v1/me", headers=headers)).json()
         las = las_bytes(3000)
         dataset = await ready_dataset(client, headers, me["workspaces"][0]["id"], las, "c.las")
@@ -157,7 +157,7 @@ async def test_las_classes_are_named_counted_and_can_be_hidden(
         scene = await wait_for_scene(client, headers, created["scene"]["id"], within=120)
     assert scene["status"] == "ready", scene
     await page.goto(f"{live_server}/scenes/{scene['id']}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
     # Lean tiles: the LAS colours need no column, so classification is in the sidecars,
     # and none is fetched until something asks for it.
     assert await page.evaluate("window.__spatialviz.sidecars.fetched") == 0
@@ -172,7 +172,7 @@ async def test_las_classes_are_named_counted_and_can_be_hidden(
 
     await page.get_by_test_id("point-size").fill("8")
     await page.get_by_test_id("color-by").select_option("classification")
-    await wait_until(page, "window.__spatialviz.sidecars.fetched > 0", 30)
+    await wait_until(page, "window.__spatialviz.sidecars.fetched > 0")
     legend = page.get_by_test_id("legend")
     await expect(legend).to_have_attribute("data-kind", "categorical")
     await expect(legend).to_contain_text("Ground (2)")

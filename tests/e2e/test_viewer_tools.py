@@ -83,8 +83,8 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     headers = await _sign_in(page, live_server, DEMO_EMAIL, demo.password)
     scene_id = demo.scenes["lidar"]["id"]
     await page.goto(f"{live_server}/scenes/{scene_id}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
-    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools")
     await page.get_by_test_id("point-size").fill("4")
     await expect(page.get_by_test_id("tools-panel")).to_be_visible()
 
@@ -99,9 +99,9 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     await page.get_by_test_id("measure-distance").click()
     await expect(page.get_by_test_id("measure-distance")).to_have_attribute("aria-pressed", "true")
     await _click_ndc(page, first["ndc"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1")
     await _click_ndc(page, second["ndc"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 2", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 2")
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("measure-item")).to_have_count(1)
     done = (await _tools(page))["measure"]["done"][0]
@@ -120,9 +120,9 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     # Esc cancels a measurement being placed; a finished one is removable.
     await page.get_by_test_id("measure-height").click()
     await _click_ndc(page, first["ndc"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1")
     await page.keyboard.press("Escape")
-    await wait_until(page, "window.__spatialviz.tools.measure.placing === null", 5)
+    await wait_until(page, "window.__spatialviz.tools.measure.placing === null")
     await expect(page.get_by_test_id("measure-item")).to_have_count(1)
     if shots := os.environ.get("SPATIALVIZ_E2E_SHOTS"):
         await page.screenshot(path=os.path.join(shots, "viewer-tools-measure.png"))
@@ -139,7 +139,7 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     assert clip["mode"] == "off"
     assert clip["kept"] == clip["drawn"] > 0
     await page.get_by_test_id("clip-mode-inside").check()
-    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'", 5)
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'")
     inside = (await _tools(page))["clip"]
     assert 0 < inside["kept"] < inside["drawn"], inside
     await page.wait_for_timeout(300)  # a frame or two with the new uniforms
@@ -150,28 +150,28 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     # Eye-dome lighting (its own render pass) and another point-size shader variant must not
     # undo the clip: it wraps the point material's compile hook and the scene's before-render.
     await page.get_by_test_id("edl-toggle").check()
-    await wait_until(page, "window.__spatialviz.viewTools.edl === true", 5)
+    await wait_until(page, "window.__spatialviz.viewTools.edl === true")
     await page.get_by_test_id("size-mode").select_option("attenuated")
-    await wait_until(page, "window.__spatialviz.viewTools.sizeMode === 'attenuated'", 5)
+    await wait_until(page, "window.__spatialviz.viewTools.sizeMode === 'attenuated'")
     await page.evaluate(_TWO_FRAMES)
     shaded_clipped = _drawn_pixels(await canvas.screenshot())
     await page.get_by_test_id("clip-mode-off").check()
-    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'off'", 5)
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'off'")
     await page.evaluate(_TWO_FRAMES)
     shaded_all = _drawn_pixels(await canvas.screenshot())
     assert shaded_clipped < shaded_all * 0.9, (shaded_clipped, shaded_all)
     await page.get_by_test_id("size-mode").select_option("fixed")
     await page.get_by_test_id("edl-toggle").uncheck()
-    await wait_until(page, "window.__spatialviz.viewTools.edl === false", 5)
+    await wait_until(page, "window.__spatialviz.viewTools.edl === false")
     await page.get_by_test_id("clip-mode-outside").check()
-    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'outside'", 5)
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'outside'")
     outside = (await _tools(page))["clip"]
     assert outside["kept"] + inside["kept"] == inside["drawn"]
     if inside["drawn"] == POINTS:
         offset = await page.evaluate("window.__spatialviz.tools.datasetOffset")
         lo = [v + o for v, o in zip(inside["min"], offset, strict=True)]
         hi = [v + o for v, o in zip(inside["max"], offset, strict=True)]
-        async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
             answer = await client.post(
                 f"/api/v1/scenes/{scene_id}/query",
                 headers=headers,
@@ -181,11 +181,11 @@ async def test_measure_clip_and_profile_the_demo_lidar(
         assert answer.json()["count"] == inside["kept"]
     # A clipping plane on top of the box keeps no more than the box did.
     await page.get_by_test_id("clip-add-plane").click()
-    await wait_until(page, "window.__spatialviz.tools.clip.planes === 1", 5)
+    await wait_until(page, "window.__spatialviz.tools.clip.planes === 1")
     assert (await _tools(page))["clip"]["kept"] <= outside["kept"]
     await page.get_by_test_id("clip-mode-off").check()
     await page.get_by_test_id("clip-plane-remove").click()
-    await wait_until(page, "window.__spatialviz.tools.clip.planes === 0", 5)
+    await wait_until(page, "window.__spatialviz.tools.clip.planes === 0")
     restored = (await _tools(page))["clip"]
     assert restored["kept"] == restored["drawn"]
 
@@ -193,10 +193,10 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     await page.get_by_test_id("profile-draw").click()
     await _click_ndc(page, first["ndc"])
     await _click_ndc(page, second["ndc"])
-    await wait_until(page, "window.__spatialviz.tools.profile.placing === true", 5)
+    await wait_until(page, "window.__spatialviz.tools.profile.placing === true")
     await page.get_by_test_id("viewer-canvas").focus()
     await page.keyboard.press("Enter")
-    await wait_until(page, "window.__spatialviz.tools.profile.samples > 0", 15)
+    await wait_until(page, "window.__spatialviz.tools.profile.samples > 0")
     profile = (await _tools(page))["profile"]
     assert profile["length"] > 1.0
     assert profile["width"] > 0
@@ -204,7 +204,7 @@ async def test_measure_clip_and_profile_the_demo_lidar(
     count = await page.get_by_test_id("profile-count").inner_text()
     assert int(count.replace(",", "")) == profile["samples"]
     # Heights are the dataset's own elevations (the tiles are re-centred; the plot is not).
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         everything = {"kind": "box", "min": [-1e9] * 3, "max": [1e9] * 3}
         answer = await client.post(
             f"/api/v1/scenes/{scene_id}/query", headers=headers, json=everything
@@ -238,9 +238,9 @@ async def _press(page: Page, button: str) -> None:
     press = "([b, v]) => window.__spatialvizXRDevice.controllers.right.updateButtonValue(b, v)"
     frames = await page.evaluate("window.__spatialviz.xr.frames")
     await page.evaluate(press, [button, 1])
-    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}")
     await page.evaluate(press, [button, 0])
-    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 6}", 10)
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 6}")
 
 
 async def _vr_select(page: Page, point: dict[str, float]) -> None:
@@ -255,7 +255,7 @@ async def _vr_select(page: Page, point: dict[str, float]) -> None:
         [_HAND, _aim(_HAND, world)],
     )
     frames = await page.evaluate("window.__spatialviz.xr.frames")
-    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}", 10)
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}")
     await _press(page, "trigger")
 
 
@@ -263,22 +263,22 @@ async def _enter_vr(page: Page, live_server: str, scene_id: str, kind: str) -> l
     """Opens the scene under the IWER emulator, chooses a measurement and enters VR; the
     picks found before."""
     await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
-    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools")
     hits: list[dict[str, Any]] = await page.evaluate(_PROBE)
     assert len(hits) >= 4, hits
     await page.get_by_test_id(f"measure-{kind}").click()
-    await wait_until(page, "window.__spatialviz.xr.supported === true", 10)
+    await wait_until(page, "window.__spatialviz.xr.supported === true")
     await page.get_by_test_id("enter-vr").click()
-    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
-    await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'")
+    await wait_until(page, "window.__spatialviz.xr.frames > 10")
     return hits
 
 
 async def _exact_rows(
     live_server: str, scene_id: str, headers: dict[str, str], rows: list[int]
 ) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         picked = []
         for row in rows:
             query = {"kind": "pick", "row": row}
@@ -314,16 +314,16 @@ async def test_vr_distance_and_area_finish_by_controller(
 
     # Distance: a, c (taken back with B), b, then A finishes.
     await _vr_select(page, a["point"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1")
     await _vr_select(page, c["point"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 2", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 2")
     await _press(page, "b-button")
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1")
     await _vr_select(page, b["point"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 2", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 2")
     assert (await _tools(page))["measure"]["placing"] == "distance"
     await _press(page, "a-button")
-    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1")
     line = (await _tools(page))["measure"]["done"][0]
     assert line["kind"] == "distance"
     assert line["rows"] == [a["rowId"], b["rowId"]]
@@ -333,17 +333,17 @@ async def test_vr_distance_and_area_finish_by_controller(
 
     # Area: the kinds are chosen on the page (out of VR); a, b, c, then a again closes it.
     await page.evaluate("window.__spatialviz.actions.enterVR()")
-    await wait_until(page, "window.__spatialviz.xr.session === 'ended'", 15)
+    await wait_until(page, "window.__spatialviz.xr.session === 'ended'")
     await page.get_by_test_id("measure-area").click()
     frames = await page.evaluate("window.__spatialviz.xr.frames")
     await page.get_by_test_id("enter-vr").click()
-    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
-    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 10}", 15)
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'")
+    await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 10}")
     for placed, corner in enumerate([a, b, c], start=1):
         await _vr_select(page, corner["point"])
-        await wait_until(page, f"window.__spatialviz.tools.measure.points === {placed}", 15)
+        await wait_until(page, f"window.__spatialviz.tools.measure.points === {placed}")
     await _vr_select(page, a["point"])
-    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 2", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 2")
     polygon = (await _tools(page))["measure"]["done"][1]
     assert polygon["kind"] == "area"
     # a and b snap to the distance's ends (the same exact points, shared corners: no row).
@@ -368,8 +368,8 @@ async def test_a_height_measured_by_pointing_in_vr(
     headers = await _sign_in(page, live_server, DEMO_EMAIL, demo.password)
     scene_id = demo.scenes["lidar"]["id"]
     await page.goto(f"{live_server}/scenes/{scene_id}?xr-emulator=1")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
-    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools")
     hits = await page.evaluate(_PROBE)
     assert len(hits) >= 2, hits
     low = min(hits, key=lambda h: h["point"]["z"])
@@ -377,20 +377,20 @@ async def test_a_height_measured_by_pointing_in_vr(
     assert high["point"]["z"] - low["point"]["z"] > 1.0
 
     await page.get_by_test_id("measure-height").click()
-    await wait_until(page, "window.__spatialviz.xr.supported === true", 10)
+    await wait_until(page, "window.__spatialviz.xr.supported === true")
     await page.get_by_test_id("enter-vr").click()
-    await wait_until(page, "window.__spatialviz.xr.session === 'active'", 15)
-    await wait_until(page, "window.__spatialviz.xr.frames > 10", 15)
+    await wait_until(page, "window.__spatialviz.xr.session === 'active'")
+    await wait_until(page, "window.__spatialviz.xr.frames > 10")
 
     for placed, target in enumerate([low, high], start=1):
         await _vr_select(page, target["point"])
         if placed == 1:
-            await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
-    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+            await wait_until(page, "window.__spatialviz.tools.measure.points === 1")
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1")
     done = (await _tools(page))["measure"]["done"][0]
     assert done["kind"] == "height"
     assert done["rows"] == [low["rowId"], high["rowId"]]
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         z = []
         for row in done["rows"]:
             query = {"kind": "pick", "row": row}
@@ -414,15 +414,15 @@ async def test_a_georeferenced_scene_measures_in_east_north_up_metres(
     email = "viewer.tools.georef@example.com"
     _, headers, scene = await ready_utm_las_scene(page, live_server, email, tmp_path)
     await page.goto(f"{live_server}/scenes/{scene['id']}")
-    await wait_until(page, "window.__spatialviz.pointsDrawn > 0", 60)
-    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools", 60)
+    await wait_until(page, "window.__spatialviz.pointsDrawn > 0")
+    await wait_until(page, "!window.__spatialviz.tilesLoading && !!window.__spatialviz.tools")
     # No shift turns these tiles into UTM: measuring uses the drawn (ENU) points.
     assert (await _tools(page))["datasetOffset"] is None
     await page.get_by_test_id("point-size").fill("4")
     hits = await page.evaluate(_PROBE)
     assert len(hits) >= 2, hits
     # In ENU the tileset frame's z is not up (ECEF): order by the rows' own z instead.
-    async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=live_server, timeout=120) as client:
         for hit in hits:
             query = {"kind": "pick", "row": hit["rowId"]}
             answer = await client.post(
@@ -436,16 +436,16 @@ async def test_a_georeferenced_scene_measures_in_east_north_up_metres(
 
     await page.get_by_test_id("measure-height").click()
     await _click_ndc(page, low["ndc"])
-    await wait_until(page, "window.__spatialviz.tools.measure.points === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.points === 1")
     await _click_ndc(page, high["ndc"])
-    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1", 15)
+    await wait_until(page, "window.__spatialviz.tools.measure.done.length === 1")
     done = (await _tools(page))["measure"]["done"][0]
     assert done["rows"] == [low["rowId"], high["rowId"]]
     assert done["value"] == pytest.approx(high["row"]["z"] - low["row"]["z"], abs=0.01)
     await expect(page.get_by_test_id("measure-item")).to_contain_text(" m")
 
     await page.get_by_test_id("clip-mode-inside").check()
-    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'", 5)
+    await wait_until(page, "window.__spatialviz.tools.clip.mode === 'inside'")
     inside = (await _tools(page))["clip"]
     assert 0 < inside["kept"] < inside["drawn"], inside
     # Upright: the box's z range is the middle half of the heights (about 5 m of 22), not a
