@@ -20,6 +20,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,17 +255,41 @@ async def _authenticate_share(token: str, hub: ChannelHub) -> ShareReader | None
         return reader if await _share_alive(reader, hub) else None
 
 
+class _Rechecks:
+    """One socket's access rechecks while a dependency is down: the socket stays as it was,
+    and the log says so once per outage (not at every recheck of every socket)."""
+
+    def __init__(self) -> None:
+        self.unchecked = False
+
+    def cannot_tell_now(self, exc: Exception) -> bool:
+        outage = outage_of(exc)
+        if outage is None:
+            return False
+        if not self.unchecked:
+            log.warning("socket_access_unchecked", dependency=outage.dependency)
+            self.unchecked = True
+        return True
+
+    def checked(self) -> None:
+        if self.unchecked:
+            log.info("socket_access_checked_again")
+            self.unchecked = False
+
+
 async def _close_when_share_ends(ws: WebSocket, reader: ShareReader, hub: ChannelHub) -> None:
     """Ends a share link's socket once the link expires or is revoked."""
+    rechecks = _Rechecks()
     while True:
         left = reader.expires_at - time.time()
         await asyncio.sleep(max(0.0, min(SHARE_RECHECK_SECONDS, left)))
         try:
             alive = await _share_alive(reader, hub)
         except Exception as exc:
-            if outage_of(exc) is None:
+            if not rechecks.cannot_tell_now(exc):
                 raise
-            continue  # cannot tell now: ask again at the next check
+            continue  # ask again at the next check
+        rechecks.checked()
         if not alive:
             await ws.send_text(json.dumps({"type": "error", "code": "share_ended"}))
             await ws.close(code=status.WS_1008_POLICY_VIOLATION, reason="share link ended")
@@ -274,6 +299,7 @@ async def _close_when_share_ends(ws: WebSocket, reader: ShareReader, hub: Channe
 async def _follow_member_access(conn: Connection, token: str, hub: ChannelHub) -> None:
     """Keeps a member's socket to what the member may read now: closes it once the session
     is revoked or the user disabled, and ends channels of workspaces left since."""
+    rechecks = _Rechecks()
     while True:
         # Spread: sockets opened together (a page reload of many viewers) recheck apart.
         await asyncio.sleep(MEMBER_RECHECK_SECONDS * random.uniform(0.8, 1.0))
@@ -287,10 +313,23 @@ async def _follow_member_access(conn: Connection, token: str, hub: ChannelHub) -
             await conn.ws.close(code=status.WS_1008_POLICY_VIOLATION, reason="access ended")
             return
         except Exception as exc:
-            if outage_of(exc) is None:
+            if not rechecks.cannot_tell_now(exc):
                 raise
-            continue  # cannot tell now: ask again at the next check
+            continue  # ask again at the next check
+        rechecks.checked()
         conn.reauthorised(principal)
+
+
+async def _closed_if_it_fails(ws: WebSocket, watch: Coroutine[Any, Any, None]) -> None:
+    """Runs a socket's access watch. A watch that fails (anything but a dependency down)
+    closes the socket: access that can no longer be checked is not kept. The client opens
+    a new one and is authenticated anew."""
+    try:
+        await watch
+    except Exception:
+        log.exception("socket_access_check_failed")
+        with contextlib.suppress(Exception):  # the socket may be gone already
+            await ws.close(code=status.WS_1011_INTERNAL_ERROR, reason="access check failed")
 
 
 @router.websocket("/api/v1/ws")
@@ -316,9 +355,12 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     conn.send({"type": "hello", "protocol": PROTOCOL_VERSION})
     writer = asyncio.create_task(conn.writer())
     watch = asyncio.create_task(
-        _close_when_share_ends(ws, principal, hub)
-        if isinstance(principal, ShareReader)
-        else _follow_member_access(conn, ws.query_params.get("token", ""), hub)
+        _closed_if_it_fails(
+            ws,
+            _close_when_share_ends(ws, principal, hub)
+            if isinstance(principal, ShareReader)
+            else _follow_member_access(conn, ws.query_params.get("token", ""), hub),
+        )
     )
     try:
         while True:
