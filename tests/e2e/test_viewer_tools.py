@@ -256,6 +256,11 @@ async def _vr_select(page: Page, point: dict[str, float]) -> None:
     )
     frames = await page.evaluate("window.__spatialviz.xr.frames")
     await wait_until(page, f"window.__spatialviz.xr.frames > {frames + 3}")
+    # The trigger picks whatever drawn point is under the ray then. On a busy machine slow
+    # frames lower the point budget and coarser tiles replace the finer ones, so the point
+    # aimed at may not be drawn yet (or any more): press once a point is under the ray,
+    # else the press picks nothing and the test waits for a point that never comes.
+    await wait_until(page, "window.__spatialviz.actions.aimedAt('right') !== null")
     await _press(page, "trigger")
 
 

@@ -32,6 +32,7 @@ export function leaveScene(): void {
   delete debug.actions.boxQuery;
   delete debug.actions.setColorBy;
   delete debug.actions.enterVR;
+  delete debug.actions.aimedAt;
 }
 
 export function sceneView(id: string): HTMLElement {
@@ -319,6 +320,7 @@ function mount(main: HTMLElement, scene: Scene, { Viewer }: ViewerModule, { XRCo
     recolor();
   };
   debug.actions.enterVR = () => enterVR();
+  debug.actions.aimedAt = (hand: XRHandedness) => xr.aimedAt(hand);
   teardown = () => {
     left = true;
     tools?.dispose();

@@ -576,12 +576,23 @@ export class Viewer {
     return this.pickRay();
   }
 
+  /** What a select of `controller` would pick now, without picking it (nothing is marked
+   * or told): a drawn point under its ray, or null. */
+  aimedAt(controller: THREE.Object3D): PickHit | null {
+    this.raycaster.setFromXRController(controller as THREE.XRTargetRaySpace);
+    return this.rayHit();
+  }
+
   private pickRay(): PickHit | null {
-    // The threshold is in world units: follow how VR (or a squeeze) scaled the root.
-    const hit = rayPick(this.raycaster, this.tiles.group, this.pickThreshold * this.root.scale.x);
-    const result = hit ? this.hitToPick(hit) : null;
+    const result = this.rayHit();
     this.announcePick(result);
     return result;
+  }
+
+  private rayHit(): PickHit | null {
+    // The threshold is in world units: follow how VR (or a squeeze) scaled the root.
+    const hit = rayPick(this.raycaster, this.tiles.group, this.pickThreshold * this.root.scale.x);
+    return hit ? this.hitToPick(hit) : null;
   }
 
   /** Marks a pick and tells whoever listens (clicks, XR selects, the keyboard's crosshair alike). */

@@ -9,7 +9,7 @@
  */
 import * as THREE from 'three';
 import { debug } from '../debug';
-import type { ToolCommand, Viewer } from './viewer';
+import type { PickHit, ToolCommand, Viewer } from './viewer';
 
 /** xr-standard gamepad buttons (A/X and B/Y on Quest and Pico controllers) and what they ask. */
 const COMMAND_BUTTONS: readonly [number, ToolCommand][] = [[4, 'finish'], [5, 'undo']];
@@ -50,6 +50,9 @@ export class XRController {
     for (let i = 0; i < 2; i++) {
       const controller = xr.getController(i);
       controller.addEventListener('select', () => viewer.pickController(controller));
+      controller.addEventListener('connected', (event) => {
+        controller.userData.handedness = (event as unknown as { data: XRInputSource }).data.handedness;
+      });
       controller.addEventListener('squeezestart', () => this.squeezeStart(i));
       controller.addEventListener('squeezeend', () => this.squeezeEnd(i));
       controller.addEventListener('disconnected', () => this.squeezeEnd(i));
@@ -58,6 +61,13 @@ export class XRController {
       this.grips.push(xr.getControllerGrip(i));
       controller.add(rayLine());
     }
+  }
+
+  /** What the `hand` controller's select would pick now, without picking (the headset
+   * tests aim with it before they pull the trigger). */
+  aimedAt(hand: XRHandedness): PickHit | null {
+    const controller = this.controllers.find((c) => c.userData.handedness === hand);
+    return controller ? this.viewer.aimedAt(controller) : null;
   }
 
   get active(): boolean {
