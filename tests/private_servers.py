@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import shutil
 import socket
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 
 
 def dies_with_this_process(command: Sequence[str], *, run_as: str | None = None) -> list[str]:
@@ -50,3 +51,13 @@ def refuse_taken_ports(what: str, ports: Iterable[int], setting: str) -> None:
                     f" by a server left behind by an earlier test run. `ss -ltnp 'sport = :{port}'`"
                     f" names the process; stop it, or set {setting} to another base port."
                 ) from None
+
+
+def wait_until_up(what: str, ready: Callable[[], bool], within: float) -> None:
+    """Poll ``ready`` until it holds; ``within`` bounds a server that failed to start (it is
+    not a timing claim)."""
+    deadline = time.monotonic() + within
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not up within {within:.0f} s")
+        time.sleep(0.05)

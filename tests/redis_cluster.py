@@ -12,11 +12,11 @@ deployment (tests/redis_sentinel.py) alike by overriding ``redis_url`` with
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from redis.cluster import RedisCluster
 
 from spatialviz.kit.redis_topology import parse_sentinel_url
 from tests.conftest import SERVICES, worker_port
-from tests.private_servers import dies_with_this_process, refuse_taken_ports
+from tests.private_servers import dies_with_this_process, refuse_taken_ports, wait_until_up
 
 REDIS_KINDS = ["single", "cluster", "sentinel"] if SERVICES else ["embedded"]
 PORT_SETTING = "SPATIALVIZ_TEST_REDIS_CLUSTER_PORT"
@@ -35,13 +35,8 @@ MASTERS = 3
 START_LIMIT_SECONDS = 60.0
 
 
-def _wait(what: str, ready: object) -> None:
-    assert callable(ready)
-    deadline = time.monotonic() + START_LIMIT_SECONDS
-    while not ready():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the test Redis Cluster did not come up: {what}")
-        time.sleep(0.05)
+def _wait(what: str, ready: Callable[[], bool]) -> None:
+    wait_until_up(f"the test Redis servers: {what}", ready, START_LIMIT_SECONDS)
 
 
 def _answers(port: int) -> bool:
@@ -97,7 +92,7 @@ def start_cluster(directory: Path, base_port: int) -> tuple[str, list[subprocess
                 subprocess.Popen(dies_with_this_process(args), stdout=log, stderr=subprocess.STDOUT)
             )
         for port in ports:
-            _wait(f"node {port} answers", lambda port=port: _answers(port))
+            _wait(f"node {port} answers", functools.partial(_answers, port))
         create = [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports)]
         subprocess.run(
             [*create, "--cluster-replicas", "0", "--cluster-yes"],
@@ -106,7 +101,7 @@ def start_cluster(directory: Path, base_port: int) -> tuple[str, list[subprocess
             timeout=START_LIMIT_SECONDS,
         )
         for port in ports:
-            _wait(f"node {port} sees the cluster", lambda port=port: _cluster_ok(port))
+            _wait(f"node {port} sees the cluster", functools.partial(_cluster_ok, port))
     except BaseException:
         stop_cluster(processes)
         raise

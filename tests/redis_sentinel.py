@@ -8,6 +8,7 @@ replica, +2 sentinel), and stopped at the end of the session.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -96,7 +97,7 @@ def start_sentinel(directory: Path, base_port: int) -> SentinelDeployment:
         args += ["--replicaof", "127.0.0.1", str(master_port)]
         processes.append(_server(server, replica_dir, args))
         for port in (master_port, replica_port):
-            _wait(f"node {port} answers", lambda port=port: _answers(port))
+            _wait(f"node {port} answers", functools.partial(_answers, port))
         _wait("the replica is in sync", lambda: _replica_in_sync(replica_port))
         # Sentinel rewrites its configuration file, so it gets one of its own.
         sentinel_dir = directory / "sentinel"

@@ -26,7 +26,7 @@ import pytest
 
 from spatialviz.ops.db_credentials import CredentialError, retire_role, rotate_password
 from tests.conftest import SERVICES, worker_port
-from tests.private_servers import dies_with_this_process, refuse_taken_ports
+from tests.private_servers import dies_with_this_process, refuse_taken_ports, wait_until_up
 
 PORT_SETTING = "SPATIALVIZ_TEST_PG_AUTH_PORT"
 PORT = worker_port(int(os.environ.get(PORT_SETTING, "22201")))
@@ -44,14 +44,14 @@ def _bin(name: str) -> str:
 
 
 def _wait_until_ready(server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_LIMIT_SECONDS
     probe = [_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(PORT), "-t", "2"]
-    while subprocess.run(probe, check=False, timeout=30).returncode != 0:
+
+    def ready() -> bool:
         if server.poll() is not None:
             pytest.fail(f"the private PostgreSQL server exited:\n{log.read_text()[-2000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"the private PostgreSQL server did not start in {START_LIMIT_SECONDS} s")
-        time.sleep(0.2)
+        return subprocess.run(probe, check=False, timeout=30).returncode == 0
+
+    wait_until_up("the private PostgreSQL server", ready, START_LIMIT_SECONDS)
 
 
 def _as_owner(args: list[str], owner: str | None) -> list[str]:
