@@ -26,7 +26,12 @@ from spatialviz.models.job import JobStatus
 from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
 from tests.conftest import SERVICES
 from tests.dataset.helpers import las_bytes, upload, wait_for_dataset
-from tests.drills.worker_drills import Clock, freeze_worker_at_work, tileset_row_ids
+from tests.drills.worker_drills import (
+    Clock,
+    completions_held,
+    freeze_worker_at_work,
+    tileset_row_ids,
+)
 from tests.factories import register_and_sign_in
 from tests.formats.bombs import arrow_zstd_bomb, geojson_nesting_bomb
 from tests.job.helpers import final, load_job, load_parts, wait_for, wait_for_parts
@@ -116,9 +121,9 @@ async def test_worker_killed_mid_part_reruns_that_part_only(
 ) -> None:
     start(workers, settings)
     start(workers, settings)
-    headers, scene_id, job_id = await _scene_job(client)
-
-    victim = await freeze_worker_at_work(resources, job_id, workers)
+    async with completions_held(resources):
+        headers, scene_id, job_id = await _scene_job(client)
+        victim = await freeze_worker_at_work(resources, job_id, workers)
     victim.worker.kill()
     clock = Clock()
     lost = {p.position: p.tries for p in victim.parts}
@@ -171,13 +176,14 @@ async def test_redis_stopped_mid_fanout_loses_no_part(
         resources: Resources = app.state.resources
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            headers, scene_id, job_id = await _scene_job(client)
-            await wait_for_parts(
-                resources,
-                job_id,
-                lambda ps: any(p.status == PartStatus.running for p in ps),
-            )
-            await asyncio.to_thread(workers_redis.kill)
+            async with completions_held(resources):  # so Redis stops mid-fan-out
+                headers, scene_id, job_id = await _scene_job(client)
+                await wait_for_parts(
+                    resources,
+                    job_id,
+                    lambda ps: any(p.status == PartStatus.running for p in ps),
+                )
+                await asyncio.to_thread(workers_redis.kill)
             before = {
                 p.position
                 for p in await load_parts(resources, job_id)
@@ -218,9 +224,10 @@ async def test_worker_killed_mid_tiling_leaves_nothing_after_the_sweep(
     tmp_path: Path,
 ) -> None:
     start(workers, settings)
-    headers, scene_id, job_id = await _scene_job(client)
-    scratch = scratch_root(settings) / f"job-{job_id}-"
-    victim = await freeze_worker_at_work(resources, job_id, workers, scratch_prefix=scratch)
+    async with completions_held(resources):
+        headers, scene_id, job_id = await _scene_job(client)
+        scratch = scratch_root(settings) / f"job-{job_id}-"
+        victim = await freeze_worker_at_work(resources, job_id, workers, scratch_prefix=scratch)
     victim.worker.kill()
     left = _leftovers(settings)
     # the killed attempt's scratch directory and the job's tiling work are on disk
@@ -320,8 +327,9 @@ async def test_a_starved_worker_keeps_its_part(
     attempt with every point once."""
     start(workers, settings)
     start(workers, settings)
-    headers, scene_id, job_id = await _scene_job(client)
-    victim = await freeze_worker_at_work(resources, job_id, workers)
+    async with completions_held(resources):
+        headers, scene_id, job_id = await _scene_job(client)
+        victim = await freeze_worker_at_work(resources, job_id, workers)
     held = {p.position: p.tries for p in victim.parts}
     starved_for = 5 * settings.jobs_lost_after_seconds
     await asyncio.sleep(starved_for)  # the fault itself: this long without CPU

@@ -7,13 +7,16 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select, text
 
+from spatialviz.kit.db import transaction
 from spatialviz.kit.resources import Resources
 from spatialviz.models.job_part import REDUCE_POSITION, JobPart, PartStatus
 from spatialviz.tiling.glb import decode_points
@@ -62,6 +65,38 @@ def _holds_scratch(pid: int, prefix: Path) -> bool:
     return any(target.startswith(resolved) for target in targets)
 
 
+# Any constant: advisory locks belong to one database, and each test has a database of
+# its own (tests/conftest.py).
+_HOLD_KEY = 7_318_001
+_HOLD_DDL = (
+    "CREATE OR REPLACE FUNCTION sv_drill_hold_part() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN PERFORM pg_advisory_xact_lock_shared({_HOLD_KEY}); RETURN NEW; END $$",
+    "CREATE OR REPLACE TRIGGER sv_drill_hold_part BEFORE UPDATE ON job_parts FOR EACH ROW "
+    "WHEN (NEW.status = 'done' AND OLD.status <> 'done') EXECUTE FUNCTION sv_drill_hold_part()",
+)
+
+
+@asynccontextmanager
+async def completions_held(resources: Resources) -> AsyncIterator[None]:
+    """While open, no fan-out part can be recorded done: a trigger of the test's database
+    makes every completion wait for an advisory lock held here. Parts are still claimed
+    and run; a finished one stays running in the ledger, its worker waiting in the
+    completion's transaction, until this closes.
+
+    A part of a drill's scene takes a tenth of a second, so a drill that looked and then
+    froze could find every part gone on a machine busy enough to leave it unscheduled for
+    that long; held this way, a running part waits for the drill however late it looks."""
+    async with transaction(resources.sessions) as session:
+        for statement in _HOLD_DDL:
+            await session.execute(text(statement))
+    async with resources.sessions() as session:
+        await session.execute(select(func.pg_advisory_lock(_HOLD_KEY)))
+        try:
+            yield
+        finally:
+            await session.execute(select(func.pg_advisory_unlock(_HOLD_KEY)))
+
+
 async def freeze_worker_at_work(
     resources: Resources,
     job_id: uuid.UUID,
@@ -70,34 +105,31 @@ async def freeze_worker_at_work(
     scratch_prefix: Path | None = None,
 ) -> Victim:
     """Wait for a map part running in one of ``workers`` and SIGSTOP that worker's whole
-    process group, so the parts it runs are caught mid-run (they cannot finish between
-    looking and killing). With ``scratch_prefix``, a part is caught only once its process
-    holds its scratch directory: the claim is written an instant before the directory is
-    made, and a freeze in between leaves nothing on disk to sweep."""
-    while True:
-        parts = await wait_for_parts(
-            resources,
-            job_id,
-            lambda ps: any(
-                p.status == PartStatus.running and p.position != REDUCE_POSITION for p in ps
-            ),
+    process group, so the parts it runs are caught mid-run. Called under
+    :func:`completions_held`, so a part seen running is still running when its worker is
+    frozen. With ``scratch_prefix``, a part is caught only once its process holds its
+    scratch directory: the claim is written an instant before the directory is made, and
+    a freeze in between leaves nothing on disk to sweep."""
+
+    def catchable(part: JobPart, holder: Worker) -> bool:
+        return (
+            part.status == PartStatus.running
+            and part.position != REDUCE_POSITION
+            and holder.holds(_pid(part))
+            and (scratch_prefix is None or _holds_scratch(_pid(part), scratch_prefix))
         )
-        running = next(p for p in parts if p.status == PartStatus.running)
-        holder = next((w for w in workers if w.holds(_pid(running))), None)
-        if holder is None:
-            continue
-        os.killpg(holder.process.pid, signal.SIGSTOP)
-        caught = [
-            p
-            for p in await load_parts(resources, job_id)
-            if p.status == PartStatus.running
-            and p.position != REDUCE_POSITION
-            and holder.holds(_pid(p))
-            and (scratch_prefix is None or _holds_scratch(_pid(p), scratch_prefix))
-        ]
-        if caught:
-            return Victim(holder, caught)
-        os.killpg(holder.process.pid, signal.SIGCONT)  # it finished meanwhile: again
+
+    def holder_of(parts: Sequence[JobPart]) -> Worker | None:
+        return next((w for w in workers for p in parts if catchable(p, w)), None)
+
+    holder = holder_of(
+        await wait_for_parts(resources, job_id, lambda ps: holder_of(ps) is not None)
+    )
+    assert holder is not None
+    os.killpg(holder.process.pid, signal.SIGSTOP)
+    # Read again with the worker stopped: every part it runs, not only the first seen.
+    parts = await load_parts(resources, job_id)
+    return Victim(holder, [p for p in parts if catchable(p, holder)])
 
 
 class Clock:

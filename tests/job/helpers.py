@@ -94,15 +94,24 @@ async def wait_for_parts(
     condition: Callable[[Sequence[JobPart]], bool],
     within: float = 240.0,
 ) -> Sequence[JobPart]:
-    """The job's fan-out parts once ``condition`` holds for them (polled, no timing)."""
+    """The job's fan-out parts once ``condition`` holds for them (polled, no timing).
+    Fails at once when the job has ended without it: an ended job's parts are gone, so
+    waiting longer could not help, and the job's end says what happened."""
     deadline = time.monotonic() + within
     while True:
         parts = await load_parts(resources, job_id)
         if condition(parts):
             return parts
-        if time.monotonic() > deadline:
+        job = await load_job(resources, job_id)
+        if job.status.is_final or time.monotonic() > deadline:
+            parts = await load_parts(resources, job_id)  # read after the job: its last word
+            if condition(parts):
+                return parts
             states = [(p.position, p.status.value, p.tries) for p in parts]
-            raise AssertionError(f"job {job_id} parts stuck: {states}")
+            raise AssertionError(
+                f"job {job_id} parts stuck: {states}; job status={job.status} "
+                f"stage={job.stage!r} attempts={job.attempts} error={job.error_message}"
+            )
         await asyncio.sleep(0.05)
 
 

@@ -36,7 +36,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CELERY_BROKER_URL": settings.celery_broker_url or "",
         "STORAGE_URL": settings.storage_url,
         "SECRET_KEY": TEST_SECRET,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
         "JOBS_BACKEND": "celery",
         "JOBS_HEARTBEAT_SECONDS": str(settings.jobs_heartbeat_seconds),
         "JOBS_STALE_AFTER_SECONDS": str(settings.jobs_stale_after_seconds),
@@ -68,7 +68,7 @@ class Worker:
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("ab")
         command = [sys.executable, "-m", "spatialviz", "worker", "--concurrency", str(concurrency)]
-        command += ["--loglevel", "WARNING"] + (["--beat"] if beat else [])
+        command += ["--loglevel", "INFO"] + (["--beat"] if beat else [])
         if metrics_port is not None:
             command += ["--metrics-port", str(metrics_port)]
         if host is not None:

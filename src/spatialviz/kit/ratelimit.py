@@ -87,8 +87,13 @@ class RateLimiter:
         try:
             decision = await self.hit(limit, *identifiers)
         except Exception as exc:
+            # limits wraps the client's error: name the one underneath, which says why.
+            cause = exc.__cause__ or exc
             log.warning(
-                "rate_limit_storage_error", error_type=type(exc).__name__, fail_open=fail_open
+                "rate_limit_storage_error",
+                error_type=type(cause).__name__,
+                error=str(cause)[:200],
+                fail_open=fail_open,
             )
             if fail_open:
                 return
