@@ -17,6 +17,7 @@ import psutil
 
 from spatialviz.config import Settings
 from tests.conftest import TEST_SECRET, _free_port
+from tests.processes import live_children
 
 SPATIALVIZ = [sys.executable, "-m", "spatialviz"]
 
@@ -57,7 +58,7 @@ def wait_until(condition: object, process: subprocess.Popen[bytes], within: floa
 
 
 def worker_pids(master: psutil.Process) -> set[int]:
-    return {child.pid for child in master.children() if child.status() != psutil.STATUS_ZOMBIE}
+    return live_children(master)
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from tests.job.helpers import (
     wait_for,
 )
 from tests.job.workers import RabbitVhost, ThrowawayRedis, Worker, Workers, free_port
+from tests.processes import live_children
 from tests.scene_api.helpers import ready_scene
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="needs a broker: services mode")
@@ -145,8 +146,7 @@ async def test_worker_metrics_add_up_every_pool_process_and_outlive_them(
 
 
 def _pool_processes(worker: Worker) -> set[int]:
-    children = psutil.Process(worker.process.pid).children()
-    return {child.pid for child in children if child.status() != psutil.STATUS_ZOMBIE}
+    return live_children(psutil.Process(worker.process.pid))
 
 
 async def _until(condition: Callable[[], bool], within: float = 60) -> None:
