@@ -25,6 +25,8 @@ from limits.aio.storage import (
     Storage,
 )
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from spatialviz.config import Settings
 from spatialviz.kit.errors import ServiceUnavailable, TooManyRequests
@@ -114,12 +116,25 @@ STORAGE_KINDS: dict[str, type[RedisStorage]] = {
 }
 
 
+def one_retry() -> Retry:
+    """A call that timed out or lost its connection is tried once more, on a new connection.
+
+    limits builds single and Sentinel clients the way that retries nothing, so one reply
+    lost to a loaded host (beside ``stress --cpu 4``, a 2 s timeout expired once) refused a
+    sign-up with 503: the sign-in and sign-up limits fail closed. A Redis that is down
+    still fails fast (its refused connect is refused again at once); a hung one answers
+    503 after twice the timeout."""
+    return Retry(NoBackoff(), 1)
+
+
 def create_rate_limiter(settings: Settings) -> RateLimiter:
     storage: Storage
     if settings.redis_url:
         # A cluster too: the sliding-window scripts touch "{key}" and "{key}/-1", one slot.
         uri, options = limits_storage_uri(settings.redis_url, settings.redis_timeout_seconds)
         kind = STORAGE_KINDS[topology(settings.redis_url)]
+        if kind is not RedisClusterStorage:  # a cluster client retries by itself
+            options["retry"] = one_retry()
         storage = kind(
             uri,
             implementation="redispy",
