@@ -119,11 +119,11 @@ STORAGE_KINDS: dict[str, type[RedisStorage]] = {
 def one_retry() -> Retry:
     """A call that timed out or lost its connection is tried once more, on a new connection.
 
-    limits builds single and Sentinel clients the way that retries nothing, so one reply
-    lost to a loaded host (beside ``stress --cpu 4``, a 2 s timeout expired once) refused a
-    sign-up with 503: the sign-in and sign-up limits fail closed. A Redis that is down
-    still fails fast (its refused connect is refused again at once); a hung one answers
-    503 after twice the timeout."""
+    limits builds single and Sentinel clients with ``from_url``, which gives them no retry,
+    and the sign-in and sign-up limits fail closed: without this, one reply lost to a
+    loaded host refuses the request with 503. A Redis that is down still fails fast (its
+    refused connect is refused again at once); a hung one answers 503 after twice the
+    timeout."""
     return Retry(NoBackoff(), 1)
 
 
